@@ -1,0 +1,127 @@
+"""The `opsconsole` command: parse arguments, call the services, format what they return."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from console import __version__
+from console.errors import ConfigError, ConsoleError, UsageError
+from console.identity import current_operator
+from console.model.load import Config, load_config
+from console.store.sqlite import SQLiteStore, default_store_path
+
+EXIT_STATUS = {"succeeded": 0, "failed": 1, "rejected": 1, "expired": 1, "cancelled": 130}
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--inventory", metavar="PATH", default=default,
+                        help="the inventory file (env OPSCONSOLE_INVENTORY; default ./inventory.toml)")
+    parser.add_argument("--pipelines", metavar="PATH", default=default,
+                        help="the pipelines folder (env OPSCONSOLE_PIPELINES; default from the inventory)")
+    parser.add_argument("--store", metavar="PATH", default=default,
+                        help="the store file (env OPSCONSOLE_STORE; default in the user's data folder)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; options may come before or after the subcommand."""
+    from console import commands
+
+    parser = argparse.ArgumentParser(prog="opsconsole", description=(
+        "Provision servers and deploy software over SSH, with approval gates and an audit trail."))
+    parser.add_argument("--version", action="version", version=f"opsconsole {__version__}")
+    _common(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text, configure, handler in commands.COMMANDS:
+        hidden = help_text == argparse.SUPPRESS
+        child = sub.add_parser(name, description=None if hidden else help_text,
+                               **({} if hidden else {"help": help_text}))
+        _common(child, suppress=True)
+        configure(child)
+        child.set_defaults(handler=handler)
+    return parser
+
+
+def inventory_path(args: argparse.Namespace) -> Path:
+    """The inventory from --inventory, OPSCONSOLE_INVENTORY or ./inventory.toml."""
+    text = args.inventory or os.environ.get("OPSCONSOLE_INVENTORY")
+    if text:
+        return Path(text).expanduser()
+    default = Path("inventory.toml")
+    if default.exists():
+        return default
+    raise UsageError("no inventory given: pass --inventory PATH or set OPSCONSOLE_INVENTORY "
+                     "(`opsconsole demo` runs the bundled sample with no setup)")
+
+
+def store_path(args: argparse.Namespace) -> Path:
+    """The store from --store, OPSCONSOLE_STORE or the user's data folder."""
+    text = args.store or os.environ.get("OPSCONSOLE_STORE")
+    return Path(text).expanduser() if text else default_store_path()
+
+
+def load(args: argparse.Namespace) -> Config:
+    """The validated configuration the options point at."""
+    pipelines = args.pipelines or os.environ.get("OPSCONSOLE_PIPELINES")
+    return load_config(inventory_path(args), Path(pipelines).expanduser() if pipelines else None)
+
+
+def open_store(args: argparse.Namespace) -> SQLiteStore:
+    """The store the options point at."""
+    return SQLiteStore(store_path(args))
+
+
+def spawn_runner(run_id: str, store: Path, accept_new: bool) -> None:
+    """Start a runner process for a created run, detached from this terminal and session."""
+    logs = store.parent / "runners"
+    logs.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "console", "_runner", run_id, "--store", str(store)]
+    if accept_new:
+        command.append("--accept-new-host-keys")
+    with open(logs / f"{run_id}.log", "ab") as log:
+        subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                         start_new_session=True, close_fds=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        handler: Handler = args.handler
+        return handler(args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        count = len(exc.problems)
+        print(f"{count} problem{'s' if count != 1 else ''} found; nothing was run", file=sys.stderr)
+        return 2
+    except ConsoleError as exc:
+        print(f"opsconsole: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("opsconsole: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def print_json(data: object) -> None:
+    """Print a JSON document."""
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def now() -> float:
+    """The current time, in one place so that tests can see where time is read."""
+    return time.time()

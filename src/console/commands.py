@@ -1,0 +1,248 @@
+"""The headless subcommands: each a `configure(parser)` and a handler returning an exit status."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+from pathlib import Path
+
+from console import events as ev
+from console import report
+from console.cli import EXIT_STATUS, load, open_store, print_json, spawn_runner, store_path
+from console.engine.plan import RunPlan, launch_event, plan_run
+from console.errors import UsageError
+from console.identity import current_operator
+from console.model.load import load_config
+from console.model.params import parse_assignments
+from console.sanitize import Sanitizer
+from console.services import record_decision, request_cancel, run_state
+from console.state import FINAL_RUN
+
+
+def _validate(args: argparse.Namespace) -> int:
+    config = load(args)
+    inv = config.inventory
+    print(f"{config.source.path}: ok — {len(inv.hosts)} hosts, {len(inv.groups)} groups, "
+          f"{len(inv.environments)} environments, {len(config.pipelines)} pipelines")
+    for name, pf in sorted(config.pipelines.items()):
+        print(f"  {name:28} {pf.source.path.name}")
+    return 0
+
+
+def _configure_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("pipeline", help="the pipeline's name")
+    p.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
+                   help="a param value (repeatable)")
+    p.add_argument("--limit", metavar="PATTERN",
+                   help="narrow the targets: host, group, glob or key=value label, comma-separated")
+    p.add_argument("--detach", action="store_true",
+                   help="print the run id and go on in a background process that outlives this terminal")
+    p.add_argument("--accept-new-host-keys", action="store_true",
+                   help="trust and record keys of hosts not yet in known_hosts (changed keys are still refused)")
+    p.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = load(args)
+    plan = plan_run(config, args.pipeline, parse_assignments(args.param), current_operator(), args.limit)
+    store = open_store(args)
+    launched = launch_event(plan, time.time())
+    store.create_run(launched, plan.pipeline_file.source.text)
+    store.close()
+    if args.detach:
+        spawn_runner(plan.run_id, store_path(args), args.accept_new_host_keys)
+        print(plan.run_id)
+        return 0
+    print(f"run {plan.run_id}: {plan.pipeline.name} on {len(plan.hosts)} host(s)", flush=True)
+    status = execute(plan, args, [launched], rich=sys.stdout.isatty() and not args.plain)
+    return EXIT_STATUS.get(status, 1)
+
+
+def execute(plan: RunPlan, args: argparse.Namespace, existing: list[ev.Event], rich: bool) -> str:
+    """Execute a created run in this process and return its final status."""
+    return asyncio.run(run_here(plan, store_path(args), args.accept_new_host_keys, existing, rich))
+
+
+async def run_here(
+    plan: RunPlan, store: Path, accept_new: bool, existing: list[ev.Event], rich: bool
+) -> str:
+    """Execute a created run, showing progress; Ctrl-C and SIGTERM cancel it cleanly."""
+    from console.engine.runner import Engine
+    from console.progress import PlainProgress, RichProgress
+
+    engine = Engine(plan, store, accept_new)
+    display = RichProgress(engine.state) if rich else PlainProgress(engine.state)
+    engine.add_listener(display)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, engine.cancel, current_operator())
+    try:
+        if isinstance(display, RichProgress):
+            with display:
+                return await engine.execute(existing)
+        return await engine.execute(existing)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def _configure_runner(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id")
+    p.add_argument("--accept-new-host-keys", action="store_true")
+
+
+def _runner(args: argparse.Namespace) -> int:
+    """Execute a run that `run --detach` (or the console) created, in this process."""
+    store = open_store(args)
+    run_id = store.resolve_run(args.run_id)
+    existing = [e.event for e in store.read(run_id, exclude=(ev.Output.kind,))]
+    store.close()
+    launched = existing[0]
+    assert isinstance(launched, ev.RunLaunched)
+    config = load_config(Path(launched.inventory_path), Path(launched.pipeline_path).parent)
+    pf = config.pipelines.get(launched.pipeline)
+    if pf is None or pf.source.digest != launched.pipeline_digest:
+        raise UsageError(f"pipeline '{launched.pipeline}' changed between launch and start; "
+                         "nothing was run, launch it again")
+    plan = plan_run(config, launched.pipeline, launched.params, launched.operator, launched.limit, run_id)
+    if plan.hosts != launched.targets:
+        raise UsageError("the inventory changed between launch and start; nothing was run, launch it again")
+    status = execute(plan, args, existing, rich=False)
+    return EXIT_STATUS.get(status, 1)
+
+
+def _configure_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _runs(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    states = [run_state(store, r.id) for r in store.runs(limit=args.last)]
+    if args.json:
+        print_json([{k: v for k, v in report.run_json(s).items() if k not in ("steps", "gates")}
+                    for s in states])
+    elif states:
+        print(report.runs_table(states))
+    else:
+        print(f"no runs yet in {store.path}")
+    return 0
+
+
+def _configure_runs(p: argparse.ArgumentParser) -> None:
+    _configure_json(p)
+    p.add_argument("--last", type=int, default=50, metavar="N", help="how many runs (default 50)")
+
+
+def _configure_show(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="a run id, a unique prefix of one, or 'last'")
+    _configure_json(p)
+
+
+def _show(args: argparse.Namespace) -> int:
+    state = run_state(open_store(args), args.run)
+    if args.json:
+        print_json(report.run_json(state))
+    else:
+        print(report.show_text(state))
+    return 0
+
+
+def _configure_logs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="a run id, a unique prefix of one, or 'last'")
+    p.add_argument("--host", help="only this host's output")
+    p.add_argument("--follow", "-f", action="store_true", help="keep printing until the run ends")
+
+
+def _logs(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    run_id = store.resolve_run(args.run)
+    colour = sys.stdout.isatty() and "NO_COLOR" not in __import__("os").environ
+    cleaners: dict[tuple[str, str, str], Sanitizer] = {}
+    after = 0
+    while True:
+        batch = store.read(run_id, after, kinds=(ev.Output.kind,), host=args.host, limit=5000)
+        for stored in batch:
+            _print_output(stored.event, cleaners, colour)
+        after = batch[-1].id if batch else after
+        if len(batch) == 5000:
+            continue
+        if not args.follow or run_state(store, run_id).status in FINAL_RUN | {"interrupted"}:
+            break
+        time.sleep(0.25)
+    return 0
+
+
+def _print_output(event: ev.Event, cleaners: dict[tuple[str, str, str], Sanitizer], colour: bool) -> None:
+    assert isinstance(event, ev.Output)
+    key = (event.host, event.step, event.stream)
+    cleaner = cleaners.setdefault(key, Sanitizer(keep_colour=colour))
+    text = cleaner.feed(event.data)
+    prefix = f"{event.host} {Sanitizer(False).feed(event.step.encode())[:24]}{'!' if event.stream == 'stderr' else ''}| "
+    reset = "\x1b[0m" if colour else ""
+    for line in text.splitlines():
+        sys.stdout.write(f"{prefix}{line}{reset}\n")
+    sys.stdout.flush()
+
+
+def _configure_decision(p: argparse.ArgumentParser, reason_required: bool) -> None:
+    p.add_argument("run", help="a run id, a unique prefix of one, or 'last'")
+    p.add_argument("--gate", metavar="NAME", help="which gate, when several are open")
+    p.add_argument("--reason", default="", required=reason_required, help="why")
+    p.add_argument("--ticket", default="", help="the change ticket")
+
+
+def _approve(args: argparse.Namespace) -> int:
+    event = record_decision(open_store(args), args.run, "approve", current_operator(), args.gate,
+                            args.reason, args.ticket)
+    print(f"approved gate '{event.step}' of run {event.run_id} as {event.actor}")
+    return 0
+
+
+def _reject(args: argparse.Namespace) -> int:
+    event = record_decision(open_store(args), args.run, "reject", current_operator(), args.gate,
+                            args.reason, args.ticket)
+    print(f"rejected gate '{event.step}' of run {event.run_id} as {event.actor}")
+    return 0
+
+
+def _configure_cancel(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="a run id, a unique prefix of one, or 'last'")
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    state = request_cancel(open_store(args), args.run, current_operator())
+    print(f"asked run {state.id} to cancel")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from console.demo import run_demo
+
+    return run_demo(args)
+
+
+def _configure_demo(p: argparse.ArgumentParser) -> None:
+    from console.demo import configure
+
+    configure(p)
+
+
+def _none(p: argparse.ArgumentParser) -> None:
+    return None
+
+
+COMMANDS = [
+    ("validate", "check the inventory and every pipeline, reporting all problems", _none, _validate),
+    ("run", "launch a pipeline", _configure_run, _run),
+    ("runs", "list runs", _configure_runs, _runs),
+    ("show", "show a run's state", _configure_show, _show),
+    ("logs", "print a run's output", _configure_logs, _logs),
+    ("approve", "approve a run's open gate", lambda p: _configure_decision(p, False), _approve),
+    ("reject", "reject a run's open gate", lambda p: _configure_decision(p, True), _reject),
+    ("cancel", "ask a run to stop", _configure_cancel, _cancel),
+    ("demo", "run the bundled sample on embedded SSH hosts", _configure_demo, _demo),
+    ("_runner", argparse.SUPPRESS, _configure_runner, _runner),
+]

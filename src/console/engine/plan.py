@@ -1,0 +1,101 @@
+"""Plan a run: check params, resolve target hosts and record what will run where."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from console import events as ev
+from console.errors import UsageError
+from console.model import resolve
+from console.model.base import Scalar
+from console.model.load import Config, PipelineFile
+from console.model.params import resolve_params
+from console.model.pipeline import Pipeline, Step
+from console.model.problems import did_you_mean
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A checked, resolved run that is ready to execute."""
+
+    run_id: str
+    config: Config
+    pipeline_file: PipelineFile
+    params: dict[str, Scalar]
+    hosts: list[str]
+    operator: str
+    limit: str | None = None
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The pipeline being run."""
+        return self.pipeline_file.pipeline
+
+    def step_hosts(self, step: Step, among: list[str]) -> list[str]:
+        """The hosts a step runs on: `among`, narrowed by the step's own `hosts`."""
+        if step.hosts is None:
+            return list(among)
+        narrowed = set(resolve.select(self.config.inventory, step.hosts))
+        return [h for h in among if h in narrowed]
+
+    def environments(self) -> list[str]:
+        """The environments the run touches."""
+        if self.pipeline.environment:
+            return [self.pipeline.environment]
+        envs = {resolve.host_environment(self.config.inventory, h) for h in self.hosts}
+        return sorted(e for e in envs if e)
+
+
+def new_run_id(now: float | None = None) -> str:
+    """A sortable, readable id such as 20261127-234501-a1b2."""
+    stamp = datetime.fromtimestamp(now or time.time(), UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{secrets.token_hex(2)}"
+
+
+def plan_run(
+    config: Config,
+    pipeline_name: str,
+    given: Mapping[str, Scalar],
+    operator: str,
+    limit: str | None = None,
+    run_id: str | None = None,
+) -> RunPlan:
+    """Check everything about a launch and resolve it; raises UsageError saying what is wrong."""
+    if pipeline_name not in config.pipelines:
+        hint = did_you_mean(pipeline_name, config.pipelines) or (
+            f"; the pipelines are {', '.join(sorted(config.pipelines))}")
+        raise UsageError(f"no pipeline '{pipeline_name}'{hint}")
+    pf = config.pipelines[pipeline_name]
+    params = resolve_params(pf.pipeline, given)
+    inventory = config.inventory
+    hosts = resolve.select(inventory, pf.pipeline.targets)
+    if limit:
+        limited = set(resolve.select(inventory, limit.split(",")))
+        hosts = [h for h in hosts if h in limited]
+    if not hosts:
+        where = f" within --limit {limit}" if limit else ""
+        raise UsageError(f"pipeline '{pipeline_name}' has no target hosts{where}; check its targets")
+    return RunPlan(run_id or new_run_id(), config, pf, params, hosts, operator, limit)
+
+
+def launch_event(plan: RunPlan, at: float) -> ev.RunLaunched:
+    """The event that records what the run will do, where, and for whom."""
+    stages = []
+    for stage in plan.pipeline.stages:
+        steps = [ev.StepPlan(name=s.name, kind=s.kind, hosts=plan.step_hosts(s, plan.hosts))
+                 for s in stage.steps]
+        stages.append(ev.StagePlan(name=stage.name, strategy=stage.strategy, steps=steps,
+                                   on_failure=[s.name for s in stage.on_failure]))
+    return ev.RunLaunched(
+        run_id=plan.run_id, at=at, pipeline=plan.pipeline.name,
+        pipeline_digest=plan.pipeline_file.source.digest,
+        pipeline_path=str(plan.pipeline_file.source.path.resolve()),
+        inventory_path=str(plan.config.source.path.resolve()),
+        inventory_digest=plan.config.source.digest, params=dict(plan.params),
+        targets=list(plan.hosts), environments=plan.environments(), operator=plan.operator,
+        stages=stages, limit=plan.limit,
+    )

@@ -1,0 +1,237 @@
+"""Run a planned pipeline: stages in order, hosts fanned out by strategy, every moment an event."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from console import events as ev
+from console.engine.gates import GateWatcher
+from console.engine.plan import RunPlan
+from console.engine.steps import Outcome, StepContext, execute, template_values
+from console.model.pipeline import Stage, Step
+from console.state import RunState, apply
+from console.store.sqlite import SQLiteStore
+from console.store.writer import BatchWriter
+from console.transport.ssh import SshPool
+from console.transport.target import HostTarget, host_target
+
+Listener = Callable[[ev.Event], None]
+POLL_INTERVAL = 0.25
+"""Seconds between looks at the store for decisions and cancel requests from other processes."""
+
+
+class Engine:
+    """Executes one run, appending its events through a batch writer."""
+
+    def __init__(
+        self,
+        plan: RunPlan,
+        store_path: Path,
+        accept_new_host_keys: bool = False,
+        listeners: list[Listener] | None = None,
+    ) -> None:
+        self.plan = plan
+        self.state = RunState.empty()
+        self._store_path = store_path
+        self._writer: BatchWriter | None = None
+        self._listeners = listeners or []
+        self._pool = SshPool(accept_new_host_keys, plan.config.inventory.ssh.connect_concurrency)
+        self._cancelled = asyncio.Event()
+        self._targets: dict[str, HostTarget] = {}
+
+    def emit(self, event: ev.Event) -> None:
+        """Record an event, fold it into the engine's own state and tell the listeners."""
+        assert self._writer is not None
+        self._writer.put(event)
+        apply(self.state, event)
+        for listener in self._listeners:
+            listener(event)
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call `listener` with every event this engine emits, after it is folded."""
+        self._listeners.append(listener)
+
+    def cancel(self, actor: str) -> None:
+        """Stop launching steps and terminate the running ones."""
+        if not self._cancelled.is_set():
+            self.emit(ev.CancelRequested(run_id=self.plan.run_id, at=time.time(), actor=actor))
+            self._cancelled.set()
+
+    async def execute(self, existing: list[ev.Event] | None = None) -> str:
+        """Run to the end and return the final status; `existing` are the run's stored events so far."""
+        self._writer = BatchWriter(self._store_path)
+        reader = SQLiteStore(self._store_path)
+        for event in existing or []:
+            apply(self.state, event)
+        watcher = GateWatcher(self, reader)
+        poller = asyncio.create_task(watcher.watch_cancel(self._cancelled, POLL_INTERVAL))
+        try:
+            self.emit(ev.RunStarted(run_id=self.plan.run_id, at=time.time(), pid=os.getpid(),
+                                    node=socket.gethostname()))
+            status, message = await self._stages(watcher)
+            self.emit(ev.RunFinished(run_id=self.plan.run_id, at=time.time(), status=status,
+                                     message=message))
+            return status
+        finally:
+            poller.cancel()
+            await self._pool.close()
+            self._writer.close()
+            reader.close()
+
+    async def _stages(self, watcher: GateWatcher) -> tuple[str, str]:
+        active = list(self.plan.hosts)
+        for stage in self.plan.pipeline.stages:
+            if self._cancelled.is_set():
+                return "cancelled", f"cancelled by {self.state.cancel_requested_by}"
+            self.emit(ev.StageStarted(run_id=self.plan.run_id, at=time.time(), stage=stage.name))
+            if stage.is_gate:
+                outcome = await watcher.wait(stage, self._cancelled)
+                self._finish_stage(stage, "ok" if outcome == "approved" else outcome, [])
+                if outcome != "approved":
+                    return _gate_status(outcome), f"gate '{stage.steps[0].name}' {outcome}"
+                continue
+            failed, touched = await self._stage(stage, active)
+            active = [h for h in active if h not in failed]
+            over = _over_threshold(stage, len(failed), len(touched) or 1)
+            if self._cancelled.is_set():
+                self._finish_stage(stage, "cancelled", failed)
+                return "cancelled", f"cancelled by {self.state.cancel_requested_by}"
+            self._finish_stage(stage, "failed" if over else "ok", failed)
+            if over:
+                await self._rollback(stage, touched)
+                return "failed", f"stage '{stage.name}' failed on {len(failed)} of {len(touched)} hosts"
+            if not active:
+                return "failed", "no hosts are left to run on"
+        return "succeeded", ""
+
+    def _finish_stage(self, stage: Stage, status: str, failed: list[str]) -> None:
+        self.emit(ev.StageFinished(run_id=self.plan.run_id, at=time.time(), stage=stage.name,
+                                   status=status, failed_hosts=failed))
+
+    async def _stage(self, stage: Stage, hosts: list[str]) -> tuple[list[str], list[str]]:
+        """Fan the stage's steps out over the hosts; returns (failed hosts, hosts touched)."""
+        failed: list[str] = []
+        touched: list[str] = []
+        size = stage.batch_size(len(hosts))
+        if stage.strategy == "parallel":
+            limit = asyncio.Semaphore(size)
+            await asyncio.gather(*(self._host_limited(limit, stage, h, failed, touched) for h in hosts))
+            return failed, touched
+        for start in range(0, len(hosts), size):
+            wave = hosts[start:start + size]
+            await asyncio.gather(*(self._host(stage, h, failed, touched) for h in wave))
+            if self._cancelled.is_set() or _over_threshold(stage, len(failed), len(hosts)):
+                self._skip_hosts(stage, hosts[start + size:])
+                break
+        return failed, touched
+
+    async def _host_limited(self, limit: asyncio.Semaphore, stage: Stage, host: str,
+                            failed: list[str], touched: list[str]) -> None:
+        async with limit:
+            await self._host(stage, host, failed, touched)
+
+    async def _host(self, stage: Stage, host: str, failed: list[str], touched: list[str]) -> None:
+        """Run the stage's steps on one host in order; the first failure skips the rest."""
+        if self._cancelled.is_set():
+            self._skip_hosts(stage, [host])
+            return
+        touched.append(host)
+        steps = [s for s in stage.steps if host in self.plan.step_hosts(s, [host])]
+        for index, step in enumerate(steps):
+            outcome = await self._step(stage, step, host)
+            if outcome.status != "ok":
+                failed.append(host)
+                self._skip(stage, steps[index + 1:], host)
+                return
+
+    async def _step(self, stage: Stage, step: Step, host: str, stage_name: str | None = None) -> Outcome:
+        """Run a step on a host with its retries, emitting started and finished for each attempt."""
+        name = stage_name or stage.name
+        ctx = self._context(name, step, host)
+        outcome = Outcome("failed")
+        for attempt in range(1, step.retries + 2):
+            if self._cancelled.is_set():
+                return self._skip(stage, [step], host, name)
+            started = time.time()
+            self.emit(ev.StepStarted(run_id=self.plan.run_id, at=started, stage=name,
+                                     step=step.name, host=host, attempt=attempt))
+            outcome = await self._attempt(step, ctx)
+            last = outcome.status in ("ok", "unreachable") or attempt > step.retries
+            self.emit(ev.StepFinished(
+                run_id=self.plan.run_id, at=time.time(), stage=name, step=step.name, host=host,
+                status=outcome.status, exit_code=outcome.exit_code, signal=outcome.signal,
+                duration=time.time() - started, message=outcome.message, attempt=attempt))
+            if last:
+                break
+            await _sleep_or_cancel(step.delay, self._cancelled)
+        return outcome
+
+    async def _attempt(self, step: Step, ctx: StepContext) -> Outcome:
+        """One attempt, cut short (and the remote command terminated) when the run is cancelled."""
+        task = asyncio.create_task(execute(step, ctx))
+        stop = asyncio.create_task(self._cancelled.wait())
+        await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return Outcome("failed", message=f"cancelled by {self.state.cancel_requested_by}")
+
+    def _context(self, stage: str, step: Step, host: str) -> StepContext:
+        run_id = self.plan.run_id
+
+        def sink(stream: str, data: bytes) -> None:
+            self.emit(ev.Output(run_id=run_id, at=time.time(), stage=stage, step=step.name,
+                                host=host, stream=stream, data=data))
+
+        inventory = self.plan.config.inventory
+        if host not in self._targets:
+            self._targets[host] = host_target(inventory, host, self.plan.config.base_dir)
+        values = template_values(inventory, host, self.plan.params)
+        return StepContext(self._targets[host], values, self.plan.config.base_dir, self._pool, sink)
+
+    def _skip(self, stage: Stage, steps: list[Step], host: str, name: str | None = None) -> Outcome:
+        for step in steps:
+            self.emit(ev.StepFinished(run_id=self.plan.run_id, at=time.time(), stage=name or stage.name,
+                                      step=step.name, host=host, status="skipped"))
+        return Outcome("skipped")
+
+    def _skip_hosts(self, stage: Stage, hosts: list[str]) -> None:
+        for host in hosts:
+            self._skip(stage, [s for s in stage.steps if host in self.plan.step_hosts(s, [host])], host)
+
+    async def _rollback(self, stage: Stage, hosts: list[str]) -> None:
+        """Run the stage's on_failure steps on every host it touched, all at once."""
+        if not stage.on_failure or not hosts:
+            return
+        self.emit(ev.RollbackStarted(run_id=self.plan.run_id, at=time.time(), stage=stage.name, hosts=hosts))
+        name = f"{stage.name} (on_failure)"
+
+        async def one(host: str) -> None:
+            for step in stage.on_failure:
+                if host in self.plan.step_hosts(step, [host]):
+                    if (await self._step(stage, step, host, name)).status != "ok":
+                        return
+
+        await asyncio.gather(*(one(h) for h in hosts))
+
+
+def _over_threshold(stage: Stage, failed: int, total: int) -> bool:
+    return failed > 0 and failed * 100 / max(total, 1) > stage.max_fail_percentage
+
+
+def _gate_status(outcome: str) -> str:
+    return {"rejected": "rejected", "expired": "expired", "cancelled": "cancelled"}.get(outcome, "failed")
+
+
+async def _sleep_or_cancel(seconds: float, cancelled: asyncio.Event) -> None:
+    try:
+        await asyncio.wait_for(cancelled.wait(), seconds)
+    except TimeoutError:
+        pass

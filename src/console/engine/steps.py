@@ -1,0 +1,106 @@
+"""Execute one step on one host through the transport, and say how it ended."""
+
+from __future__ import annotations
+
+import secrets
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from console.errors import TransportError
+from console.model import resolve
+from console.model.base import Scalar
+from console.model.inventory import Inventory
+from console.model.pipeline import Step
+from console.model.templates import render, render_shell
+from console.transport import sftp
+from console.transport.ssh import OutputSink, SshPool
+from console.transport.target import HostTarget
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a step ended on a host, in the terms of StepFinished."""
+
+    status: str
+    exit_code: int | None = None
+    signal: str | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What a step needs beyond itself: the host, its template values and where local files are."""
+
+    target: HostTarget
+    values: dict[str, Scalar]
+    base_dir: Path
+    pool: SshPool
+    sink: OutputSink
+
+
+def template_values(inventory: Inventory, host: str, params: dict[str, Scalar]) -> dict[str, Scalar]:
+    """Params, host.name, host.address and vars.NAME for one host."""
+    values: dict[str, Scalar] = dict(params)
+    values["host.name"] = host
+    values["host.address"] = inventory.hosts[host].address
+    for name, value in resolve.host_vars(inventory, host).items():
+        values[f"vars.{name}"] = value
+    return values
+
+
+async def execute(step: Step, ctx: StepContext) -> Outcome:
+    """Run one attempt of a step; transport failures become `unreachable`."""
+    try:
+        return await _dispatch(step, ctx)
+    except TransportError as exc:
+        return Outcome("unreachable", message=str(exc))
+    except sftp.TransferFailed as exc:
+        return Outcome("failed", message=str(exc))
+
+
+async def _dispatch(step: Step, ctx: StepContext) -> Outcome:
+    if step.run is not None or step.check is not None:
+        command = render_shell(step.run if step.run is not None else step.check or "", ctx.values)
+        return await _command(command, step, ctx)
+    if step.script is not None:
+        return await _script(step, ctx)
+    if step.upload is not None:
+        local = ctx.base_dir / render(step.upload.src, ctx.values, None)
+        dest = render(step.upload.dest, ctx.values, None)
+        digest = await sftp.upload(ctx.pool, ctx.target, local, dest, step.upload.mode)
+        ctx.sink("stdout", f"uploaded {local.name} to {dest} (sha256 {digest})\n".encode())
+        return Outcome("ok", 0)
+    if step.download is not None:
+        src = render(step.download.src, ctx.values, None)
+        local = ctx.base_dir / render(step.download.dest, ctx.values, None)
+        digest = await sftp.download(ctx.pool, ctx.target, src, local)
+        ctx.sink("stdout", f"downloaded {src} to {local} (sha256 {digest})\n".encode())
+        return Outcome("ok", 0)
+    raise AssertionError(f"step kind {step.kind} is not executed on hosts")
+
+
+async def _command(command: str, step: Step, ctx: StepContext) -> Outcome:
+    result = await ctx.pool.run(ctx.target, command, ctx.sink, step.timeout)
+    if result.timed_out:
+        return Outcome("timed_out", message=f"stopped after the step's timeout of {step.timeout:g}s")
+    if result.signal:
+        return Outcome("failed", signal=result.signal, message=f"killed by signal {result.signal}")
+    status = "ok" if result.exit_code == 0 else "failed"
+    return Outcome(status, result.exit_code, message="" if status == "ok" else f"exit status {result.exit_code}")
+
+
+async def _script(step: Step, ctx: StepContext) -> Outcome:
+    """Upload the script to a private temp path, run it with params in its environment, remove it."""
+    assert step.script is not None
+    local = ctx.base_dir / step.script
+    remote = f"/tmp/.opsconsole-script-{secrets.token_hex(8)}"
+    await sftp.upload(ctx.pool, ctx.target, local, remote, "0700")
+    env = " ".join(f"{_env_name(k)}={shlex.quote(str(v))}" for k, v in ctx.values.items())
+    command = f"env {env} {remote}; status=$?; rm -f {remote}; exit $status"
+    return await _command(command, step, ctx)
+
+
+def _env_name(name: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() else "_" for ch in name).upper()
+    return f"OPSCONSOLE_{cleaned}"

@@ -1,0 +1,48 @@
+"""The error hierarchy: every error a person can fix carries a sentence that says what to do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ConsoleError(Exception):
+    """Base of every error the console reports to a person instead of a traceback."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located problem in an operator's file."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        key = f" [{self.path}]" if self.path else ""
+        return f"{where}{key}: {self.message}"
+
+
+class ConfigError(ConsoleError):
+    """The inventory or a pipeline is invalid; holds every problem found, not just the first."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class UsageError(ConsoleError):
+    """A command was given bad arguments (unknown run, bad param value, ...)."""
+
+
+class StoreError(ConsoleError):
+    """The store cannot be opened or is of an unknown schema."""
+
+
+class TransportError(ConsoleError):
+    """A host could not be reached or used; the engine reports it as `unreachable`."""
+
+
+class HostKeyRejected(TransportError):
+    """The host's key is unknown or changed, so nothing was run there."""

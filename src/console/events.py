@@ -1,0 +1,212 @@
+"""The event vocabulary: everything that happens in a run, as small frozen records.
+
+A run's state is a fold over these (see `state.py`); the store keeps them append-only.
+`VERSION` is stored with each event so that later readers can upgrade old shapes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+VERSION = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Something that happened in a run at a moment."""
+
+    kind: ClassVar[str] = "event"
+    run_id: str
+    at: float
+
+    def payload(self) -> dict[str, Any]:
+        """The fields other than run_id and at, as JSON-ready data."""
+        data = dataclasses.asdict(self)
+        del data["run_id"], data["at"]
+        return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepPlan:
+    """One step of the plan recorded at launch: its name, kind and the hosts it runs on."""
+
+    name: str
+    kind: str
+    hosts: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class StagePlan:
+    """One stage of the plan recorded at launch."""
+
+    name: str
+    strategy: str
+    steps: list[StepPlan]
+    on_failure: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunLaunched(Event):
+    """A run was created: what will run, where, with what, and by whom."""
+
+    kind: ClassVar[str] = "run_launched"
+    pipeline: str
+    pipeline_digest: str
+    pipeline_path: str
+    inventory_path: str
+    inventory_digest: str
+    params: dict[str, Any]
+    targets: list[str]
+    environments: list[str]
+    operator: str
+    stages: list[StagePlan]
+    limit: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunStarted(Event):
+    """A runner process took the run and began executing it."""
+
+    kind: ClassVar[str] = "run_started"
+    pid: int
+    node: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageStarted(Event):
+    """A stage began."""
+
+    kind: ClassVar[str] = "stage_started"
+    stage: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageFinished(Event):
+    """A stage ended ok, failed (too many host failures) or was cut short."""
+
+    kind: ClassVar[str] = "stage_finished"
+    stage: str
+    status: str
+    failed_hosts: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepStarted(Event):
+    """A step began on a host (attempt counts from 1)."""
+
+    kind: ClassVar[str] = "step_started"
+    stage: str
+    step: str
+    host: str
+    attempt: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class Output(Event):
+    """Bytes a step wrote on stdout or stderr: whole lines, or a partial line flushed."""
+
+    kind: ClassVar[str] = "output"
+    stage: str
+    step: str
+    host: str
+    stream: str
+    data: bytes
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepFinished(Event):
+    """A step ended on a host: ok, failed, unreachable, timed_out or skipped."""
+
+    kind: ClassVar[str] = "step_finished"
+    stage: str
+    step: str
+    host: str
+    status: str
+    exit_code: int | None = None
+    signal: str | None = None
+    duration: float | None = None
+    message: str = ""
+    attempt: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateOpened(Event):
+    """The run stopped at a gate and waits for decisions."""
+
+    kind: ClassVar[str] = "gate_opened"
+    stage: str
+    step: str
+    message: str
+    approvals_required: int
+    expires_at: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateDecided(Event):
+    """A person approved or rejected a gate (recorded by whichever process they used)."""
+
+    kind: ClassVar[str] = "gate_decided"
+    stage: str
+    step: str
+    decision: str
+    actor: str
+    reason: str = ""
+    ticket: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateClosed(Event):
+    """The engine saw enough decisions: the gate is approved, rejected or expired."""
+
+    kind: ClassVar[str] = "gate_closed"
+    stage: str
+    step: str
+    outcome: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RollbackStarted(Event):
+    """A failed stage's on_failure steps began on the hosts it touched."""
+
+    kind: ClassVar[str] = "rollback_started"
+    stage: str
+    hosts: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CancelRequested(Event):
+    """Someone asked the run to stop."""
+
+    kind: ClassVar[str] = "cancel_requested"
+    actor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunFinished(Event):
+    """The run ended with its final status."""
+
+    kind: ClassVar[str] = "run_finished"
+    status: str
+    message: str = ""
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (
+        RunLaunched, RunStarted, StageStarted, StageFinished, StepStarted, Output, StepFinished,
+        GateOpened, GateDecided, GateClosed, RollbackStarted, CancelRequested, RunFinished,
+    )
+}
+
+
+def from_payload(kind: str, run_id: str, at: float, data: dict[str, Any]) -> Event:
+    """Rebuild an event from its stored kind and payload."""
+    cls = EVENT_TYPES[kind]
+    if cls is RunLaunched:
+        data = dict(data)
+        data["stages"] = [
+            StagePlan(**{**s, "steps": [StepPlan(**p) for p in s["steps"]]}) for s in data["stages"]
+        ]
+    return cls(run_id=run_id, at=at, **data)

@@ -1,0 +1,1 @@
+"""What operators write: the inventory, the pipelines and their validation."""

@@ -1,0 +1,87 @@
+"""The inventory: hosts, groups, environments, operators and SSH defaults."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from console.model.base import Duration, Name, Scalar, Strict, check_regex
+
+
+class InventoryInfo(Strict):
+    """The `[inventory]` table: a display name and where the pipelines live."""
+
+    name: str
+    pipelines: str = "pipelines"
+
+
+class SshSettings(Strict):
+    """SSH defaults for every host; a host may override each of them."""
+
+    user: str | None = None
+    port: int = Field(default=22, ge=1, le=65535)
+    known_hosts: str = "~/.ssh/known_hosts"
+    identity_file: str | None = None
+    connect_timeout: Duration = 10.0
+    keepalive_interval: Duration = 15.0
+    keepalive_count: int = Field(default=3, ge=1)
+    connect_concurrency: int = Field(default=100, ge=1)
+    """How many connections may be in their handshake at once."""
+
+
+class Environment(Strict):
+    """An environment such as dev, staging or prod, with the approval policy of its gates."""
+
+    approvals: int = Field(default=1, ge=1)
+    approver_roles: list[str] = []
+    self_approval: bool | None = None
+    ticket_pattern: str | None = None
+    gate_timeout: Duration | None = None
+
+    @field_validator("ticket_pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str | None) -> str | None:
+        return check_regex(value)
+
+
+class Operator(Strict):
+    """A person who may launch runs and decide gates, with their roles."""
+
+    roles: list[str] = []
+    ssh_public_key: str | None = None
+
+
+class Group(Strict):
+    """A named set of hosts; groups nest through `children`."""
+
+    environment: Name | None = None
+    children: list[Name] = []
+    vars: dict[str, Scalar] = {}
+    description: str = ""
+
+
+class Host(Strict):
+    """One machine: its address, groups, labels, vars and any SSH overrides."""
+
+    address: str = Field(min_length=1)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    user: str | None = None
+    known_hosts: str | None = None
+    identity_file: str | None = None
+    connect_timeout: Duration | None = None
+    groups: list[Name] = []
+    labels: dict[str, str] = {}
+    vars: dict[str, Scalar] = {}
+    proxy_jump: Name | None = None
+    environment: Name | None = None
+
+
+class Inventory(Strict):
+    """The whole inventory file."""
+
+    inventory: InventoryInfo
+    ssh: SshSettings = SshSettings()
+    environments: dict[Name, Environment] = {}
+    operators: dict[Name, Operator] = {}
+    groups: dict[Name, Group] = {}
+    hosts: dict[Name, Host] = {}
+

@@ -1,0 +1,127 @@
+"""Read the inventory and pipeline files into validated models, or every problem at once."""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from console.errors import ConfigError, Problem
+from console.model.inventory import Inventory
+from console.model.locate import KeyLocator
+from console.model.pipeline import Pipeline
+from console.model.problems import syntax_problem, validation_problems
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file as read: its path, text, SHA-256 and a locator for its keys."""
+
+    path: Path
+    text: str
+    digest: str
+    locator: KeyLocator = field(repr=False, compare=False)
+
+    @classmethod
+    def read(cls, path: Path) -> SourceFile:
+        """Read a file; raises OSError as the caller must report it."""
+        data = path.read_bytes()
+        text = data.decode("utf-8", errors="replace")
+        return cls(path, text, hashlib.sha256(data).hexdigest(), KeyLocator(text))
+
+    def line_of(self, *path: str | int) -> int | None:
+        """The line of a key path in this file."""
+        return self.locator.line_of(path)
+
+
+@dataclass(frozen=True)
+class PipelineFile:
+    """A pipeline and the file it came from."""
+
+    pipeline: Pipeline
+    source: SourceFile
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated inventory and its pipelines, ready to launch runs from."""
+
+    inventory: Inventory
+    source: SourceFile
+    pipelines: dict[str, PipelineFile]
+
+    @property
+    def base_dir(self) -> Path:
+        """The inventory's folder: relative paths in it are resolved from here."""
+        return self.source.path.parent
+
+
+def parse_model(source: SourceFile, model: type[M], problems: list[Problem]) -> M | None:
+    """Parse one TOML source into a model, appending problems instead of raising."""
+    try:
+        data = tomllib.loads(source.text)
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(syntax_problem(str(source.path), exc))
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(validation_problems(str(source.path), exc, model, source.locator))
+        return None
+
+
+def _read(path: Path, what: str, hint: str, problems: list[Problem]) -> SourceFile | None:
+    try:
+        return SourceFile.read(path)
+    except FileNotFoundError:
+        problems.append(Problem(str(path), None, "", f"{what} does not exist; {hint}"))
+    except OSError as exc:
+        problems.append(Problem(str(path), None, "", f"{what} cannot be read ({exc.strerror})"))
+    return None
+
+
+def load_config(inventory_path: Path, pipelines_dir: Path | None = None) -> Config:
+    """Load and cross-check the inventory and every pipeline; raise ConfigError listing all problems."""
+    from console.model.validate import check_config
+
+    problems: list[Problem] = []
+    hint = "pass --inventory PATH or set OPSCONSOLE_INVENTORY"
+    source = _read(inventory_path, "the inventory file", hint, problems)
+    inventory = parse_model(source, Inventory, problems) if source else None
+    if source is None or inventory is None:
+        raise ConfigError(problems)
+    folder = pipelines_dir or (source.path.parent / inventory.inventory.pipelines)
+    pipelines = _load_pipelines(folder, problems)
+    config = Config(inventory, source, pipelines)
+    problems.extend(check_config(config))
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _load_pipelines(folder: Path, problems: list[Problem]) -> dict[str, PipelineFile]:
+    if not folder.is_dir():
+        hint = "set [inventory] pipelines, pass --pipelines PATH or set OPSCONSOLE_PIPELINES"
+        problems.append(Problem(str(folder), None, "", f"the pipelines folder does not exist; {hint}"))
+        return {}
+    found: dict[str, PipelineFile] = {}
+    for path in sorted(folder.glob("*.toml")):
+        source = _read(path, "the pipeline file", "", problems)
+        pipeline = parse_model(source, Pipeline, problems) if source else None
+        if source is None or pipeline is None:
+            continue
+        if pipeline.name in found:
+            other = found[pipeline.name].source.path.name
+            problems.append(
+                Problem(str(path), source.line_of("name"), "name",
+                        f"pipeline '{pipeline.name}' is also defined in {other}; names must be unique")
+            )
+            continue
+        found[pipeline.name] = PipelineFile(pipeline, source)
+    return found

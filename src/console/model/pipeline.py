@@ -1,0 +1,165 @@
+"""Pipelines: typed params and stages of steps run on target hosts."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from console.model.base import Duration, Name, Scalar, Strict, check_regex
+
+STEP_KINDS = ("run", "script", "upload", "download", "check", "gate")
+
+_MODE = re.compile(r"^0?[0-7]{3,4}$")
+_PERCENT = re.compile(r"^(\d{1,3})%$")
+
+
+class Param(Strict):
+    """A typed input a run is launched with."""
+
+    type: Literal["string", "int", "bool", "choice"] = "string"
+    description: str = ""
+    required: bool = False
+    default: Scalar | None = None
+    pattern: str | None = None
+    choices: list[str] | None = None
+    min: int | None = None
+    max: int | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str | None) -> str | None:
+        return check_regex(value)
+
+    @model_validator(mode="after")
+    def _choices_match_type(self) -> Param:
+        if self.type == "choice" and not self.choices:
+            raise ValueError("a 'choice' param needs a non-empty 'choices' list")
+        if self.type != "choice" and self.choices is not None:
+            raise ValueError("'choices' is only for params of type 'choice'")
+        return self
+
+
+class Transfer(Strict):
+    """Source and destination of an SFTP transfer; `mode` applies to uploads."""
+
+    src: str = Field(min_length=1)
+    dest: str = Field(min_length=1)
+    mode: str | None = None
+
+    @field_validator("mode")
+    @classmethod
+    def _octal(cls, value: str | None) -> str | None:
+        if value is not None and not _MODE.match(value):
+            raise ValueError(f"'{value}' is not a file mode; write it in octal, e.g. \"0644\"")
+        return value
+
+
+class Step(Strict):
+    """One step: exactly one of run, script, upload, download, check or gate."""
+
+    name: str = Field(min_length=1, max_length=120)
+    run: str | None = None
+    script: str | None = None
+    upload: Transfer | None = None
+    download: Transfer | None = None
+    check: str | None = None
+    gate: str | None = None
+    timeout: Duration | None = None
+    retries: int = Field(default=0, ge=0, le=1000)
+    delay: Duration = 1.0
+    hosts: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Step:
+        kinds = [k for k in STEP_KINDS if getattr(self, k) is not None]
+        if not kinds:
+            raise ValueError(f"step '{self.name}' has no kind; give it one of {', '.join(STEP_KINDS)}")
+        if len(kinds) > 1:
+            raise ValueError(
+                f"step '{self.name}' has {len(kinds)} kinds ({', '.join(kinds)}); give it exactly one"
+            )
+        if self.gate is not None and (self.hosts is not None or self.retries):
+            raise ValueError(f"gate '{self.name}' applies to the whole run; remove 'hosts'/'retries'")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """The step's kind: run, script, upload, download, check or gate."""
+        return next(k for k in STEP_KINDS if getattr(self, k) is not None)
+
+
+class Stage(Strict):
+    """Steps run in order on each host, with a strategy deciding how hosts fan out."""
+
+    name: str = Field(min_length=1, max_length=120)
+    strategy: Literal["serial", "parallel", "rolling"] = "parallel"
+    max_parallel: int | None = Field(default=None, ge=1)
+    batch: int | str | None = None
+    max_fail_percentage: float = Field(default=0, ge=0, le=100)
+    steps: list[Step] = Field(min_length=1)
+    on_failure: list[Step] = []
+
+    @field_validator("batch")
+    @classmethod
+    def _batch(cls, value: int | str | None) -> int | str | None:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("'batch' must be at least 1 host")
+        if isinstance(value, str):
+            match = _PERCENT.match(value)
+            if not match or not 0 < int(match.group(1)) <= 100:
+                raise ValueError(f"'{value}' is not a batch size; write a host count or e.g. \"25%\"")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Stage:
+        if self.batch is not None and self.strategy != "rolling":
+            raise ValueError("'batch' is only for the 'rolling' strategy")
+        if self.max_parallel is not None and self.strategy != "parallel":
+            raise ValueError("'max_parallel' is only for the 'parallel' strategy")
+        names = [s.name for s in self.steps]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"stage '{self.name}' has two steps named {', '.join(dupes)}")
+        gates = [s for s in self.steps if s.gate is not None]
+        if gates and len(gates) != len(self.steps):
+            raise ValueError(f"stage '{self.name}' mixes a gate with host steps; give the gate its own stage")
+        if any(s.gate is not None for s in self.on_failure):
+            raise ValueError("an on_failure step cannot be a gate")
+        return self
+
+    @property
+    def is_gate(self) -> bool:
+        """A gate stage waits for a decision instead of running on hosts."""
+        return self.steps[0].gate is not None
+
+    def batch_size(self, host_count: int) -> int:
+        """How many hosts one wave of this stage runs on at once."""
+        if self.strategy == "serial":
+            return 1
+        if self.strategy == "parallel":
+            return self.max_parallel or max(host_count, 1)
+        if isinstance(self.batch, str):
+            percent = int(self.batch.rstrip("%"))
+            return max(1, host_count * percent // 100)
+        return self.batch or 1
+
+
+class Pipeline(Strict):
+    """A named, parameterised sequence of stages over a set of target hosts."""
+
+    name: Name
+    description: str = ""
+    targets: list[str] = Field(min_length=1)
+    environment: Name | None = None
+    params: dict[Name, Param] = {}
+    stages: list[Stage] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_stages(self) -> Pipeline:
+        names = [s.name for s in self.stages]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"two stages are named {', '.join(dupes)}")
+        return self

@@ -1,0 +1,171 @@
+"""Cross-checks that span files: names that must exist, cycles, environments and templates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from console.errors import Problem
+from console.model import resolve
+from console.model.inventory import Inventory
+from console.model.load import Config, PipelineFile, SourceFile
+from console.model.params import ParamError, coerce
+from console.model.pipeline import Step
+from console.model.problems import did_you_mean, path_text
+from console.model.templates import quoted_templates, unknown_names
+
+
+def check_config(config: Config) -> list[Problem]:
+    """Every cross-file problem in the inventory and its pipelines."""
+    problems = list(check_inventory(config.inventory, config.source))
+    if problems:
+        return problems  # pipeline checks would only repeat the inventory's mistakes
+    for pipeline_file in config.pipelines.values():
+        problems.extend(check_pipeline(config.inventory, pipeline_file, config.base_dir))
+    return problems
+
+
+def _problem(source: SourceFile, loc: tuple[str | int, ...], message: str) -> Problem:
+    return Problem(str(source.path), source.line_of(*loc), path_text(loc), message)
+
+
+def check_inventory(inv: Inventory, src: SourceFile) -> Iterator[Problem]:
+    """Unknown groups, environments and jump hosts; group cycles; hosts in two environments."""
+    for name, host in inv.hosts.items():
+        for i, group in enumerate(host.groups):
+            if group not in inv.groups:
+                hint = did_you_mean(group, inv.groups)
+                yield _problem(src, ("hosts", name, "groups", i), f"unknown group '{group}'{hint}")
+        if host.proxy_jump and host.proxy_jump not in inv.hosts:
+            hint = did_you_mean(host.proxy_jump, inv.hosts)
+            yield _problem(src, ("hosts", name, "proxy_jump"), f"unknown jump host '{host.proxy_jump}'{hint}")
+        if host.environment and host.environment not in inv.environments:
+            yield _unknown_env(inv, src, ("hosts", name, "environment"), host.environment)
+    for name, group in inv.groups.items():
+        for i, child in enumerate(group.children):
+            if child not in inv.groups:
+                hint = did_you_mean(child, inv.groups)
+                yield _problem(src, ("groups", name, "children", i), f"unknown group '{child}'{hint}")
+        if group.environment and group.environment not in inv.environments:
+            yield _unknown_env(inv, src, ("groups", name, "environment"), group.environment)
+    yield from _group_cycles(inv, src)
+    yield from _jump_cycles(inv, src)
+    yield from _environment_conflicts(inv, src)
+
+
+def _unknown_env(inv: Inventory, src: SourceFile, loc: tuple[str | int, ...], env: str) -> Problem:
+    hint = did_you_mean(env, inv.environments) or (
+        f"; declare it as [environments.{env}]" if not inv.environments else
+        f"; the environments are {', '.join(inv.environments)}"
+    )
+    return _problem(src, loc, f"unknown environment '{env}'{hint}")
+
+
+def _group_cycles(inv: Inventory, src: SourceFile) -> Iterator[Problem]:
+    reported: set[frozenset[str]] = set()
+    for start in inv.groups:
+        stack = [(start, [start])]
+        while stack:
+            node, trail = stack.pop()
+            for child in inv.groups.get(node, None).children if node in inv.groups else []:
+                if child == start:
+                    cycle = frozenset(trail)
+                    if cycle not in reported:
+                        reported.add(cycle)
+                        loop = " -> ".join([*trail, start])
+                        yield _problem(src, ("groups", start, "children"),
+                                       f"groups nest in a cycle ({loop}); remove one of these children")
+                elif child not in trail and child in inv.groups:
+                    stack.append((child, [*trail, child]))
+
+
+def _jump_cycles(inv: Inventory, src: SourceFile) -> Iterator[Problem]:
+    for name in inv.hosts:
+        seen = [name]
+        current = inv.hosts[name].proxy_jump
+        while current and current in inv.hosts:
+            if current in seen:
+                loop = " -> ".join([*seen, current])
+                yield _problem(src, ("hosts", name, "proxy_jump"),
+                               f"jump hosts form a loop ({loop}); break it")
+                break
+            seen.append(current)
+            current = inv.hosts[current].proxy_jump
+
+
+def _environment_conflicts(inv: Inventory, src: SourceFile) -> Iterator[Problem]:
+    for name in inv.hosts:
+        envs = resolve.host_environments(inv, name)
+        if len(envs) > 1:
+            yield _problem(src, ("hosts", name, "groups"),
+                           f"host '{name}' is in groups of different environments "
+                           f"({', '.join(sorted(envs))}); a host belongs to one environment")
+
+
+def check_pipeline(inv: Inventory, pf: PipelineFile, base: Path) -> Iterator[Problem]:
+    """Unknown targets and template names, params whose defaults are invalid, missing files."""
+    pipe, src = pf.pipeline, pf.source
+    for i, pattern in enumerate(pipe.targets):
+        if not resolve.is_known_pattern(inv, pattern):
+            hint = did_you_mean(pattern, [*inv.groups, *inv.hosts])
+            yield _problem(src, ("targets", i), f"unknown group or host '{pattern}'{hint}")
+    if pipe.environment and pipe.environment not in inv.environments:
+        yield _unknown_env(inv, src, ("environment",), pipe.environment)
+    for name, param in pipe.params.items():
+        if param.default is not None:
+            try:
+                coerce(name, param, param.default)
+            except ParamError as exc:
+                yield _problem(src, ("params", name, "default"), f"the default is invalid: {exc}")
+    targets = resolve.select(inv, pipe.targets)
+    for s, stage in enumerate(pipe.stages):
+        for group in ("steps", "on_failure"):
+            for i, step in enumerate(getattr(stage, group)):
+                yield from _check_step(inv, pf, base, targets, step, ("stages", s, group, i))
+
+
+def _check_step(
+    inv: Inventory,
+    pf: PipelineFile,
+    base: Path,
+    targets: list[str],
+    step: Step,
+    loc: tuple[str | int, ...],
+) -> Iterator[Problem]:
+    src = pf.source
+    for i, pattern in enumerate(step.hosts or []):
+        if not resolve.is_known_pattern(inv, pattern):
+            hint = did_you_mean(pattern, [*inv.groups, *inv.hosts])
+            yield _problem(src, (*loc, "hosts", i), f"unknown group or host '{pattern}'{hint}")
+    hosts = resolve.select(inv, step.hosts) if step.hosts else targets
+    var_names = _common_vars(inv, [h for h in hosts if h in targets] or targets)
+    params = set(pf.pipeline.params)
+    for key, text in _templated_fields(step):
+        for name in unknown_names(text, params, var_names):
+            known = [*params, "host.name", "host.address", *(f"vars.{v}" for v in var_names)]
+            yield _problem(src, (*loc, *key), f"unknown template name '{name}'{did_you_mean(name, known)}")
+        if key[0] in ("run", "check"):
+            for quoted in quoted_templates(text):
+                yield _problem(src, (*loc, *key),
+                               f"{quoted} is inside quotes; values are quoted for the shell already, "
+                               "so remove the quotes around it")
+    if step.script is not None and not (base / step.script).is_file():
+        yield _problem(src, (*loc, "script"), f"the script '{step.script}' does not exist "
+                       f"(local paths are relative to the inventory's folder, {base})")
+
+
+def _templated_fields(step: Step) -> Iterator[tuple[tuple[str, ...], str]]:
+    for kind in ("run", "check", "gate"):
+        value = getattr(step, kind)
+        if value is not None:
+            yield (kind,), value
+    for kind in ("upload", "download"):
+        transfer = getattr(step, kind)
+        if transfer is not None:
+            yield (kind, "src"), transfer.src
+            yield (kind, "dest"), transfer.dest
+
+
+def _common_vars(inv: Inventory, hosts: list[str]) -> set[str]:
+    sets = [set(resolve.host_vars(inv, h)) for h in hosts]
+    return set.intersection(*sets) if sets else set()

@@ -1,0 +1,100 @@
+"""How a headless `run` shows progress: a rich bar per stage on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+from console import events as ev
+from console.durations import format_duration
+from console.report import STATUS_MARK
+from console.sanitize import printable
+from console.state import GATE_HOST, RunState
+
+
+def _gate_hint(state: RunState, event: ev.GateOpened) -> str:
+    return (f"⏸ waiting at gate '{printable(event.step)}': {printable(event.message)} — "
+            f"needs {event.approvals_required} approval(s); "
+            f"run `opsconsole approve {state.id}` (or `reject`) from another terminal")
+
+
+class PlainProgress:
+    """One line per finished step, gate and stage, for logs and pipes."""
+
+    def __init__(self, state: RunState, out: TextIO | None = None) -> None:
+        self.state, self.out = state, out or sys.stdout
+
+    def __call__(self, event: ev.Event) -> None:
+        line = self._line(event)
+        if line:
+            print(line, file=self.out, flush=True)
+
+    def _line(self, event: ev.Event) -> str | None:
+        if isinstance(event, ev.StepFinished):
+            mark = STATUS_MARK.get(event.status, "?")
+            extra = f" — {printable(event.message)}" if event.message and event.status != "ok" else ""
+            took = f" ({format_duration(event.duration)})" if event.duration is not None else ""
+            return f"{mark} {printable(event.stage)} / {printable(event.step)} @ {event.host}: {event.status}{took}{extra}"
+        if isinstance(event, ev.StageStarted):
+            return f"── stage {printable(event.stage)}"
+        if isinstance(event, ev.GateOpened):
+            return _gate_hint(self.state, event)
+        if isinstance(event, ev.GateClosed):
+            return f"gate '{printable(event.step)}' {event.outcome}"
+        if isinstance(event, ev.RollbackStarted):
+            return f"↶ rolling back stage {printable(event.stage)} on {len(event.hosts)} host(s)"
+        if isinstance(event, ev.RunFinished):
+            text = f" — {printable(event.message)}" if event.message else ""
+            return f"run {event.run_id} {event.status}{text}"
+        return None
+
+
+class RichProgress:
+    """A bar per stage with hosts done and failed, and failures printed above the bars."""
+
+    def __init__(self, state: RunState) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.state = state
+        self.console = Console(highlight=False)
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=self.console,
+        )
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> RichProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, event: ev.Event) -> None:
+        from rich.text import Text
+
+        if isinstance(event, ev.StageStarted):
+            total = sum(1 for c in self.state.cells.values() if c.stage == event.stage)
+            label = Text(event.stage[:24].ljust(24)).plain
+            self.tasks[event.stage] = self.progress.add_task(label, total=total or 1, detail="")
+        elif isinstance(event, ev.StepFinished | ev.GateClosed):
+            self._update(event.stage)
+            if isinstance(event, ev.StepFinished) and event.status not in ("ok", "skipped"):
+                self.console.print(Text(PlainProgress(self.state)._line(event) or ""))
+        elif isinstance(event, ev.GateOpened):
+            self.console.print(Text(_gate_hint(self.state, event)))
+        elif isinstance(event, ev.RunFinished | ev.RollbackStarted):
+            self.console.print(Text(PlainProgress(self.state)._line(event) or ""))
+
+    def _update(self, stage: str) -> None:
+        task = self.tasks.get(stage)
+        if task is None:
+            return
+        cells = [c for c in self.state.cells.values() if c.stage == stage]
+        done = [c for c in cells if c.status not in ("pending", "running", "waiting")]
+        bad = [c for c in cells if c.status in ("failed", "unreachable", "timed_out")]
+        hosts = {c.host for c in cells if c.host != GATE_HOST}
+        failed_hosts = {c.host for c in bad}
+        detail = f"{len(hosts)} hosts, {len(failed_hosts)} failed" if hosts else ""
+        self.progress.update(task, completed=len(done), detail=detail)

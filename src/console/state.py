@@ -1,0 +1,255 @@
+"""The fold: a run's state computed from its events, shared by every reader.
+
+`fold(events)` is the only way state is made. `apply` mutates the state it is given for
+speed (a run can have millions of events) but does no I/O and reads nothing else, so
+the same events always give the same state: live, replayed, or after a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from console import events as ev
+
+RUN_STATUSES = ("queued", "running", "waiting", "succeeded", "failed", "cancelled",
+                "rejected", "expired", "interrupted")
+STEP_STATUSES = ("pending", "running", "ok", "failed", "unreachable", "skipped", "timed_out")
+FINAL_RUN = frozenset({"succeeded", "failed", "cancelled", "rejected", "expired"})
+GATE_HOST = "*"
+"""A gate belongs to the whole run; its cell uses this in place of a host name."""
+
+
+@dataclass
+class Cell:
+    """One step on one host."""
+
+    stage: str
+    step: str
+    host: str
+    status: str = "pending"
+    exit_code: int | None = None
+    signal: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    attempts: int = 0
+    message: str = ""
+    output_bytes: int = 0
+
+
+@dataclass
+class Gate:
+    """A gate: its message, the decisions recorded so far and how it closed."""
+
+    stage: str
+    step: str
+    message: str = ""
+    approvals_required: int = 1
+    opened_at: float | None = None
+    expires_at: float | None = None
+    decisions: list[ev.GateDecided] = field(default_factory=list)
+    outcome: str | None = None
+
+    @property
+    def approvers(self) -> list[str]:
+        """Distinct people who approved, in order."""
+        seen: list[str] = []
+        for d in self.decisions:
+            if d.decision == "approve" and d.actor not in seen:
+                seen.append(d.actor)
+        return seen
+
+
+@dataclass
+class Stage:
+    """A stage's progress."""
+
+    name: str
+    strategy: str
+    steps: list[ev.StepPlan]
+    status: str = "pending"
+    started_at: float | None = None
+    finished_at: float | None = None
+    failed_hosts: list[str] = field(default_factory=list)
+    rollback_hosts: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunState:
+    """Everything a view needs to show a run."""
+
+    id: str = ""
+    pipeline: str = ""
+    status: str = "queued"
+    operator: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    targets: list[str] = field(default_factory=list)
+    environments: list[str] = field(default_factory=list)
+    launched: ev.RunLaunched | None = None
+    created_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    message: str = ""
+    runner_pid: int | None = None
+    runner_node: str = ""
+    stages: list[Stage] = field(default_factory=list)
+    cells: dict[tuple[str, str, str], Cell] = field(default_factory=dict)
+    gates: dict[tuple[str, str], Gate] = field(default_factory=dict)
+    cancel_requested_by: str | None = None
+    last_event_at: float | None = None
+    event_count: int = 0
+
+    @classmethod
+    def empty(cls) -> RunState:
+        """The state before any event."""
+        return cls()
+
+    @property
+    def is_final(self) -> bool:
+        """The run has ended and nothing more will change it (but an interrupted run may resume)."""
+        return self.status in FINAL_RUN
+
+    def stage(self, name: str) -> Stage | None:
+        """A stage by name."""
+        return next((s for s in self.stages if s.name == name), None)
+
+    def open_gates(self) -> list[Gate]:
+        """Gates waiting for decisions."""
+        return [g for g in self.gates.values() if g.outcome is None]
+
+
+def fold(events: Iterable[ev.Event], state: RunState | None = None) -> RunState:
+    """Apply events in order to a state (a new one by default) and return it."""
+    state = state or RunState.empty()
+    for event in events:
+        apply(state, event)
+    return state
+
+
+def apply(state: RunState, event: ev.Event) -> RunState:
+    """Apply one event to the state."""
+    state.event_count += 1
+    state.last_event_at = event.at
+    handler = _HANDLERS.get(type(event))
+    if handler:
+        handler(state, event)
+    return state
+
+
+def _launched(s: RunState, e: ev.RunLaunched) -> None:
+    s.id, s.pipeline, s.operator, s.launched = e.run_id, e.pipeline, e.operator, e
+    s.params, s.targets, s.environments = dict(e.params), list(e.targets), list(e.environments)
+    s.created_at, s.status = e.at, "queued"
+    for plan in e.stages:
+        s.stages.append(Stage(plan.name, plan.strategy, list(plan.steps)))
+        for step in plan.steps:
+            hosts = [GATE_HOST] if step.kind == "gate" else step.hosts
+            for host in hosts:
+                s.cells[(plan.name, step.name, host)] = Cell(plan.name, step.name, host)
+
+
+def _started(s: RunState, e: ev.RunStarted) -> None:
+    s.status, s.runner_pid, s.runner_node = "running", e.pid, e.node
+    s.started_at = s.started_at or e.at
+
+
+def _stage_started(s: RunState, e: ev.StageStarted) -> None:
+    stage = s.stage(e.stage)
+    if stage:
+        stage.status, stage.started_at = "running", e.at
+
+
+def _stage_finished(s: RunState, e: ev.StageFinished) -> None:
+    stage = s.stage(e.stage)
+    if stage:
+        stage.status, stage.finished_at, stage.failed_hosts = e.status, e.at, list(e.failed_hosts)
+
+
+def _cell(s: RunState, stage: str, step: str, host: str) -> Cell:
+    key = (stage, step, host)
+    if key not in s.cells:
+        s.cells[key] = Cell(stage, step, host)
+    return s.cells[key]
+
+
+def _step_started(s: RunState, e: ev.StepStarted) -> None:
+    cell = _cell(s, e.stage, e.step, e.host)
+    cell.status, cell.attempts, cell.exit_code, cell.message = "running", e.attempt, None, ""
+    cell.started_at = cell.started_at or e.at
+
+
+def _output(s: RunState, e: ev.Output) -> None:
+    _cell(s, e.stage, e.step, e.host).output_bytes += len(e.data)
+
+
+def _step_finished(s: RunState, e: ev.StepFinished) -> None:
+    cell = _cell(s, e.stage, e.step, e.host)
+    cell.status, cell.exit_code, cell.signal = e.status, e.exit_code, e.signal
+    cell.finished_at, cell.message, cell.attempts = e.at, e.message, max(cell.attempts, e.attempt)
+
+
+def _gate_opened(s: RunState, e: ev.GateOpened) -> None:
+    gate = s.gates.setdefault((e.stage, e.step), Gate(e.stage, e.step))
+    gate.message, gate.approvals_required = e.message, e.approvals_required
+    gate.opened_at, gate.expires_at, gate.outcome, gate.decisions = e.at, e.expires_at, None, []
+    cell = _cell(s, e.stage, e.step, GATE_HOST)
+    cell.status, cell.started_at = "waiting", e.at
+    s.status = "waiting"
+
+
+def _gate_decided(s: RunState, e: ev.GateDecided) -> None:
+    gate = s.gates.get((e.stage, e.step))
+    if gate and gate.outcome is None:
+        gate.decisions.append(e)
+
+
+def _gate_closed(s: RunState, e: ev.GateClosed) -> None:
+    gate = s.gates.setdefault((e.stage, e.step), Gate(e.stage, e.step))
+    gate.outcome = e.outcome
+    cell = _cell(s, e.stage, e.step, GATE_HOST)
+    cell.status = "ok" if e.outcome == "approved" else "failed"
+    cell.finished_at, cell.message = e.at, e.outcome
+    if s.status == "waiting" and not s.open_gates():
+        s.status = "running"
+
+
+def _rollback(s: RunState, e: ev.RollbackStarted) -> None:
+    stage = s.stage(e.stage)
+    if stage:
+        stage.rollback_hosts = list(e.hosts)
+
+
+def _cancel(s: RunState, e: ev.CancelRequested) -> None:
+    s.cancel_requested_by = s.cancel_requested_by or e.actor
+
+
+def _finished(s: RunState, e: ev.RunFinished) -> None:
+    s.status, s.finished_at, s.message = e.status, e.at, e.message
+    for cell in s.cells.values():
+        if cell.status in ("pending", "waiting"):
+            cell.status = "skipped"
+        elif cell.status == "running":
+            cell.status, cell.finished_at = "failed", e.at
+
+
+_HANDLERS: dict[type[ev.Event], Any] = {
+    ev.RunLaunched: _launched, ev.RunStarted: _started, ev.StageStarted: _stage_started,
+    ev.StageFinished: _stage_finished, ev.StepStarted: _step_started, ev.Output: _output,
+    ev.StepFinished: _step_finished, ev.GateOpened: _gate_opened, ev.GateDecided: _gate_decided,
+    ev.GateClosed: _gate_closed, ev.RollbackStarted: _rollback, ev.CancelRequested: _cancel,
+    ev.RunFinished: _finished,
+}
+
+
+def step_rows(state: RunState) -> list[dict[str, Any]]:
+    """The per-(stage, step, host) rows that `show --json` prints, in plan order."""
+    rows = []
+    for cell in state.cells.values():
+        status = "pending" if cell.status == "waiting" else cell.status
+        rows.append({
+            "stage": cell.stage, "step": cell.step, "host": cell.host, "status": status,
+            "exit_code": cell.exit_code, "started_at": cell.started_at,
+            "finished_at": cell.finished_at, "attempts": cell.attempts, "message": cell.message,
+        })
+    return rows

@@ -1,0 +1,6 @@
+"""The store: append-only run events behind a narrow interface (SQLite by default)."""
+
+from console.store.base import RunSummary, Store, StoredEvent
+from console.store.sqlite import SQLiteStore, default_store_path, open_store
+
+__all__ = ["RunSummary", "SQLiteStore", "Store", "StoredEvent", "default_store_path", "open_store"]

@@ -1,0 +1,59 @@
+"""The store's interface: what the engine, the CLI and the TUI may ask of any store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from console.events import Event
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event with its position in the store (ids grow with every append, across runs)."""
+
+    id: int
+    event: Event
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A run as the runs table indexes it; its status comes from folding its events."""
+
+    id: str
+    pipeline: str
+    created_at: float
+
+
+class Store(Protocol):
+    """Append-only events per run, blobs by digest, readable by any number of processes."""
+
+    def create_run(self, launched: Event, pipeline_text: str) -> None:
+        """Index a new run and append its launch event (and keep the pipeline text as it ran)."""
+
+    def append(self, events: Sequence[Event]) -> None:
+        """Append events in one transaction."""
+
+    def read(
+        self,
+        run_id: str,
+        after: int = 0,
+        kinds: Iterable[str] | None = None,
+        exclude: Iterable[str] | None = None,
+        host: str | None = None,
+        limit: int | None = None,
+    ) -> list[StoredEvent]:
+        """Events of a run with ids greater than `after`, oldest first, optionally filtered."""
+
+    def runs(self, limit: int | None = None) -> list[RunSummary]:
+        """Runs, newest first."""
+
+    def resolve_run(self, ref: str) -> str:
+        """The full id of a run from its id, a unique prefix or 'last'."""
+
+    def blob(self, digest: str) -> str | None:
+        """Text stored under a digest."""
+
+    def close(self) -> None:
+        """Release the store."""

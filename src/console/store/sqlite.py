@@ -1,0 +1,236 @@
+"""The SQLite store: WAL mode, versioned schema, append-only events, safe across processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from console import events as ev
+from console.errors import StoreError, UsageError
+from console.store.base import RunSummary, StoredEvent
+
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        pipeline TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL REFERENCES runs(id),
+        at REAL NOT NULL,
+        kind TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        host TEXT,
+        stage TEXT,
+        step TEXT,
+        data TEXT NOT NULL,
+        blob BLOB
+    );
+    CREATE INDEX events_by_run ON events(run_id, id);
+    CREATE INDEX events_by_run_kind ON events(run_id, kind, id) WHERE kind != 'output';
+    CREATE TABLE blobs (
+        digest TEXT PRIMARY KEY,
+        content TEXT NOT NULL
+    );
+    CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+    CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+    """,
+]
+
+_Row = tuple[str, float, str, int, str | None, str | None, str | None, str, bytes | None]
+
+
+def default_store_path() -> Path:
+    """The store in the user's data folder (XDG_DATA_HOME or ~/.local/share)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "opsconsole" / "store.db"
+
+
+def open_store(path: Path | None = None) -> SQLiteStore:
+    """Open (creating when needed) the store at `path` or the default place."""
+    return SQLiteStore(path or default_store_path())
+
+
+class SQLiteStore:
+    """A store in one SQLite file; every process opens its own and they share the file."""
+
+    def __init__(self, path: Path, busy_timeout_ms: int = 15000) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"the store {path} cannot be opened ({exc}); "
+                             "check the path, or pass --store PATH for another") from None
+        except OSError as exc:
+            raise StoreError(f"the store's folder {path.parent} cannot be created ({exc.strerror})") from None
+
+    def _migrate(self) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                version = self._db.execute("PRAGMA user_version").fetchone()[0]
+                if version > len(MIGRATIONS):
+                    raise StoreError(f"the store {self.path} was written by a newer opsconsole "
+                                     f"(schema {version}); upgrade opsconsole to read it")
+                for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                    for statement in _statements(script):
+                        self._db.execute(statement)
+                    self._db.execute(f"PRAGMA user_version = {number}")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _write(self, sql_rows: list[tuple[str, Sequence[Any]]]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, params in sql_rows:
+                    self._db.execute(sql, params)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def create_run(self, launched: ev.Event, pipeline_text: str) -> None:
+        """Index a new run, keep its pipeline text by digest and append its launch event."""
+        assert isinstance(launched, ev.RunLaunched)
+        self._write([
+            ("INSERT INTO runs (id, pipeline, created_at) VALUES (?, ?, ?)",
+             (launched.run_id, launched.pipeline, launched.at)),
+            ("INSERT OR IGNORE INTO blobs (digest, content) VALUES (?, ?)",
+             (launched.pipeline_digest, pipeline_text)),
+            (_INSERT, _encode(launched)),
+        ])
+
+    def append(self, events: Sequence[ev.Event]) -> None:
+        """Append events in one transaction."""
+        if not events:
+            return
+        rows = [_encode(e) for e in events]
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(_INSERT, rows)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def read(
+        self,
+        run_id: str,
+        after: int = 0,
+        kinds: Iterable[str] | None = None,
+        exclude: Iterable[str] | None = None,
+        host: str | None = None,
+        limit: int | None = None,
+    ) -> list[StoredEvent]:
+        """Events of a run after an id, oldest first, filtered by kind or host."""
+        sql = "SELECT id, run_id, at, kind, host, stage, step, data, blob FROM events WHERE run_id = ? AND id > ?"
+        params: list[Any] = [run_id, after]
+        if kinds is not None:
+            wanted = list(kinds)
+            sql += f" AND kind IN ({','.join('?' * len(wanted))})"
+            params += wanted
+        if exclude is not None:
+            unwanted = list(exclude)
+            sql += f" AND kind NOT IN ({','.join('?' * len(unwanted))})"
+            params += unwanted
+        if host is not None:
+            sql += " AND host = ?"
+            params.append(host)
+        sql += " ORDER BY id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+        return [StoredEvent(row[0], _decode(row)) for row in rows]
+
+    def runs(self, limit: int | None = None) -> list[RunSummary]:
+        """Runs, newest first."""
+        sql = "SELECT id, pipeline, created_at FROM runs ORDER BY created_at DESC, id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock:
+            return [RunSummary(*row) for row in self._db.execute(sql).fetchall()]
+
+    def resolve_run(self, ref: str) -> str:
+        """The full id of a run from its id, a unique prefix, or 'last'."""
+        with self._lock:
+            if ref == "last":
+                row = self._db.execute("SELECT id FROM runs ORDER BY created_at DESC, id DESC LIMIT 1").fetchone()
+                if row:
+                    return str(row[0])
+                raise UsageError("there are no runs in the store yet")
+            pattern = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            rows = self._db.execute(
+                "SELECT id FROM runs WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (pattern,)
+            ).fetchall()
+        if not rows:
+            raise UsageError(f"no run '{ref}' in the store {self.path}; `opsconsole runs` lists them")
+        if len(rows) > 1:
+            raise UsageError(f"'{ref}' matches more than one run; give more of its id")
+        return str(rows[0][0])
+
+    def blob(self, digest: str) -> str | None:
+        """Text kept under a digest, such as a pipeline as it ran."""
+        with self._lock:
+            row = self._db.execute("SELECT content FROM blobs WHERE digest = ?", (digest,)).fetchone()
+        return str(row[0]) if row else None
+
+    def last_id(self) -> int:
+        """The newest event id in the store (0 when empty)."""
+        with self._lock:
+            return int(self._db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._db.close()
+
+
+_INSERT = ("INSERT INTO events (run_id, at, kind, version, host, stage, step, data, blob) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _statements(script: str) -> list[str]:
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    return [s for s in statements if s]
+
+
+def _encode(event: ev.Event) -> _Row:
+    if isinstance(event, ev.Output):
+        return (event.run_id, event.at, event.kind, ev.VERSION, event.host, event.stage,
+                event.step, event.stream, event.data)
+    payload = event.payload()
+    return (event.run_id, event.at, event.kind, ev.VERSION, payload.get("host"),
+            payload.get("stage"), payload.get("step"), json.dumps(payload, separators=(",", ":")), None)
+
+
+def _decode(row: tuple[Any, ...]) -> ev.Event:
+    _id, run_id, at, kind, host, stage, step, data, blob = row
+    if kind == ev.Output.kind:
+        return ev.Output(run_id=run_id, at=at, stage=stage, step=step, host=host, stream=data, data=blob)
+    return ev.from_payload(kind, run_id, at, json.loads(data))

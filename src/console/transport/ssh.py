@@ -1,0 +1,243 @@
+"""SSH connections: one per host, opened on first use with a cap, reused by every step."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncssh
+
+from console.errors import HostKeyRejected, TransportError
+from console.transport.hostkeys import KeyDecision, KnownHosts
+from console.transport.target import HostTarget
+
+OutputSink = Callable[[str, bytes], None]
+"""Receives (stream, bytes) as a command writes them; stream is 'stdout' or 'stderr'."""
+
+PARTIAL_FLUSH = 0.1
+"""Seconds a partial line may wait for its newline before it is passed on anyway."""
+
+TERM_GRACE = 2.0
+"""Seconds between asking a timed-out command to stop and killing it."""
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """How a remote command ended."""
+
+    exit_code: int | None
+    signal: str | None
+    timed_out: bool = False
+
+
+class _Client(asyncssh.SSHClient):
+    """Records the offered host key and trusts a new one only when the operator opted in."""
+
+    def __init__(self, target: HostTarget, known: KnownHosts, decision: KeyDecision) -> None:
+        self._target, self._known, self._decision = target, known, decision
+
+    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+        self._decision.offered = key
+        self._decision.known = self._known.keys_for(self._target.address, self._target.port)
+        if self._known.accept_new and not self._decision.known:
+            self._known.remember(self._target.address, self._target.port, key)
+            self._decision.accepted_new = True
+            return True
+        return False
+
+
+class SshPool:
+    """Opens and caches connections per host; every failure becomes a TransportError sentence."""
+
+    def __init__(self, accept_new_host_keys: bool = False, connect_concurrency: int = 100) -> None:
+        self._accept_new = accept_new_host_keys
+        self._gate = asyncio.Semaphore(connect_concurrency)
+        self._conns: dict[str, asyncio.Task[asyncssh.SSHClientConnection]] = {}
+        self._known: dict[Path, KnownHosts] = {}
+        self.accepted_keys: list[tuple[str, str]] = []
+
+    def _known_hosts(self, path: Path) -> KnownHosts:
+        if path not in self._known:
+            self._known[path] = KnownHosts(path, self._accept_new)
+        return self._known[path]
+
+    async def connect(self, target: HostTarget) -> asyncssh.SSHClientConnection:
+        """The host's connection, opened once; later callers share the same attempt."""
+        task = self._conns.get(target.name)
+        if task is None:
+            task = asyncio.ensure_future(self._open(target))
+            self._conns[target.name] = task
+        return await asyncio.shield(task)
+
+    async def _open(self, target: HostTarget) -> asyncssh.SSHClientConnection:
+        tunnel = await self.connect(target.jump) if target.jump else None
+        known = self._known_hosts(target.known_hosts)
+        decision = KeyDecision()
+        async with self._gate:
+            try:
+                conn = await asyncio.wait_for(
+                    self._handshake(target, known, decision, tunnel), target.connect_timeout * 2
+                )
+            except (asyncssh.Error, OSError, asyncio.TimeoutError) as exc:
+                raise _explain(target, exc, decision) from None
+        if decision.accepted_new and decision.offered:
+            self.accepted_keys.append((target.name, decision.offered.get_fingerprint("sha256")))
+        return conn
+
+    async def _handshake(
+        self,
+        target: HostTarget,
+        known: KnownHosts,
+        decision: KeyDecision,
+        tunnel: asyncssh.SSHClientConnection | None,
+    ) -> asyncssh.SSHClientConnection:
+        keys = [str(target.identity_file)] if target.identity_file else ()
+        return await asyncssh.connect(
+            target.address,
+            port=target.port,
+            tunnel=tunnel,
+            username=target.user,
+            config=[],  # never read ~/.ssh/config: it could turn host-key checks or agent forwarding on
+            known_hosts=known.database(),
+            client_factory=lambda: _Client(target, known, decision),
+            client_keys=keys,
+            agent_forwarding=False,
+            preferred_auth="publickey",
+            password=None,
+            kbdint_auth=False,
+            connect_timeout=target.connect_timeout,
+            login_timeout=target.connect_timeout,
+            keepalive_interval=target.keepalive_interval,
+            keepalive_count_max=target.keepalive_count,
+        )
+
+    async def run(
+        self,
+        target: HostTarget,
+        command: str,
+        sink: OutputSink,
+        timeout: float | None = None,
+        env: dict[str, str] | None = None,
+        stdin: bytes | None = None,
+    ) -> ExecResult:
+        """Run a command, streaming its output to `sink`; a timeout terminates it remotely."""
+        conn = await self.connect(target)
+        try:
+            process = await conn.create_process(command, encoding=None, env=env or {})
+        except (asyncssh.Error, OSError) as exc:
+            raise _lost(target, exc) from None
+        return await _supervise(target, process, sink, timeout, stdin)
+
+    async def close(self) -> None:
+        """Close every connection that was opened."""
+        for task in self._conns.values():
+            if task.done() and not task.cancelled() and task.exception() is None:
+                task.result().close()
+            elif not task.done():
+                task.cancel()
+        for task in self._conns.values():
+            if task.done() and not task.cancelled() and task.exception() is None:
+                await task.result().wait_closed()
+
+
+async def _supervise(
+    target: HostTarget,
+    process: asyncssh.SSHClientProcess[bytes],
+    sink: OutputSink,
+    timeout: float | None,
+    stdin: bytes | None,
+) -> ExecResult:
+    if stdin is not None:
+        process.stdin.write(stdin)
+    process.stdin.write_eof()
+    pumps = asyncio.gather(
+        _pump(process.stdout, "stdout", sink), _pump(process.stderr, "stderr", sink)
+    )
+    try:
+        async with asyncio.timeout(timeout):
+            await pumps
+            completed = await process.wait()
+    except TimeoutError:
+        await _stop(process)
+        pumps.cancel()
+        return ExecResult(None, None, timed_out=True)
+    except asyncio.CancelledError:
+        await asyncio.shield(_stop(process))
+        pumps.cancel()
+        raise
+    except (asyncssh.Error, OSError) as exc:
+        pumps.cancel()
+        raise _lost(target, exc) from None
+    if process.channel.get_exit_status() is None and completed.exit_signal is None:
+        raise TransportError(f"host '{target.name}': the connection was lost mid-step; the command "
+                             "may or may not have finished there")
+    signal = completed.exit_signal[0] if completed.exit_signal else None
+    return ExecResult(completed.exit_status if signal is None else None, signal)
+
+
+async def _pump(reader: asyncssh.SSHReader[bytes], stream: str, sink: OutputSink) -> None:
+    """Pass whole lines on at once and partial lines after a short wait."""
+    pending = b""
+    while True:
+        try:
+            chunk = await asyncio.wait_for(reader.read(65536), PARTIAL_FLUSH if pending else None)
+        except TimeoutError:
+            sink(stream, pending)
+            pending = b""
+            continue
+        if not chunk:
+            if pending:
+                sink(stream, pending)
+            return
+        data = pending + chunk
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            sink(stream, data[:cut])
+        pending = data[cut:]
+
+
+async def _stop(process: asyncssh.SSHClientProcess[bytes]) -> None:
+    """Ask the remote command to stop, then kill it, then close the channel."""
+    for signal in ("TERM", "KILL"):
+        try:
+            process.send_signal(signal)
+        except (asyncssh.Error, OSError):
+            break
+        try:
+            await asyncio.wait_for(process.wait_closed(), TERM_GRACE)
+            return
+        except TimeoutError:
+            continue
+    process.close()
+
+
+def _lost(target: HostTarget, exc: BaseException) -> TransportError:
+    return TransportError(f"host '{target.name}': the connection was lost mid-step ({_reason(exc)}); "
+                          "the command may or may not have finished there")
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.rstrip(".")
+
+
+def _explain(target: HostTarget, exc: BaseException, decision: KeyDecision) -> TransportError:
+    where = f"host '{target.name}' ({target.address}:{target.port})"
+    if isinstance(exc, asyncssh.HostKeyNotVerifiable) or decision.offered and not decision.accepted_new \
+            and isinstance(exc, asyncssh.Error) and "host key" in str(exc).lower():
+        return HostKeyRejected(decision.describe(target.name, target.address, target.port, target.known_hosts))
+    if isinstance(exc, asyncssh.PermissionDenied):
+        how = f"the key {target.identity_file}" if target.identity_file else "the agent's and default keys"
+        return TransportError(f"{where}: authentication failed for user '{target.user}' with {how}; "
+                              "check that its public key is in the host's authorized_keys")
+    if isinstance(exc, ConnectionRefusedError):
+        return TransportError(f"{where}: connection refused; is sshd running on port {target.port}?")
+    if isinstance(exc, socket.gaierror):
+        return TransportError(f"{where}: the address cannot be resolved ({exc.strerror})")
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return TransportError(f"{where}: no SSH answer within {target.connect_timeout:g}s "
+                              "(connect_timeout); the host may be down or filtered")
+    return TransportError(f"{where}: cannot connect ({_reason(exc)})")
