@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,6 +24,10 @@ PARTIAL_FLUSH = 0.1
 TERM_GRACE = 2.0
 """Seconds between asking a timed-out command to stop and killing it."""
 
+PGID_MARKER = b"opsconsole-pgid="
+"""The first stderr line of every command names its process group, so that a timeout or a
+cancel can end the whole group even where sshd refuses signal requests (root logins)."""
+
 
 @dataclass(frozen=True)
 class ExecResult:
@@ -42,6 +47,8 @@ class _Client(asyncssh.SSHClient):
     def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
         self._decision.offered = key
         self._decision.known = self._known.keys_for(self._target.address, self._target.port)
+        if key in self._decision.known:  # recorded by a concurrent handshake to the same address
+            return True
         if self._known.accept_new and not self._decision.known:
             self._known.remember(self._target.address, self._target.port, key)
             self._decision.accepted_new = True
@@ -125,11 +132,12 @@ class SshPool:
     ) -> ExecResult:
         """Run a command, streaming its output to `sink`; a timeout terminates it remotely."""
         conn = await self.connect(target)
+        wrapped = f"echo {PGID_MARKER.decode()}$$ >&2; {command}"
         try:
-            process = await conn.create_process(command, encoding=None, env=env or {})
+            process = await conn.create_process(wrapped, encoding=None, env=env or {})
         except (asyncssh.Error, OSError) as exc:
             raise _lost(target, exc) from None
-        return await _supervise(target, process, sink, timeout, stdin)
+        return await _Supervisor(conn, target, process, sink).run(timeout, stdin)
 
     async def close(self) -> None:
         """Close every connection that was opened."""
@@ -143,42 +151,66 @@ class SshPool:
                 await task.result().wait_closed()
 
 
-async def _supervise(
-    target: HostTarget,
-    process: asyncssh.SSHClientProcess[bytes],
-    sink: OutputSink,
-    timeout: float | None,
-    stdin: bytes | None,
-) -> ExecResult:
-    if stdin is not None:
-        process.stdin.write(stdin)
-    process.stdin.write_eof()
-    pumps = asyncio.gather(
-        _pump(process.stdout, "stdout", sink), _pump(process.stderr, "stderr", sink)
-    )
-    try:
-        async with asyncio.timeout(timeout):
-            await pumps
-            completed = await process.wait()
-    except TimeoutError:
-        await _stop(process)
-        pumps.cancel()
-        return ExecResult(None, None, timed_out=True)
-    except asyncio.CancelledError:
-        await asyncio.shield(_stop(process))
-        pumps.cancel()
-        raise
-    except (asyncssh.Error, OSError) as exc:
-        pumps.cancel()
-        raise _lost(target, exc) from None
-    if process.channel.get_exit_status() is None and completed.exit_signal is None:
-        raise TransportError(f"host '{target.name}': the connection was lost mid-step; the command "
-                             "may or may not have finished there")
-    signal = completed.exit_signal[0] if completed.exit_signal else None
-    return ExecResult(completed.exit_status if signal is None else None, signal)
+class _Supervisor:
+    """Streams one remote command's output and ends it (its whole process group) when told."""
+
+    def __init__(self, conn: asyncssh.SSHClientConnection, target: HostTarget,
+                 process: asyncssh.SSHClientProcess[bytes], sink: OutputSink) -> None:
+        self.conn, self.target, self.process, self.sink = conn, target, process, sink
+        self.pgid: int | None = None
+
+    async def run(self, timeout: float | None, stdin: bytes | None) -> ExecResult:
+        """Wait for the command to end, its timeout to pass, or the caller to cancel."""
+        process = self.process
+        if stdin is not None:
+            process.stdin.write(stdin)
+        process.stdin.write_eof()
+        pumps = asyncio.gather(_pump(process.stdout, "stdout", self.sink),
+                               _pump(process.stderr, "stderr", self.sink, self._marker))
+        try:
+            async with asyncio.timeout(timeout):
+                await pumps
+                completed = await process.wait()
+        except TimeoutError:
+            await self.stop()
+            pumps.cancel()
+            return ExecResult(None, None, timed_out=True)
+        except asyncio.CancelledError:
+            await asyncio.shield(self.stop())
+            pumps.cancel()
+            raise
+        except (asyncssh.Error, OSError) as exc:
+            pumps.cancel()
+            raise _lost(self.target, exc) from None
+        if process.channel.get_exit_status() is None and completed.exit_signal is None:
+            raise _lost(self.target, ConnectionError("the channel closed without an exit status"))
+        signal = completed.exit_signal[0] if completed.exit_signal else None
+        return ExecResult(completed.exit_status if signal is None else None, signal)
+
+    def _marker(self, line: bytes) -> bool:
+        if self.pgid is None and line.startswith(PGID_MARKER) and line[len(PGID_MARKER):].strip().isdigit():
+            self.pgid = int(line[len(PGID_MARKER):])
+            return True
+        return False
+
+    async def stop(self) -> None:
+        """TERM, then KILL, the command's process group; then close the channel."""
+        for signal in ("TERM", "KILL"):
+            with contextlib.suppress(asyncssh.Error, OSError):
+                self.process.send_signal(signal)
+            if self.pgid:
+                with contextlib.suppress(asyncssh.Error, OSError, TimeoutError):
+                    await asyncio.wait_for(self.conn.run(f"kill -s {signal} -- -{self.pgid}", check=False), TERM_GRACE)
+            try:
+                await asyncio.wait_for(self.process.wait_closed(), TERM_GRACE)
+                return
+            except TimeoutError:
+                continue
+        self.process.close()
 
 
-async def _pump(reader: asyncssh.SSHReader[bytes], stream: str, sink: OutputSink) -> None:
+async def _pump(reader: asyncssh.SSHReader[bytes], stream: str, sink: OutputSink,
+                intercept: Callable[[bytes], bool] | None = None) -> None:
     """Pass whole lines on at once and partial lines after a short wait."""
     pending = b""
     while True:
@@ -193,25 +225,18 @@ async def _pump(reader: asyncssh.SSHReader[bytes], stream: str, sink: OutputSink
                 sink(stream, pending)
             return
         data = pending + chunk
+        if intercept is not None:
+            first, newline, rest = data.partition(b"\n")
+            if not newline and len(data) < 64:
+                pending = data
+                continue
+            if intercept(first):
+                data = rest
+            intercept = None
         cut = data.rfind(b"\n") + 1
         if cut:
             sink(stream, data[:cut])
         pending = data[cut:]
-
-
-async def _stop(process: asyncssh.SSHClientProcess[bytes]) -> None:
-    """Ask the remote command to stop, then kill it, then close the channel."""
-    for signal in ("TERM", "KILL"):
-        try:
-            process.send_signal(signal)
-        except (asyncssh.Error, OSError):
-            break
-        try:
-            await asyncio.wait_for(process.wait_closed(), TERM_GRACE)
-            return
-        except TimeoutError:
-            continue
-    process.close()
 
 
 def _lost(target: HostTarget, exc: BaseException) -> TransportError:

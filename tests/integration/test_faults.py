@@ -1,0 +1,167 @@
+"""What goes wrong with hosts: timeouts, unreachable hosts, bad keys, lost connections."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from tests.conftest import Estate, Sshd, free_port, write_estate
+from tests.helpers import cells, run_cli, state_of, wait_for
+
+
+def _one_step(estate: Estate, command: str, targets: str = '["all"]', extra: str = "") -> None:
+    estate.pipeline("p", f"""
+        name = "p"
+        targets = {targets}
+        [[stages]]
+        name = "s"
+          [[stages.steps]]
+          name = "step"
+          run = "{command}"
+          {extra}
+    """)
+
+
+def _running(pattern: str) -> bool:
+    return subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0
+
+
+def test_step_timeout_terminates_the_remote_command(estate: Estate) -> None:
+    _one_step(estate, "sleep 29.123", '["h1"]', 'timeout = "1s"')
+    assert run_cli(estate, "run", "p") == 1
+    cell = state_of(estate).cells[("s", "step", "h1")]
+    assert cell.status == "timed_out"
+    assert "timeout of 1s" in cell.message
+    wait_for(lambda: not _running("sleep 29.123"), 10, "the remote sleep to be killed")
+
+
+def test_unreachable_host_fails_alone_and_nothing_else_waits(tmp_path: Path, sshd: Sshd) -> None:
+    closed = free_port()
+    estate = write_estate(tmp_path, sshd, hosts=2, extra=f"""
+        [hosts.down]
+        address = "127.0.0.1"
+        port = {closed}
+        groups = ["all"]
+        """)
+    _one_step(estate, "true", extra="")
+    estate.pipeline("p", """
+        name = "p"
+        targets = ["all"]
+        [[stages]]
+        name = "s"
+        max_fail_percentage = 50
+          [[stages.steps]]
+          name = "step"
+          run = "true"
+    """)
+    assert run_cli(estate, "run", "p") == 0
+    state = state_of(estate)
+    cell = state.cells[("s", "step", "down")]
+    assert cell.status == "unreachable"
+    assert "connection refused" in cell.message and f"127.0.0.1:{closed}" in cell.message
+    assert cells(state)[("step", "h1")] == cells(state)[("step", "h2")] == "ok"
+
+
+def test_authentication_failure_is_unreachable_with_a_reason(tmp_path: Path, sshd: Sshd) -> None:
+    other = tmp_path / "other_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    estate = write_estate(tmp_path, sshd, hosts=1, host_extra=f'identity_file = "{other}"')
+    _one_step(estate, f"touch {tmp_path}/ran")
+    assert run_cli(estate, "run", "p") == 1
+    cell = state_of(estate).cells[("s", "step", "h1")]
+    assert cell.status == "unreachable"
+    assert "authentication failed" in cell.message and sshd.user in cell.message
+    assert not (tmp_path / "ran").exists()
+
+
+def test_changed_host_key_is_refused_and_nothing_runs(tmp_path: Path, sshd: Sshd) -> None:
+    estate = write_estate(tmp_path, sshd, hosts=1)
+    wrong = tmp_path / "wrong"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(wrong)], check=True)
+    known = tmp_path / "known_hosts"
+    pub = wrong.with_suffix(".pub").read_text().split()
+    known.write_text(f"[127.0.0.1]:{sshd.port} {pub[0]} {pub[1]}\n")
+    text = estate.inventory.read_text().replace(str(sshd.known_hosts), str(known))
+    estate.inventory.write_text(text)
+    _one_step(estate, f"touch {tmp_path}/ran")
+    assert run_cli(estate, "run", "p", "--accept-new-host-keys") == 1
+    cell = state_of(estate).cells[("s", "step", "h1")]
+    assert cell.status == "unreachable"
+    assert "host key changed" in cell.message and "SHA256:" in cell.message
+    assert "h1" in cell.message and "127.0.0.1" in cell.message
+    assert not (tmp_path / "ran").exists()
+    assert known.read_text().count("\n") == 1  # the stored key was not replaced
+
+
+def test_unknown_host_key_needs_explicit_opt_in(tmp_path: Path, sshd: Sshd) -> None:
+    estate = write_estate(tmp_path, sshd, hosts=2)
+    known = tmp_path / "empty_known_hosts"
+    estate.inventory.write_text(estate.inventory.read_text().replace(str(sshd.known_hosts), str(known)))
+    _one_step(estate, f"touch {tmp_path}/ran-{{{{ host.name }}}}")
+    assert run_cli(estate, "run", "p") == 1
+    cell = state_of(estate).cells[("s", "step", "h1")]
+    assert "unknown host key" in cell.message and "--accept-new-host-keys" in cell.message
+    assert not list(tmp_path.glob("ran-*"))
+    assert not known.exists()
+    assert run_cli(estate, "run", "p", "--accept-new-host-keys") == 0
+    assert sorted(p.name for p in tmp_path.glob("ran-*")) == ["ran-h1", "ran-h2"]
+    assert sshd.host_key.split()[1] in known.read_text()
+    assert run_cli(estate, "run", "p") == 0  # now known, no opt-in needed
+
+
+def test_user_ssh_config_cannot_turn_checks_off(tmp_path: Path, sshd: Sshd, monkeypatch) -> None:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "config").write_text(
+        "Host *\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  ForwardAgent yes\n")
+    monkeypatch.setenv("HOME", str(home))
+    estate = write_estate(tmp_path, sshd, hosts=1)
+    known = tmp_path / "empty_known_hosts"
+    estate.inventory.write_text(estate.inventory.read_text().replace(str(sshd.known_hosts), str(known)))
+    _one_step(estate, f"touch {tmp_path}/ran")
+    assert run_cli(estate, "run", "p") == 1
+    assert "unknown host key" in state_of(estate).cells[("s", "step", "h1")].message
+    assert not (tmp_path / "ran").exists()
+
+
+def test_connection_killed_mid_step_is_unreachable(estate: Estate) -> None:
+    pidfile = estate.work / "session.pid"
+    _one_step(estate, f"echo $PPID > {pidfile}; sleep 30", '["h1"]')
+
+    def killer() -> None:
+        wait_for(lambda: pidfile.exists() and pidfile.read_text().strip() != "", 30, "the step to start")
+        time.sleep(0.2)
+        os.kill(int(pidfile.read_text()), signal.SIGKILL)
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    started = time.monotonic()
+    code = run_cli(estate, "run", "p")
+    thread.join()
+    assert code == 1
+    assert time.monotonic() - started < 25
+    cell = state_of(estate).cells[("s", "step", "h1")]
+    assert cell.status == "unreachable"
+    assert "connection was lost mid-step" in cell.message
+
+
+def test_param_values_cannot_inject_shell(estate: Estate) -> None:
+    out = estate.work / "out"
+    estate.pipeline("p", f"""
+        name = "p"
+        targets = ["h1"]
+        [params.text]
+        [[stages]]
+        name = "s"
+          [[stages.steps]]
+          name = "echo"
+          run = "printf '%s' {{{{ text }}}} > {out}"
+    """)
+    hostile = f"a; touch {estate.work}/p1 $(touch {estate.work}/p2) `touch {estate.work}/p3`\n-rf '\" | x"
+    assert run_cli(estate, "run", "p", "--param", f"text={hostile}") == 0
+    assert out.read_text() == hostile
+    assert not list(estate.work.glob("p[123]"))
