@@ -1,0 +1,38 @@
+"""`opsconsole demo`: the sample estate served by embedded SSH hosts, end to end."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def _demo(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.run([sys.executable, "-m", "console", "demo", "--plain", *args], capture_output=True,
+                          text=True, env=env, timeout=180)
+
+
+def test_demo_runs_the_default_pipeline_through_its_gate() -> None:
+    result = _demo()
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "embedded SSH hosts on loopback" in out
+    assert "waiting at gate 'change board'" in out
+    assert "approved by the simulated change board" in out
+    assert "✓ rollout / health @ ehr-web-stg-02: ok" in out
+    assert out.rstrip().endswith("succeeded")
+
+
+def test_demo_reaches_production_databases_through_the_jump_host() -> None:
+    result = _demo("migrate-ehr-db", "-p", "migration=7", "--limit", "ehr-db-01")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "✓ migrate / apply @ ehr-db-01: ok" in result.stdout
+
+
+def test_headless_run_does_not_import_the_tui() -> None:
+    code = ("import sys; from console.cli import main; from console import commands, demo\n"
+            "from console.engine import runner\n"
+            "assert not [m for m in sys.modules if m.startswith('textual')], 'textual imported'\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 0

@@ -1,0 +1,173 @@
+"""Runs across processes: gates decided elsewhere, cancel from another terminal, detached runs."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+from tests.conftest import Estate
+from tests.helpers import run_cli, show_json, spawn_cli, state_of, wait_for
+
+GATED = """
+    name = "gated"
+    targets = ["all"]
+    [[stages]]
+    name = "before"
+      [[stages.steps]]
+      name = "prepare"
+      run = "touch {work}/before-{{{{ host.name }}}}"
+    [[stages]]
+    name = "approval"
+      [[stages.steps]]
+      name = "change board"
+      gate = "Ship it to {{{{ version }}}}"
+    [[stages]]
+    name = "after"
+      [[stages.steps]]
+      name = "ship"
+      run = "touch {work}/after-{{{{ host.name }}}}"
+    [params.version]
+    default = "1.2.3"
+"""
+
+
+def _detached(estate: Estate, *args: str) -> str:
+    result = spawn_cli(estate, "run", *args, "--detach")
+    assert result.returncode == 0, result.stderr
+    run_id = result.stdout.strip()
+    assert run_id and "\n" not in run_id
+    return run_id
+
+
+def _status(estate: Estate, run_id: str) -> str:
+    return str(show_json(estate, run_id)["status"])
+
+
+def test_gate_approved_from_another_process_resumes_the_run(estate: Estate) -> None:
+    estate.pipeline("gated", GATED.format(work=estate.work))
+    run_id = _detached(estate, "gated")
+    wait_for(lambda: _status(estate, run_id) == "waiting", 60, "the run to wait at its gate")
+    assert not list(estate.work.glob("after-*"))
+    doc = show_json(estate, run_id)
+    assert doc["gates"][0]["message"] == "Ship it to 1.2.3"
+    result = spawn_cli(estate, "approve", run_id, "--reason", "looks good", "--ticket", "CHG0000042")
+    assert result.returncode == 0, result.stderr
+    wait_for(lambda: _status(estate, run_id) == "succeeded", 60, "the run to finish")
+    assert sorted(p.name for p in estate.work.glob("after-*")) == ["after-h1", "after-h2", "after-h3"]
+    decision = show_json(estate, run_id)["gates"][0]["decisions"][0]
+    assert (decision["decision"], decision["reason"], decision["ticket"]) == ("approve", "looks good", "CHG0000042")
+
+
+def test_rejection_ends_the_run_rejected_and_runs_nothing_after(estate: Estate) -> None:
+    estate.pipeline("gated", GATED.format(work=estate.work))
+    run_id = _detached(estate, "gated")
+    wait_for(lambda: _status(estate, run_id) == "waiting", 60, "the gate")
+    refused = spawn_cli(estate, "reject", run_id, "--reason", "  ")
+    assert refused.returncode == 2 and "needs a reason" in refused.stderr
+    assert spawn_cli(estate, "reject", run_id, "--reason", "not in this window").returncode == 0
+    wait_for(lambda: _status(estate, run_id) == "rejected", 60, "the rejection")
+    assert not list(estate.work.glob("after-*"))
+    assert "change board" in show_json(estate, run_id)["message"]
+
+
+def test_the_same_approver_counts_once(tmp_path, sshd) -> None:
+    from tests.conftest import write_estate
+
+    estate = write_estate(tmp_path, sshd, hosts=1)
+    estate.inventory.write_text(estate.inventory.read_text().replace("approvals = 1", "approvals = 2"))
+    estate.pipeline("gated", GATED.format(work=estate.work))
+    run_id = _detached(estate, "gated")
+    wait_for(lambda: _status(estate, run_id) == "waiting", 60, "the gate")
+    assert spawn_cli(estate, "approve", run_id).returncode == 0
+    again = spawn_cli(estate, "approve", run_id)
+    assert again.returncode == 2 and "already approved" in again.stderr
+    time.sleep(1)
+    assert _status(estate, run_id) == "waiting"
+    assert spawn_cli(estate, "cancel", run_id).returncode == 0
+    wait_for(lambda: _status(estate, run_id) == "cancelled", 60, "the cancel")
+
+
+def test_approve_without_an_open_gate_says_so(estate: Estate) -> None:
+    estate.pipeline("p", f"""
+        name = "p"
+        targets = ["h1"]
+        [[stages]]
+        name = "s"
+          [[stages.steps]]
+          name = "x"
+          run = "true"
+    """)
+    assert run_cli(estate, "run", "p") == 0
+    result = spawn_cli(estate, "approve", "last")
+    assert result.returncode == 2
+    assert "has no gate waiting for a decision (it is succeeded)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cancel_from_another_terminal_stops_the_running_steps(estate: Estate) -> None:
+    estate.pipeline("slow", f"""
+        name = "slow"
+        targets = ["all"]
+        [[stages]]
+        name = "s"
+          [[stages.steps]]
+          name = "nap"
+          run = "touch {estate.work}/started-{{{{ host.name }}}}; sleep 37.25"
+          [[stages.steps]]
+          name = "never"
+          run = "touch {estate.work}/never"
+    """)
+    run_id = _detached(estate, "slow")
+    wait_for(lambda: len(list(estate.work.glob("started-*"))) == 3, 60, "the steps to start")
+    result = spawn_cli(estate, "cancel", run_id)
+    assert result.returncode == 0, result.stderr
+    wait_for(lambda: _status(estate, run_id) == "cancelled", 30, "the run to cancel")
+    running = lambda: subprocess.run(["pgrep", "-f", "sleep 37.25"], capture_output=True).returncode == 0
+    wait_for(lambda: not running(), 15, "the remote sleeps to end")
+    assert not (estate.work / "never").exists()
+    doc = show_json(estate, run_id)
+    assert {s["status"] for s in doc["steps"] if s["step"] == "nap"} == {"failed"}
+    assert {s["status"] for s in doc["steps"] if s["step"] == "never"} == {"skipped"}
+    assert spawn_cli(estate, "cancel", run_id).returncode == 2
+
+
+def test_detached_run_survives_its_parent_and_reports_through_the_store(estate: Estate) -> None:
+    estate.pipeline("p", f"""
+        name = "p"
+        targets = ["all"]
+        [params.n]
+        type = "int"
+        default = 3
+        [[stages]]
+        name = "s"
+          [[stages.steps]]
+          name = "count"
+          run = "seq {{{{ n }}}}"
+    """)
+    run_id = _detached(estate, "p", "--param", "n=5")
+    wait_for(lambda: _status(estate, run_id) == "succeeded", 60, "the detached run")
+    doc = show_json(estate, run_id)
+    assert doc["params"] == {"n": 5}
+    assert doc["operator"] and doc["started_at"] and doc["finished_at"]
+    assert {(s["host"], s["status"], s["exit_code"]) for s in doc["steps"]} == {
+        ("h1", "ok", 0), ("h2", "ok", 0), ("h3", "ok", 0)}
+    logs = spawn_cli(estate, "logs", run_id, "--host", "h1")
+    assert logs.stdout.splitlines() == [f"h1 count| {i}" for i in range(1, 6)]
+
+
+def test_logs_follow_prints_until_the_run_ends(estate: Estate) -> None:
+    estate.pipeline("p", """
+        name = "p"
+        targets = ["h1"]
+        [[stages]]
+        name = "s"
+          [[stages.steps]]
+          name = "tick"
+          run = "for i in 1 2 3; do echo tick $i; sleep 0.3; done"
+    """)
+    run_id = _detached(estate, "p")
+    result = spawn_cli(estate, "logs", run_id, "--follow")
+    assert result.returncode == 0
+    assert [line for line in result.stdout.splitlines() if "tick" in line] == [
+        "h1 tick| tick 1", "h1 tick| tick 2", "h1 tick| tick 3"]
+    assert state_of(estate, run_id).status == "succeeded"

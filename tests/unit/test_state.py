@@ -1,0 +1,75 @@
+"""The fold: the same events always give the same state, whichever reader folds them."""
+
+from __future__ import annotations
+
+from console import events as ev
+from console.state import GATE_HOST, fold, step_rows
+
+PLAN = [
+    ev.StagePlan(name="pre", strategy="parallel", steps=[ev.StepPlan(name="disk", kind="check", hosts=["a", "b"])]),
+    ev.StagePlan(name="gate", strategy="parallel", steps=[ev.StepPlan(name="cb", kind="gate", hosts=["a", "b"])]),
+    ev.StagePlan(name="roll", strategy="rolling", steps=[ev.StepPlan(name="sw", kind="run", hosts=["a", "b"])]),
+]
+
+
+def _launched() -> ev.RunLaunched:
+    return ev.RunLaunched(run_id="r", at=1.0, pipeline="p", pipeline_digest="d", pipeline_path="x",
+                          inventory_path="i", inventory_digest="e", params={"v": "1"}, targets=["a", "b"],
+                          environments=["prod"], operator="alice", stages=PLAN)
+
+
+def _events() -> list[ev.Event]:
+    return [
+        _launched(),
+        ev.RunStarted(run_id="r", at=2.0, pid=1, node="n"),
+        ev.StepStarted(run_id="r", at=3.0, stage="pre", step="disk", host="a"),
+        ev.Output(run_id="r", at=3.1, stage="pre", step="disk", host="a", stream="stdout", data=b"ok\n"),
+        ev.StepFinished(run_id="r", at=3.5, stage="pre", step="disk", host="a", status="ok", exit_code=0),
+        ev.StepStarted(run_id="r", at=3.0, stage="pre", step="disk", host="b"),
+        ev.StepFinished(run_id="r", at=3.6, stage="pre", step="disk", host="b", status="failed", exit_code=1, attempt=1),
+        ev.StepStarted(run_id="r", at=3.7, stage="pre", step="disk", host="b", attempt=2),
+        ev.StepFinished(run_id="r", at=3.9, stage="pre", step="disk", host="b", status="ok", exit_code=0, attempt=2),
+        ev.GateOpened(run_id="r", at=4.0, stage="gate", step="cb", message="go?", approvals_required=2),
+    ]
+
+
+def test_launch_lays_out_every_cell_pending() -> None:
+    state = fold([_launched()])
+    assert state.status == "queued"
+    assert {c.status for c in state.cells.values()} == {"pending"}
+    assert ("gate", "cb", GATE_HOST) in state.cells and len(state.cells) == 5
+
+
+def test_steps_retries_and_output_fold_into_cells() -> None:
+    state = fold(_events())
+    assert state.status == "waiting"
+    a, b = state.cells[("pre", "disk", "a")], state.cells[("pre", "disk", "b")]
+    assert (a.status, a.output_bytes, a.attempts) == ("ok", 3, 1)
+    assert (b.status, b.attempts, b.started_at, b.finished_at) == ("ok", 2, 3.0, 3.9)
+
+
+def test_gate_counts_distinct_approvers_and_closes() -> None:
+    events = _events() + [
+        ev.GateDecided(run_id="r", at=5.0, stage="gate", step="cb", decision="approve", actor="bob"),
+        ev.GateDecided(run_id="r", at=5.1, stage="gate", step="cb", decision="approve", actor="bob"),
+        ev.GateDecided(run_id="r", at=5.2, stage="gate", step="cb", decision="approve", actor="carol"),
+        ev.GateClosed(run_id="r", at=5.3, stage="gate", step="cb", outcome="approved"),
+    ]
+    state = fold(events)
+    assert state.gates[("gate", "cb")].approvers == ["bob", "carol"]
+    assert state.status == "running"
+    assert state.cells[("gate", "cb", GATE_HOST)].status == "ok"
+
+
+def test_finish_skips_what_never_ran() -> None:
+    state = fold(_events() + [ev.RunFinished(run_id="r", at=9.0, status="rejected", message="no")])
+    assert state.status == "rejected" and state.is_final
+    rows = {(r["step"], r["host"]): r["status"] for r in step_rows(state)}
+    assert rows[("sw", "a")] == rows[("cb", GATE_HOST)] == "skipped"
+
+
+def test_folding_in_pieces_equals_folding_at_once() -> None:
+    events = _events()
+    whole = fold(events)
+    pieces = fold(events[5:], fold(events[:5]))
+    assert whole == pieces

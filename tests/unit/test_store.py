@@ -1,0 +1,101 @@
+"""The SQLite store: append-only, versioned, shared by processes, batched."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from console import events as ev
+from console.errors import StoreError, UsageError
+from console.store.sqlite import MIGRATIONS, SQLiteStore
+from console.store.writer import BatchWriter
+from tests.unit.test_state import _launched
+
+
+def _store(tmp_path: Path) -> SQLiteStore:
+    store = SQLiteStore(tmp_path / "s.db")
+    store.create_run(_launched(), "pipeline text")
+    return store
+
+
+def test_events_round_trip_with_their_types(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    store.append([ev.Output(run_id="r", at=2.0, stage="s", step="x", host="a", stream="stderr", data=b"\x00\xff"),
+                  ev.StepFinished(run_id="r", at=3.0, stage="s", step="x", host="a", status="ok", exit_code=0)])
+    got = [e.event for e in store.read("r")]
+    assert got[0] == _launched()
+    assert got[1] == ev.Output(run_id="r", at=2.0, stage="s", step="x", host="a", stream="stderr", data=b"\x00\xff")
+    assert isinstance(got[2], ev.StepFinished) and got[2].exit_code == 0
+    assert [e.event.kind for e in store.read("r", exclude=("output",))] == ["run_launched", "step_finished"]
+    assert store.blob("d") == "pipeline text"
+
+
+def test_events_cannot_be_changed_or_deleted(tmp_path: Path) -> None:
+    _store(tmp_path).close()
+    db = sqlite3.connect(tmp_path / "s.db")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.execute("UPDATE events SET kind = 'x'")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        db.execute("DELETE FROM events")
+
+
+def test_run_references(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    assert store.resolve_run("last") == store.resolve_run("r") == "r"
+    with pytest.raises(UsageError, match="no run 'zz'"):
+        store.resolve_run("zz")
+
+
+def test_wal_mode_and_schema_version(tmp_path: Path) -> None:
+    _store(tmp_path).close()
+    db = sqlite3.connect(tmp_path / "s.db")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_a_newer_schema_is_refused_with_a_sentence(tmp_path: Path) -> None:
+    _store(tmp_path).close()
+    db = sqlite3.connect(tmp_path / "s.db")
+    db.execute("PRAGMA user_version = 99")
+    db.commit()
+    with pytest.raises(StoreError, match="newer opsconsole"):
+        SQLiteStore(tmp_path / "s.db")
+
+
+def test_not_a_database_is_a_sentence(tmp_path: Path) -> None:
+    (tmp_path / "junk.db").write_bytes(b"not sqlite at all" * 100)
+    with pytest.raises(StoreError, match="cannot be opened"):
+        SQLiteStore(tmp_path / "junk.db")
+
+
+def test_batch_writer_commits_everything_in_batches(tmp_path: Path) -> None:
+    _store(tmp_path).close()
+    writer = BatchWriter(tmp_path / "s.db", interval=0.02, max_batch=1000)
+    for i in range(10_000):
+        writer.put(ev.Output(run_id="r", at=float(i), stage="s", step="x", host="a", stream="stdout",
+                             data=b"%d\n" % i))
+    writer.flush()
+    reader = SQLiteStore(tmp_path / "s.db")
+    assert len(reader.read("r", kinds=("output",))) == 10_000
+    writer.close()
+    db = sqlite3.connect(tmp_path / "s.db")
+    ids = [row[0] for row in db.execute("SELECT data FROM events WHERE kind='output' ORDER BY id LIMIT 3")]
+    assert ids == ["stdout"] * 3
+
+
+def test_two_processes_append_to_one_store(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    _store(tmp_path).close()
+    code = (
+        "import sys; from console.store.sqlite import SQLiteStore; from console import events as ev\n"
+        "s = SQLiteStore(__import__('pathlib').Path(sys.argv[1]))\n"
+        "for i in range(300): s.append([ev.CancelRequested(run_id='r', at=i, actor=sys.argv[2])])\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "s.db"), name]) for name in "xy"]
+    assert [p.wait(60) for p in procs] == [0, 0]
+    got = SQLiteStore(tmp_path / "s.db").read("r", kinds=("cancel_requested",))
+    assert len(got) == 600
