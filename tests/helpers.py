@@ -39,8 +39,13 @@ def cells(state: RunState) -> dict[tuple[str, str], str]:
 def spawn_cli(estate: Estate, *args: str) -> subprocess.CompletedProcess[str]:
     """Run `opsconsole` as another process, as a second operator's shell would."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    return subprocess.run([sys.executable, "-m", "console", *estate.cli(*args)], capture_output=True,
-                          text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "console", *estate.cli(*args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def show_json(estate: Estate, ref: str = "last") -> dict[str, Any]:

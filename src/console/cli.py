@@ -13,7 +13,6 @@ from pathlib import Path
 
 from console import __version__
 from console.errors import ConfigError, ConsoleError, UsageError
-from console.identity import current_operator
 from console.model.load import Config, load_config
 from console.store.sqlite import SQLiteStore, default_store_path
 
@@ -23,27 +22,44 @@ Handler = Callable[[argparse.Namespace], int]
 
 def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
     default = argparse.SUPPRESS if suppress else None
-    parser.add_argument("--inventory", metavar="PATH", default=default,
-                        help="the inventory file (env OPSCONSOLE_INVENTORY; default ./inventory.toml)")
-    parser.add_argument("--pipelines", metavar="PATH", default=default,
-                        help="the pipelines folder (env OPSCONSOLE_PIPELINES; default from the inventory)")
-    parser.add_argument("--store", metavar="PATH", default=default,
-                        help="the store file (env OPSCONSOLE_STORE; default in the user's data folder)")
+    parser.add_argument(
+        "--inventory",
+        metavar="PATH",
+        default=default,
+        help="the inventory file (env OPSCONSOLE_INVENTORY; default ./inventory.toml)",
+    )
+    parser.add_argument(
+        "--pipelines",
+        metavar="PATH",
+        default=default,
+        help="the pipelines folder (env OPSCONSOLE_PIPELINES; default from the inventory)",
+    )
+    parser.add_argument(
+        "--store",
+        metavar="PATH",
+        default=default,
+        help="the store file (env OPSCONSOLE_STORE; default in the user's data folder)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; options may come before or after the subcommand."""
     from console import commands
 
-    parser = argparse.ArgumentParser(prog="opsconsole", description=(
-        "Provision servers and deploy software over SSH, with approval gates and an audit trail."))
+    parser = argparse.ArgumentParser(
+        prog="opsconsole",
+        description=(
+            "Provision servers and deploy software over SSH, with approval gates and an audit trail."
+        ),
+    )
     parser.add_argument("--version", action="version", version=f"opsconsole {__version__}")
     _common(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text, configure, handler in commands.COMMANDS:
-        hidden = help_text == argparse.SUPPRESS
-        child = sub.add_parser(name, description=None if hidden else help_text,
-                               **({} if hidden else {"help": help_text}))
+        if help_text == argparse.SUPPRESS:
+            child = sub.add_parser(name)  # internal: listed nowhere
+        else:
+            child = sub.add_parser(name, help=help_text, description=help_text)
         _common(child, suppress=True)
         configure(child)
         child.set_defaults(handler=handler)
@@ -58,8 +74,10 @@ def inventory_path(args: argparse.Namespace) -> Path:
     default = Path("inventory.toml")
     if default.exists():
         return default
-    raise UsageError("no inventory given: pass --inventory PATH or set OPSCONSOLE_INVENTORY "
-                     "(`opsconsole demo` runs the bundled sample with no setup)")
+    raise UsageError(
+        "no inventory given: pass --inventory PATH or set OPSCONSOLE_INVENTORY "
+        "(`opsconsole demo` runs the bundled sample with no setup)"
+    )
 
 
 def store_path(args: argparse.Namespace) -> Path:
@@ -87,8 +105,14 @@ def spawn_runner(run_id: str, store: Path, accept_new: bool) -> None:
     if accept_new:
         command.append("--accept-new-host-keys")
     with open(logs / f"{run_id}.log", "ab") as log:
-        subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                         start_new_session=True, close_fds=True)
+        subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -25,8 +25,10 @@ from console.state import FINAL_RUN
 def _validate(args: argparse.Namespace) -> int:
     config = load(args)
     inv = config.inventory
-    print(f"{config.source.path}: ok — {len(inv.hosts)} hosts, {len(inv.groups)} groups, "
-          f"{len(inv.environments)} environments, {len(config.pipelines)} pipelines")
+    print(
+        f"{config.source.path}: ok — {len(inv.hosts)} hosts, {len(inv.groups)} groups, "
+        f"{len(inv.environments)} environments, {len(config.pipelines)} pipelines"
+    )
     for name, pf in sorted(config.pipelines.items()):
         print(f"  {name:28} {pf.source.path.name}")
     return 0
@@ -34,20 +36,37 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("pipeline", help="the pipeline's name")
-    p.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
-                   help="a param value (repeatable)")
-    p.add_argument("--limit", metavar="PATTERN",
-                   help="narrow the targets: host, group, glob or key=value label, comma-separated")
-    p.add_argument("--detach", action="store_true",
-                   help="print the run id and go on in a background process that outlives this terminal")
-    p.add_argument("--accept-new-host-keys", action="store_true",
-                   help="trust and record keys of hosts not yet in known_hosts (changed keys are still refused)")
+    p.add_argument(
+        "--param",
+        "-p",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a param value (repeatable)",
+    )
+    p.add_argument(
+        "--limit",
+        metavar="PATTERN",
+        help="narrow the targets: host, group, glob or key=value label, comma-separated",
+    )
+    p.add_argument(
+        "--detach",
+        action="store_true",
+        help="print the run id and go on in a background process that outlives this terminal",
+    )
+    p.add_argument(
+        "--accept-new-host-keys",
+        action="store_true",
+        help="trust and record keys of hosts not yet in known_hosts (changed keys are still refused)",
+    )
     p.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
 
 
 def _run(args: argparse.Namespace) -> int:
     config = load(args)
-    plan = plan_run(config, args.pipeline, parse_assignments(args.param), current_operator(), args.limit)
+    plan = plan_run(
+        config, args.pipeline, parse_assignments(args.param), current_operator(), args.limit
+    )
     store = open_store(args)
     launched = launch_event(plan, time.time())
     store.create_run(launched, plan.pipeline_file.source.text)
@@ -105,11 +124,17 @@ def _runner(args: argparse.Namespace) -> int:
     config = load_config(Path(launched.inventory_path), Path(launched.pipeline_path).parent)
     pf = config.pipelines.get(launched.pipeline)
     if pf is None or pf.source.digest != launched.pipeline_digest:
-        raise UsageError(f"pipeline '{launched.pipeline}' changed between launch and start; "
-                         "nothing was run, launch it again")
-    plan = plan_run(config, launched.pipeline, launched.params, launched.operator, launched.limit, run_id)
+        raise UsageError(
+            f"pipeline '{launched.pipeline}' changed between launch and start; "
+            "nothing was run, launch it again"
+        )
+    plan = plan_run(
+        config, launched.pipeline, launched.params, launched.operator, launched.limit, run_id
+    )
     if plan.hosts != launched.targets:
-        raise UsageError("the inventory changed between launch and start; nothing was run, launch it again")
+        raise UsageError(
+            "the inventory changed between launch and start; nothing was run, launch it again"
+        )
     status = execute(plan, args, existing, rich=False)
     return EXIT_STATUS.get(status, 1)
 
@@ -122,8 +147,12 @@ def _runs(args: argparse.Namespace) -> int:
     store = open_store(args)
     states = [run_state(store, r.id) for r in store.runs(limit=args.last)]
     if args.json:
-        print_json([{k: v for k, v in report.run_json(s).items() if k not in ("steps", "gates")}
-                    for s in states])
+        print_json(
+            [
+                {k: v for k, v in report.run_json(s).items() if k not in ("steps", "gates")}
+                for s in states
+            ]
+        )
     elif states:
         print(report.runs_table(states))
     else:
@@ -175,7 +204,9 @@ def _logs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_output(event: ev.Event, cleaners: dict[tuple[str, str, str], Sanitizer], colour: bool) -> None:
+def _print_output(
+    event: ev.Event, cleaners: dict[tuple[str, str, str], Sanitizer], colour: bool
+) -> None:
     assert isinstance(event, ev.Output)
     key = (event.host, event.step, event.stream)
     cleaner = cleaners.setdefault(key, Sanitizer(keep_colour=colour))
@@ -195,15 +226,29 @@ def _configure_decision(p: argparse.ArgumentParser, reason_required: bool) -> No
 
 
 def _approve(args: argparse.Namespace) -> int:
-    event = record_decision(open_store(args), args.run, "approve", current_operator(), args.gate,
-                            args.reason, args.ticket)
+    event = record_decision(
+        open_store(args),
+        args.run,
+        "approve",
+        current_operator(),
+        args.gate,
+        args.reason,
+        args.ticket,
+    )
     print(f"approved gate '{event.step}' of run {event.run_id} as {event.actor}")
     return 0
 
 
 def _reject(args: argparse.Namespace) -> int:
-    event = record_decision(open_store(args), args.run, "reject", current_operator(), args.gate,
-                            args.reason, args.ticket)
+    event = record_decision(
+        open_store(args),
+        args.run,
+        "reject",
+        current_operator(),
+        args.gate,
+        args.reason,
+        args.ticket,
+    )
     print(f"rejected gate '{event.step}' of run {event.run_id} as {event.actor}")
     return 0
 
@@ -235,7 +280,12 @@ def _none(p: argparse.ArgumentParser) -> None:
 
 
 COMMANDS = [
-    ("validate", "check the inventory and every pipeline, reporting all problems", _none, _validate),
+    (
+        "validate",
+        "check the inventory and every pipeline, reporting all problems",
+        _none,
+        _validate,
+    ),
     ("run", "launch a pipeline", _configure_run, _run),
     ("runs", "list runs", _configure_runs, _runs),
     ("show", "show a run's state", _configure_show, _show),

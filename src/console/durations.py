@@ -42,7 +42,7 @@ def format_duration(seconds: float | None) -> str:
         return "-"
     if seconds < 10:
         return f"{seconds:.1f}s"
-    whole = int(round(seconds))
+    whole = round(seconds)
     if whole < 60:
         return f"{whole}s"
     minutes, secs = divmod(whole, 60)

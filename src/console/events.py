@@ -195,8 +195,19 @@ class RunFinished(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
-        RunLaunched, RunStarted, StageStarted, StageFinished, StepStarted, Output, StepFinished,
-        GateOpened, GateDecided, GateClosed, RollbackStarted, CancelRequested, RunFinished,
+        RunLaunched,
+        RunStarted,
+        StageStarted,
+        StageFinished,
+        StepStarted,
+        Output,
+        StepFinished,
+        GateOpened,
+        GateDecided,
+        GateClosed,
+        RollbackStarted,
+        CancelRequested,
+        RunFinished,
     )
 }
 

@@ -13,9 +13,11 @@ from console.state import GATE_HOST, RunState
 
 
 def _gate_hint(state: RunState, event: ev.GateOpened) -> str:
-    return (f"⏸ waiting at gate '{printable(event.step)}': {printable(event.message)} — "
-            f"needs {event.approvals_required} approval(s); "
-            f"run `opsconsole approve {state.id}` (or `reject`) from another terminal")
+    return (
+        f"⏸ waiting at gate '{printable(event.step)}': {printable(event.message)} — "
+        f"needs {event.approvals_required} approval(s); "
+        f"run `opsconsole approve {state.id}` (or `reject`) from another terminal"
+    )
 
 
 class PlainProgress:
@@ -32,7 +34,9 @@ class PlainProgress:
     def _line(self, event: ev.Event) -> str | None:
         if isinstance(event, ev.StepFinished):
             mark = STATUS_MARK.get(event.status, "?")
-            extra = f" — {printable(event.message)}" if event.message and event.status != "ok" else ""
+            extra = (
+                f" — {printable(event.message)}" if event.message and event.status != "ok" else ""
+            )
             took = f" ({format_duration(event.duration)})" if event.duration is not None else ""
             return f"{mark} {printable(event.stage)} / {printable(event.step)} @ {event.host}: {event.status}{took}{extra}"
         if isinstance(event, ev.StageStarted):
@@ -54,13 +58,23 @@ class RichProgress:
 
     def __init__(self, state: RunState) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         self.state = state
         self.console = Console(highlight=False)
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=self.console,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=self.console,
         )
         self.tasks: dict[str, Any] = {}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,16 +11,30 @@ from console.sanitize import printable
 from console.state import RunState, step_rows
 
 STATUS_MARK = {
-    "pending": "·", "running": "▶", "ok": "✓", "failed": "✗", "unreachable": "⚡",
-    "skipped": "-", "timed_out": "⌛", "waiting": "⏸",
-    "queued": "·", "succeeded": "✓", "cancelled": "⊘", "rejected": "✗", "expired": "⌛",
+    "pending": "·",
+    "running": "▶",
+    "ok": "✓",
+    "failed": "✗",
+    "unreachable": "⚡",
+    "skipped": "-",
+    "timed_out": "⌛",
+    "waiting": "⏸",
+    "queued": "·",
+    "succeeded": "✓",
+    "cancelled": "⊘",
+    "rejected": "✗",
+    "expired": "⌛",
     "interrupted": "!",
 }
 
 
 def iso(ts: float | None) -> str | None:
     """A UTC timestamp in ISO 8601, or None."""
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z") if ts else None
+    return (
+        datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        if ts
+        else None
+    )
 
 
 def short_time(ts: float | None) -> str:
@@ -37,18 +52,41 @@ def duration(state: RunState) -> float | None:
 def run_json(state: RunState) -> dict[str, Any]:
     """The document `show --json` prints."""
     return {
-        "id": state.id, "pipeline": state.pipeline, "status": state.status,
-        "operator": state.operator, "params": state.params, "targets": state.targets,
-        "environments": state.environments, "created_at": iso(state.created_at),
-        "started_at": iso(state.started_at), "finished_at": iso(state.finished_at),
+        "id": state.id,
+        "pipeline": state.pipeline,
+        "status": state.status,
+        "operator": state.operator,
+        "params": state.params,
+        "targets": state.targets,
+        "environments": state.environments,
+        "created_at": iso(state.created_at),
+        "started_at": iso(state.started_at),
+        "finished_at": iso(state.finished_at),
         "message": state.message,
-        "steps": [{**row, "started_at": iso(row["started_at"]), "finished_at": iso(row["finished_at"])}
-                  for row in step_rows(state)],
-        "gates": [{"stage": g.stage, "step": g.step, "message": g.message, "outcome": g.outcome,
-                   "approvals_required": g.approvals_required,
-                   "decisions": [{"actor": d.actor, "decision": d.decision, "reason": d.reason,
-                                  "ticket": d.ticket, "at": iso(d.at)} for d in g.decisions]}
-                  for g in state.gates.values()],
+        "steps": [
+            {**row, "started_at": iso(row["started_at"]), "finished_at": iso(row["finished_at"])}
+            for row in step_rows(state)
+        ],
+        "gates": [
+            {
+                "stage": g.stage,
+                "step": g.step,
+                "message": g.message,
+                "outcome": g.outcome,
+                "approvals_required": g.approvals_required,
+                "decisions": [
+                    {
+                        "actor": d.actor,
+                        "decision": d.decision,
+                        "reason": d.reason,
+                        "ticket": d.ticket,
+                        "at": iso(d.at),
+                    }
+                    for d in g.decisions
+                ],
+            }
+            for g in state.gates.values()
+        ],
     }
 
 
@@ -56,8 +94,14 @@ def runs_table(states: list[RunState]) -> str:
     """The `runs` listing as aligned columns."""
     header = ("RUN", "PIPELINE", "STATUS", "OPERATOR", "STARTED", "DURATION")
     rows = [header] + [
-        (s.id, printable(s.pipeline), f"{STATUS_MARK.get(s.status, '?')} {s.status}", s.operator,
-         short_time(s.started_at or s.created_at), format_duration(duration(s)))
+        (
+            s.id,
+            printable(s.pipeline),
+            f"{STATUS_MARK.get(s.status, '?')} {s.status}",
+            s.operator,
+            short_time(s.started_at or s.created_at),
+            format_duration(duration(s)),
+        )
         for s in states
     ]
     return _align(rows)
@@ -77,19 +121,36 @@ def show_text(state: RunState) -> str:
     ]
     rows = [("STAGE", "STEP", "HOST", "STATUS", "EXIT", "TIME", "")]
     for row in step_rows(state):
-        took = row["finished_at"] - row["started_at"] if row["finished_at"] and row["started_at"] else None
-        rows.append((printable(row["stage"]), printable(row["step"]), row["host"],
-                     f"{STATUS_MARK.get(row['status'], '?')} {row['status']}",
-                     "" if row["exit_code"] is None else str(row["exit_code"]),
-                     format_duration(took), printable(row["message"])[:100]))
+        took = (
+            row["finished_at"] - row["started_at"]
+            if row["finished_at"] and row["started_at"]
+            else None
+        )
+        rows.append(
+            (
+                printable(row["stage"]),
+                printable(row["step"]),
+                row["host"],
+                f"{STATUS_MARK.get(row['status'], '?')} {row['status']}",
+                "" if row["exit_code"] is None else str(row["exit_code"]),
+                format_duration(took),
+                printable(row["message"])[:100],
+            )
+        )
     for gate in state.gates.values():
-        lines.append(f"gate '{printable(gate.step)}': {gate.outcome or 'waiting'}, "
-                     f"{len(gate.approvers)}/{gate.approvals_required} approvals")
-        lines.extend(f"  {d.decision} by {d.actor}" + (f": {printable(d.reason)}" if d.reason else "")
-                     for d in gate.decisions)
+        lines.append(
+            f"gate '{printable(gate.step)}': {gate.outcome or 'waiting'}, "
+            f"{len(gate.approvers)}/{gate.approvals_required} approvals"
+        )
+        lines.extend(
+            f"  {d.decision} by {d.actor}" + (f": {printable(d.reason)}" if d.reason else "")
+            for d in gate.decisions
+        )
     return "\n".join(lines + ([""] if state.gates else []) + [_align(rows)])
 
 
-def _align(rows: list[tuple[str, ...]]) -> str:
+def _align(rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    )

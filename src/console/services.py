@@ -46,10 +46,14 @@ def _open_gate(state: RunState, gate_name: str | None) -> Gate:
         gates = [g for g in gates if gate_name in (g.step, g.stage)]
     if not gates:
         what = f" named '{gate_name}'" if gate_name else ""
-        raise UsageError(f"run {state.id} has no gate{what} waiting for a decision (it is {state.status})")
+        raise UsageError(
+            f"run {state.id} has no gate{what} waiting for a decision (it is {state.status})"
+        )
     if len(gates) > 1:
         names = ", ".join(g.step for g in gates)
-        raise UsageError(f"run {state.id} has several open gates ({names}); choose one with --gate NAME")
+        raise UsageError(
+            f"run {state.id} has several open gates ({names}); choose one with --gate NAME"
+        )
     return gates[0]
 
 
@@ -68,10 +72,20 @@ def record_decision(
     if decision == "reject" and not reason.strip():
         raise UsageError("a rejection needs a reason; pass --reason TEXT")
     if decision == "approve" and actor in gate.approvers:
-        raise UsageError(f"{actor} has already approved gate '{gate.step}' of run {state.id}; "
-                         "an approver counts once")
-    event = ev.GateDecided(run_id=state.id, at=time.time(), stage=gate.stage, step=gate.step,
-                           decision=decision, actor=actor, reason=reason.strip(), ticket=ticket.strip())
+        raise UsageError(
+            f"{actor} has already approved gate '{gate.step}' of run {state.id}; "
+            "an approver counts once"
+        )
+    event = ev.GateDecided(
+        run_id=state.id,
+        at=time.time(),
+        stage=gate.stage,
+        step=gate.step,
+        decision=decision,
+        actor=actor,
+        reason=reason.strip(),
+        ticket=ticket.strip(),
+    )
     store.append([event])
     return event
 
@@ -84,8 +98,14 @@ def request_cancel(store: Store, ref: str, actor: str) -> RunState:
     now = time.time()
     events: list[ev.Event] = [ev.CancelRequested(run_id=state.id, at=now, actor=actor)]
     if state.status == "interrupted":  # no runner is left to see the request: end the run here
-        events.append(ev.RunFinished(run_id=state.id, at=now, status="cancelled",
-                                     message=f"cancelled by {actor} after its runner stopped"))
+        events.append(
+            ev.RunFinished(
+                run_id=state.id,
+                at=now,
+                status="cancelled",
+                message=f"cancelled by {actor} after its runner stopped",
+            )
+        )
     store.append(events)
     return state
 

@@ -13,8 +13,17 @@ from typing import Any
 
 from console import events as ev
 
-RUN_STATUSES = ("queued", "running", "waiting", "succeeded", "failed", "cancelled",
-                "rejected", "expired", "interrupted")
+RUN_STATUSES = (
+    "queued",
+    "running",
+    "waiting",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "rejected",
+    "expired",
+    "interrupted",
+)
 STEP_STATUSES = ("pending", "running", "ok", "failed", "unreachable", "skipped", "timed_out")
 FINAL_RUN = frozenset({"succeeded", "failed", "cancelled", "rejected", "expired"})
 GATE_HOST = "*"
@@ -234,10 +243,18 @@ def _finished(s: RunState, e: ev.RunFinished) -> None:
 
 
 _HANDLERS: dict[type[ev.Event], Any] = {
-    ev.RunLaunched: _launched, ev.RunStarted: _started, ev.StageStarted: _stage_started,
-    ev.StageFinished: _stage_finished, ev.StepStarted: _step_started, ev.Output: _output,
-    ev.StepFinished: _step_finished, ev.GateOpened: _gate_opened, ev.GateDecided: _gate_decided,
-    ev.GateClosed: _gate_closed, ev.RollbackStarted: _rollback, ev.CancelRequested: _cancel,
+    ev.RunLaunched: _launched,
+    ev.RunStarted: _started,
+    ev.StageStarted: _stage_started,
+    ev.StageFinished: _stage_finished,
+    ev.StepStarted: _step_started,
+    ev.Output: _output,
+    ev.StepFinished: _step_finished,
+    ev.GateOpened: _gate_opened,
+    ev.GateDecided: _gate_decided,
+    ev.GateClosed: _gate_closed,
+    ev.RollbackStarted: _rollback,
+    ev.CancelRequested: _cancel,
     ev.RunFinished: _finished,
 }
 
@@ -247,9 +264,17 @@ def step_rows(state: RunState) -> list[dict[str, Any]]:
     rows = []
     for cell in state.cells.values():
         status = "pending" if cell.status == "waiting" else cell.status
-        rows.append({
-            "stage": cell.stage, "step": cell.step, "host": cell.host, "status": status,
-            "exit_code": cell.exit_code, "started_at": cell.started_at,
-            "finished_at": cell.finished_at, "attempts": cell.attempts, "message": cell.message,
-        })
+        rows.append(
+            {
+                "stage": cell.stage,
+                "step": cell.step,
+                "host": cell.host,
+                "status": status,
+                "exit_code": cell.exit_code,
+                "started_at": cell.started_at,
+                "finished_at": cell.finished_at,
+                "attempts": cell.attempts,
+                "message": cell.message,
+            }
+        )
     return rows

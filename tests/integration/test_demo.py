@@ -9,8 +9,13 @@ import sys
 
 def _demo(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    return subprocess.run([sys.executable, "-m", "console", "demo", "--plain", *args], capture_output=True,
-                          text=True, env=env, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "console", "demo", "--plain", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
 
 
 def test_demo_runs_the_default_pipeline_through_its_gate() -> None:
@@ -31,8 +36,10 @@ def test_demo_reaches_production_databases_through_the_jump_host() -> None:
 
 
 def test_headless_run_does_not_import_the_tui() -> None:
-    code = ("import sys; from console.cli import main; from console import commands, demo\n"
-            "from console.engine import runner\n"
-            "assert not [m for m in sys.modules if m.startswith('textual')], 'textual imported'\n")
+    code = (
+        "import sys; from console.cli import main; from console import commands, demo\n"
+        "from console.engine import runner\n"
+        "assert not [m for m in sys.modules if m.startswith('textual')], 'textual imported'\n"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 0

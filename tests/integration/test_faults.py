@@ -9,12 +9,15 @@ import threading
 import time
 from pathlib import Path
 
-from tests.conftest import Estate, Sshd, free_port, write_estate
+from tests.conftest import Estate, write_estate
 from tests.helpers import cells, run_cli, state_of, wait_for
+from tests.sshd import Sshd, free_port
 
 
 def _one_step(estate: Estate, command: str, targets: str = '["all"]', extra: str = "") -> None:
-    estate.pipeline("p", f"""
+    estate.pipeline(
+        "p",
+        f"""
         name = "p"
         targets = {targets}
         [[stages]]
@@ -23,7 +26,8 @@ def _one_step(estate: Estate, command: str, targets: str = '["all"]', extra: str
           name = "step"
           run = "{command}"
           {extra}
-    """)
+    """,
+    )
 
 
 def _running(pattern: str) -> bool:
@@ -41,14 +45,21 @@ def test_step_timeout_terminates_the_remote_command(estate: Estate) -> None:
 
 def test_unreachable_host_fails_alone_and_nothing_else_waits(tmp_path: Path, sshd: Sshd) -> None:
     closed = free_port()
-    estate = write_estate(tmp_path, sshd, hosts=2, extra=f"""
+    estate = write_estate(
+        tmp_path,
+        sshd,
+        hosts=2,
+        extra=f"""
         [hosts.down]
         address = "127.0.0.1"
         port = {closed}
         groups = ["all"]
-        """)
+        """,
+    )
     _one_step(estate, "true", extra="")
-    estate.pipeline("p", """
+    estate.pipeline(
+        "p",
+        """
         name = "p"
         targets = ["all"]
         [[stages]]
@@ -57,7 +68,8 @@ def test_unreachable_host_fails_alone_and_nothing_else_waits(tmp_path: Path, ssh
           [[stages.steps]]
           name = "step"
           run = "true"
-    """)
+    """,
+    )
     assert run_cli(estate, "run", "p") == 0
     state = state_of(estate)
     cell = state.cells[("s", "step", "down")]
@@ -100,7 +112,9 @@ def test_changed_host_key_is_refused_and_nothing_runs(tmp_path: Path, sshd: Sshd
 def test_unknown_host_key_needs_explicit_opt_in(tmp_path: Path, sshd: Sshd) -> None:
     estate = write_estate(tmp_path, sshd, hosts=2)
     known = tmp_path / "empty_known_hosts"
-    estate.inventory.write_text(estate.inventory.read_text().replace(str(sshd.known_hosts), str(known)))
+    estate.inventory.write_text(
+        estate.inventory.read_text().replace(str(sshd.known_hosts), str(known))
+    )
     _one_step(estate, f"touch {tmp_path}/ran-{{{{ host.name }}}}")
     assert run_cli(estate, "run", "p") == 1
     cell = state_of(estate).cells[("s", "step", "h1")]
@@ -117,11 +131,14 @@ def test_user_ssh_config_cannot_turn_checks_off(tmp_path: Path, sshd: Sshd, monk
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "config").write_text(
-        "Host *\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  ForwardAgent yes\n")
+        "Host *\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  ForwardAgent yes\n"
+    )
     monkeypatch.setenv("HOME", str(home))
     estate = write_estate(tmp_path, sshd, hosts=1)
     known = tmp_path / "empty_known_hosts"
-    estate.inventory.write_text(estate.inventory.read_text().replace(str(sshd.known_hosts), str(known)))
+    estate.inventory.write_text(
+        estate.inventory.read_text().replace(str(sshd.known_hosts), str(known))
+    )
     _one_step(estate, f"touch {tmp_path}/ran")
     assert run_cli(estate, "run", "p") == 1
     assert "unknown host key" in state_of(estate).cells[("s", "step", "h1")].message
@@ -133,7 +150,9 @@ def test_connection_killed_mid_step_is_unreachable(estate: Estate) -> None:
     _one_step(estate, f"echo $PPID > {pidfile}; sleep 30", '["h1"]')
 
     def killer() -> None:
-        wait_for(lambda: pidfile.exists() and pidfile.read_text().strip() != "", 30, "the step to start")
+        wait_for(
+            lambda: pidfile.exists() and pidfile.read_text().strip() != "", 30, "the step to start"
+        )
         time.sleep(0.2)
         os.kill(int(pidfile.read_text()), signal.SIGKILL)
 
@@ -151,7 +170,9 @@ def test_connection_killed_mid_step_is_unreachable(estate: Estate) -> None:
 
 def test_param_values_cannot_inject_shell(estate: Estate) -> None:
     out = estate.work / "out"
-    estate.pipeline("p", f"""
+    estate.pipeline(
+        "p",
+        f"""
         name = "p"
         targets = ["h1"]
         [params.text]
@@ -160,8 +181,11 @@ def test_param_values_cannot_inject_shell(estate: Estate) -> None:
           [[stages.steps]]
           name = "echo"
           run = "printf '%s' {{{{ text }}}} > {out}"
-    """)
-    hostile = f"a; touch {estate.work}/p1 $(touch {estate.work}/p2) `touch {estate.work}/p3`\n-rf '\" | x"
+    """,
+    )
+    hostile = (
+        f"a; touch {estate.work}/p1 $(touch {estate.work}/p2) `touch {estate.work}/p3`\n-rf '\" | x"
+    )
     assert run_cli(estate, "run", "p", "--param", f"text={hostile}") == 0
     assert out.read_text() == hostile
     assert not list(estate.work.glob("p[123]"))

@@ -50,12 +50,22 @@ def test_gate_approved_from_another_process_resumes_the_run(estate: Estate) -> N
     assert not list(estate.work.glob("after-*"))
     doc = show_json(estate, run_id)
     assert doc["gates"][0]["message"] == "Ship it to 1.2.3"
-    result = spawn_cli(estate, "approve", run_id, "--reason", "looks good", "--ticket", "CHG0000042")
+    result = spawn_cli(
+        estate, "approve", run_id, "--reason", "looks good", "--ticket", "CHG0000042"
+    )
     assert result.returncode == 0, result.stderr
     wait_for(lambda: _status(estate, run_id) == "succeeded", 60, "the run to finish")
-    assert sorted(p.name for p in estate.work.glob("after-*")) == ["after-h1", "after-h2", "after-h3"]
+    assert sorted(p.name for p in estate.work.glob("after-*")) == [
+        "after-h1",
+        "after-h2",
+        "after-h3",
+    ]
     decision = show_json(estate, run_id)["gates"][0]["decisions"][0]
-    assert (decision["decision"], decision["reason"], decision["ticket"]) == ("approve", "looks good", "CHG0000042")
+    assert (decision["decision"], decision["reason"], decision["ticket"]) == (
+        "approve",
+        "looks good",
+        "CHG0000042",
+    )
 
 
 def test_rejection_ends_the_run_rejected_and_runs_nothing_after(estate: Estate) -> None:
@@ -74,7 +84,9 @@ def test_the_same_approver_counts_once(tmp_path, sshd) -> None:
     from tests.conftest import write_estate
 
     estate = write_estate(tmp_path, sshd, hosts=1)
-    estate.inventory.write_text(estate.inventory.read_text().replace("approvals = 1", "approvals = 2"))
+    estate.inventory.write_text(
+        estate.inventory.read_text().replace("approvals = 1", "approvals = 2")
+    )
     estate.pipeline("gated", GATED.format(work=estate.work))
     run_id = _detached(estate, "gated")
     wait_for(lambda: _status(estate, run_id) == "waiting", 60, "the gate")
@@ -88,7 +100,9 @@ def test_the_same_approver_counts_once(tmp_path, sshd) -> None:
 
 
 def test_approve_without_an_open_gate_says_so(estate: Estate) -> None:
-    estate.pipeline("p", f"""
+    estate.pipeline(
+        "p",
+        """
         name = "p"
         targets = ["h1"]
         [[stages]]
@@ -96,7 +110,8 @@ def test_approve_without_an_open_gate_says_so(estate: Estate) -> None:
           [[stages.steps]]
           name = "x"
           run = "true"
-    """)
+    """,
+    )
     assert run_cli(estate, "run", "p") == 0
     result = spawn_cli(estate, "approve", "last")
     assert result.returncode == 2
@@ -105,7 +120,9 @@ def test_approve_without_an_open_gate_says_so(estate: Estate) -> None:
 
 
 def test_cancel_from_another_terminal_stops_the_running_steps(estate: Estate) -> None:
-    estate.pipeline("slow", f"""
+    estate.pipeline(
+        "slow",
+        f"""
         name = "slow"
         targets = ["all"]
         [[stages]]
@@ -116,13 +133,17 @@ def test_cancel_from_another_terminal_stops_the_running_steps(estate: Estate) ->
           [[stages.steps]]
           name = "never"
           run = "touch {estate.work}/never"
-    """)
+    """,
+    )
     run_id = _detached(estate, "slow")
     wait_for(lambda: len(list(estate.work.glob("started-*"))) == 3, 60, "the steps to start")
     result = spawn_cli(estate, "cancel", run_id)
     assert result.returncode == 0, result.stderr
     wait_for(lambda: _status(estate, run_id) == "cancelled", 30, "the run to cancel")
-    running = lambda: subprocess.run(["pgrep", "-f", "sleep 37.25"], capture_output=True).returncode == 0
+
+    def running() -> bool:
+        return subprocess.run(["pgrep", "-f", "sleep 37.25"], capture_output=True).returncode == 0
+
     wait_for(lambda: not running(), 15, "the remote sleeps to end")
     assert not (estate.work / "never").exists()
     doc = show_json(estate, run_id)
@@ -132,7 +153,9 @@ def test_cancel_from_another_terminal_stops_the_running_steps(estate: Estate) ->
 
 
 def test_detached_run_survives_its_parent_and_reports_through_the_store(estate: Estate) -> None:
-    estate.pipeline("p", f"""
+    estate.pipeline(
+        "p",
+        """
         name = "p"
         targets = ["all"]
         [params.n]
@@ -142,21 +165,27 @@ def test_detached_run_survives_its_parent_and_reports_through_the_store(estate: 
         name = "s"
           [[stages.steps]]
           name = "count"
-          run = "seq {{{{ n }}}}"
-    """)
+          run = "seq {{ n }}"
+    """,
+    )
     run_id = _detached(estate, "p", "--param", "n=5")
     wait_for(lambda: _status(estate, run_id) == "succeeded", 60, "the detached run")
     doc = show_json(estate, run_id)
     assert doc["params"] == {"n": 5}
     assert doc["operator"] and doc["started_at"] and doc["finished_at"]
     assert {(s["host"], s["status"], s["exit_code"]) for s in doc["steps"]} == {
-        ("h1", "ok", 0), ("h2", "ok", 0), ("h3", "ok", 0)}
+        ("h1", "ok", 0),
+        ("h2", "ok", 0),
+        ("h3", "ok", 0),
+    }
     logs = spawn_cli(estate, "logs", run_id, "--host", "h1")
     assert logs.stdout.splitlines() == [f"h1 count| {i}" for i in range(1, 6)]
 
 
 def test_logs_follow_prints_until_the_run_ends(estate: Estate) -> None:
-    estate.pipeline("p", """
+    estate.pipeline(
+        "p",
+        """
         name = "p"
         targets = ["h1"]
         [[stages]]
@@ -164,10 +193,14 @@ def test_logs_follow_prints_until_the_run_ends(estate: Estate) -> None:
           [[stages.steps]]
           name = "tick"
           run = "for i in 1 2 3; do echo tick $i; sleep 0.3; done"
-    """)
+    """,
+    )
     run_id = _detached(estate, "p")
     result = spawn_cli(estate, "logs", run_id, "--follow")
     assert result.returncode == 0
     assert [line for line in result.stdout.splitlines() if "tick" in line] == [
-        "h1 tick| tick 1", "h1 tick| tick 2", "h1 tick| tick 3"]
+        "h1 tick| tick 1",
+        "h1 tick| tick 2",
+        "h1 tick| tick 3",
+    ]
     assert state_of(estate, run_id).status == "succeeded"

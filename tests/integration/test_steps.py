@@ -10,7 +10,9 @@ from tests.helpers import cells, run_cli, state_of
 
 
 def test_run_step_streams_output_and_records_exit_codes(estate: Estate, capsys) -> None:
-    estate.pipeline("p", """
+    estate.pipeline(
+        "p",
+        """
         name = "p"
         targets = ["all"]
         [[stages]]
@@ -18,7 +20,8 @@ def test_run_step_streams_output_and_records_exit_codes(estate: Estate, capsys) 
           [[stages.steps]]
           name = "greet"
           run = "echo hello from {{ host.name }}; echo oops >&2"
-    """)
+    """,
+    )
     assert run_cli(estate, "run", "p") == 0
     state = state_of(estate)
     assert state.status == "succeeded"
@@ -32,7 +35,9 @@ def test_run_step_streams_output_and_records_exit_codes(estate: Estate, capsys) 
 
 
 def test_failing_command_is_failed_not_unreachable(estate: Estate) -> None:
-    estate.pipeline("p", """
+    estate.pipeline(
+        "p",
+        """
         name = "p"
         targets = ["h1"]
         [[stages]]
@@ -43,7 +48,8 @@ def test_failing_command_is_failed_not_unreachable(estate: Estate) -> None:
           [[stages.steps]]
           name = "after"
           run = "true"
-    """)
+    """,
+    )
     assert run_cli(estate, "run", "p") == 1
     state = state_of(estate)
     cell = state.cells[("s", "bad", "h1")]
@@ -54,7 +60,9 @@ def test_failing_command_is_failed_not_unreachable(estate: Estate) -> None:
 
 def test_check_retries_until_it_succeeds(estate: Estate) -> None:
     counter = estate.work / "tries"
-    estate.pipeline("p", f"""
+    estate.pipeline(
+        "p",
+        f"""
         name = "p"
         targets = ["h1"]
         [[stages]]
@@ -64,7 +72,8 @@ def test_check_retries_until_it_succeeds(estate: Estate) -> None:
           check = "echo x >> {counter}; test $(wc -l < {counter}) -ge 3"
           retries = 5
           delay = "0.1s"
-    """)
+    """,
+    )
     assert run_cli(estate, "run", "p") == 0
     cell = state_of(estate).cells[("s", "health", "h1")]
     assert (cell.status, cell.attempts) == ("ok", 3)
@@ -72,7 +81,9 @@ def test_check_retries_until_it_succeeds(estate: Estate) -> None:
 
 
 def test_check_gives_up_after_its_retries(estate: Estate) -> None:
-    estate.pipeline("p", """
+    estate.pipeline(
+        "p",
+        """
         name = "p"
         targets = ["h1"]
         [[stages]]
@@ -82,7 +93,8 @@ def test_check_gives_up_after_its_retries(estate: Estate) -> None:
           check = "false"
           retries = 2
           delay = "0.05s"
-    """)
+    """,
+    )
     assert run_cli(estate, "run", "p") == 1
     cell = state_of(estate).cells[("s", "health", "h1")]
     assert (cell.status, cell.attempts) == ("failed", 3)
@@ -91,8 +103,14 @@ def test_check_gives_up_after_its_retries(estate: Estate) -> None:
 def test_script_is_uploaded_run_with_params_and_removed(estate: Estate) -> None:
     script = estate.root / "scripts" / "hello.sh"
     script.parent.mkdir()
-    script.write_text("#!/bin/sh\necho \"v=$OPSCONSOLE_VERSION on $OPSCONSOLE_HOST_NAME\" > \"$OPSCONSOLE_VARS_WORK/$OPSCONSOLE_HOST_NAME.out\"\necho \"$0\" > \"$OPSCONSOLE_VARS_WORK/path\"\n")
-    estate.pipeline("p", """
+    script.write_text(
+        "#!/bin/sh\n"
+        'echo "v=$OPSCONSOLE_VERSION on $OPSCONSOLE_HOST_NAME" > "$OPSCONSOLE_VARS_WORK/$OPSCONSOLE_HOST_NAME.out"\n'
+        'echo "$0" > "$OPSCONSOLE_VARS_WORK/path"\n'
+    )
+    estate.pipeline(
+        "p",
+        """
         name = "p"
         targets = ["h1"]
         [params.version]
@@ -102,7 +120,8 @@ def test_script_is_uploaded_run_with_params_and_removed(estate: Estate) -> None:
           [[stages.steps]]
           name = "script"
           script = "scripts/hello.sh"
-    """)
+    """,
+    )
     assert run_cli(estate, "run", "p") == 0
     assert (estate.work / "h1.out").read_text() == "v=1.0; rm -rf / on h1\n"
     remote_path = Path((estate.work / "path").read_text().strip())
@@ -114,7 +133,9 @@ def test_upload_and_download_verify_checksums_and_leave_no_temp_files(estate: Es
     payload = estate.root / "artifact.bin"
     payload.write_bytes(bytes(range(256)) * 4000)
     remote = estate.work / "remote"
-    estate.pipeline("p", f"""
+    estate.pipeline(
+        "p",
+        f"""
         name = "p"
         targets = ["h1"]
         [[stages]]
@@ -128,19 +149,25 @@ def test_upload_and_download_verify_checksums_and_leave_no_temp_files(estate: Es
           [[stages.steps]]
           name = "down"
           download = {{ src = "{remote}/{{{{ host.name }}}}.bin", dest = "fetched/{{{{ host.name }}}}.bin" }}
-    """)
+    """,
+    )
     assert run_cli(estate, "run", "p") == 0
     uploaded = remote / "h1.bin"
     assert uploaded.read_bytes() == payload.read_bytes()
     assert oct(uploaded.stat().st_mode & 0o777) == "0o640"
     fetched = estate.root / "fetched" / "h1.bin"
-    assert hashlib.sha256(fetched.read_bytes()).digest() == hashlib.sha256(payload.read_bytes()).digest()
+    assert (
+        hashlib.sha256(fetched.read_bytes()).digest()
+        == hashlib.sha256(payload.read_bytes()).digest()
+    )
     assert sorted(p.name for p in remote.iterdir()) == ["h1.bin"]
     assert sorted(p.name for p in fetched.parent.iterdir()) == ["h1.bin"]
 
 
 def test_upload_of_a_missing_local_file_fails_the_step(estate: Estate) -> None:
-    estate.pipeline("p", f"""
+    estate.pipeline(
+        "p",
+        f"""
         name = "p"
         targets = ["h1"]
         [[stages]]
@@ -148,7 +175,8 @@ def test_upload_of_a_missing_local_file_fails_the_step(estate: Estate) -> None:
           [[stages.steps]]
           name = "up"
           upload = {{ src = "nope.bin", dest = "{estate.work}/x" }}
-    """)
+    """,
+    )
     assert run_cli(estate, "run", "p") == 1
     cell = state_of(estate).cells[("s", "up", "h1")]
     assert cell.status == "failed"
@@ -156,7 +184,9 @@ def test_upload_of_a_missing_local_file_fails_the_step(estate: Estate) -> None:
 
 
 def test_download_of_a_missing_remote_file_writes_nothing(estate: Estate) -> None:
-    estate.pipeline("p", f"""
+    estate.pipeline(
+        "p",
+        f"""
         name = "p"
         targets = ["h1"]
         [[stages]]
@@ -164,14 +194,17 @@ def test_download_of_a_missing_remote_file_writes_nothing(estate: Estate) -> Non
           [[stages.steps]]
           name = "down"
           download = {{ src = "{estate.work}/missing", dest = "got/x" }}
-    """)
+    """,
+    )
     assert run_cli(estate, "run", "p") == 1
     assert cells(state_of(estate))[("down", "h1")] == "failed"
     assert not (estate.root / "got" / "x").exists()
 
 
 def test_step_hosts_narrow_the_targets(estate: Estate) -> None:
-    estate.pipeline("p", """
+    estate.pipeline(
+        "p",
+        """
         name = "p"
         targets = ["all"]
         [[stages]]
@@ -183,7 +216,8 @@ def test_step_hosts_narrow_the_targets(estate: Estate) -> None:
           [[stages.steps]]
           name = "everyone"
           run = "true"
-    """)
+    """,
+    )
     assert run_cli(estate, "run", "p") == 0
     got = cells(state_of(estate))
     assert [h for (step, h) in got if step == "only two"] == ["h2"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from console import events as ev
 from console.store.sqlite import SQLiteStore
-from tests.conftest import Estate, Sshd, write_estate
+from tests.conftest import Estate, write_estate
 from tests.helpers import cells, run_cli, state_of
+from tests.sshd import Sshd
 
 
 def _intervals(estate: Estate, step: str) -> list[tuple[float, float, str]]:
@@ -33,7 +34,9 @@ def _max_overlap(spans: list[tuple[float, float, str]]) -> int:
 
 
 def _sleepy(estate: Estate, strategy: str, extra: str = "") -> None:
-    estate.pipeline("p", f"""
+    estate.pipeline(
+        "p",
+        f"""
         name = "p"
         targets = ["all"]
         [[stages]]
@@ -43,7 +46,8 @@ def _sleepy(estate: Estate, strategy: str, extra: str = "") -> None:
           [[stages.steps]]
           name = "nap"
           run = "sleep 0.4"
-    """)
+    """,
+    )
 
 
 def test_serial_runs_one_host_at_a_time(tmp_path, sshd: Sshd) -> None:
@@ -79,9 +83,13 @@ def test_rolling_runs_in_waves(tmp_path, sshd: Sshd) -> None:
     assert all(start >= first_wave_end for start, _, h in spans if h in ("h3", "h4"))
 
 
-def test_rolling_failure_stops_later_waves_and_rolls_back_touched_hosts(tmp_path, sshd: Sshd) -> None:
+def test_rolling_failure_stops_later_waves_and_rolls_back_touched_hosts(
+    tmp_path, sshd: Sshd
+) -> None:
     estate = write_estate(tmp_path, sshd, hosts=4)
-    estate.pipeline("p", f"""
+    estate.pipeline(
+        "p",
+        f"""
         name = "p"
         targets = ["all"]
         [[stages]]
@@ -99,7 +107,8 @@ def test_rolling_failure_stops_later_waves_and_rolls_back_touched_hosts(tmp_path
           [[stages.steps]]
           name = "never"
           run = "touch {estate.work}/after"
-    """)
+    """,
+    )
     assert run_cli(estate, "run", "p") == 1
     state = state_of(estate)
     got = cells(state)
@@ -112,9 +121,13 @@ def test_rolling_failure_stops_later_waves_and_rolls_back_touched_hosts(tmp_path
     assert state.status == "failed" and "rollout" in state.message
 
 
-def test_failures_within_max_fail_percentage_drop_only_the_failed_hosts(tmp_path, sshd: Sshd) -> None:
+def test_failures_within_max_fail_percentage_drop_only_the_failed_hosts(
+    tmp_path, sshd: Sshd
+) -> None:
     estate = write_estate(tmp_path, sshd, hosts=4)
-    estate.pipeline("p", """
+    estate.pipeline(
+        "p",
+        """
         name = "p"
         targets = ["all"]
         [[stages]]
@@ -128,7 +141,8 @@ def test_failures_within_max_fail_percentage_drop_only_the_failed_hosts(tmp_path
           [[stages.steps]]
           name = "next"
           run = "true"
-    """)
+    """,
+    )
     assert run_cli(estate, "run", "p") == 0
     got = cells(state_of(estate))
     assert got[("maybe", "h3")] == "failed"

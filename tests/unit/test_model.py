@@ -18,8 +18,18 @@ from console.model.pipeline import Pipeline
 from console.model.templates import quoted_templates, render_shell, unknown_names
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("10s", 10), ("2m", 120), ("1h30m", 5400), ("250ms", 0.25),
-                                                ("4h", 14400), (3, 3.0), ("1d", 86400)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("10s", 10),
+        ("2m", 120),
+        ("1h30m", 5400),
+        ("250ms", 0.25),
+        ("4h", 14400),
+        (3, 3.0),
+        ("1d", 86400),
+    ],
+)
 def test_durations(text, seconds) -> None:
     assert parse_duration(text) == seconds
 
@@ -31,11 +41,19 @@ def test_bad_durations_say_how_to_write_one(bad) -> None:
 
 
 def test_format_duration() -> None:
-    assert [format_duration(s) for s in (0.42, 12, 185, 7800, None)] == ["0.4s", "12s", "3m05s", "2h10m", "-"]
+    assert [format_duration(s) for s in (0.42, 12, 185, 7800, None)] == [
+        "0.4s",
+        "12s",
+        "3m05s",
+        "2h10m",
+        "-",
+    ]
 
 
 def test_templates_are_shell_quoted() -> None:
-    command = render_shell("echo {{ v }} > {{ vars.dir }}/x", {"v": "a b; rm -rf /", "vars.dir": "/tmp/d"})
+    command = render_shell(
+        "echo {{ v }} > {{ vars.dir }}/x", {"v": "a b; rm -rf /", "vars.dir": "/tmp/d"}
+    )
     assert shlex.split(command) == ["echo", "a b; rm -rf /", ">", "/tmp/d/x"]
 
 
@@ -47,23 +65,37 @@ def test_any_value_reaches_the_shell_as_one_literal_word(value: str) -> None:
 
 
 def test_unknown_and_quoted_template_names() -> None:
-    assert unknown_names("{{ a }} {{ host.name }} {{ vars.x }} {{ vars.y }} {{ b }}", {"a"}, {"x"}) == ["vars.y", "b"]
-    assert quoted_templates("echo '{{ a }}' \"x{{ b }}\" {{ c }} \\'{{ d }}") == ["{{ a }}", "{{ b }}"]
+    assert unknown_names(
+        "{{ a }} {{ host.name }} {{ vars.x }} {{ vars.y }} {{ b }}", {"a"}, {"x"}
+    ) == ["vars.y", "b"]
+    assert quoted_templates("echo '{{ a }}' \"x{{ b }}\" {{ c }} \\'{{ d }}") == [
+        "{{ a }}",
+        "{{ b }}",
+    ]
 
 
-PIPE = Pipeline.model_validate({
-    "name": "p", "targets": ["web"],
-    "params": {"version": {"pattern": "^[0-9.]+$", "required": True},
-               "n": {"type": "int", "min": 1, "max": 5, "default": 2},
-               "dry": {"type": "bool", "default": False},
-               "env": {"type": "choice", "choices": ["blue", "green"], "default": "blue"}},
-    "stages": [{"name": "s", "steps": [{"name": "x", "run": "true"}]}],
-})
+PIPE = Pipeline.model_validate(
+    {
+        "name": "p",
+        "targets": ["web"],
+        "params": {
+            "version": {"pattern": "^[0-9.]+$", "required": True},
+            "n": {"type": "int", "min": 1, "max": 5, "default": 2},
+            "dry": {"type": "bool", "default": False},
+            "env": {"type": "choice", "choices": ["blue", "green"], "default": "blue"},
+        },
+        "stages": [{"name": "s", "steps": [{"name": "x", "run": "true"}]}],
+    }
+)
 
 
 def test_params_are_typed_and_defaulted() -> None:
     assert resolve_params(PIPE, {"version": "1.2", "n": "4", "dry": "yes"}) == {
-        "version": "1.2", "n": 4, "dry": True, "env": "blue"}
+        "version": "1.2",
+        "n": 4,
+        "dry": True,
+        "env": "blue",
+    }
 
 
 def test_param_errors_are_all_reported() -> None:
@@ -82,14 +114,27 @@ def test_assignments() -> None:
         parse_assignments(["nope"])
 
 
-INV = Inventory.model_validate({
-    "inventory": {"name": "t"},
-    "environments": {"prod": {}},
-    "groups": {"ehr": {"children": ["web"], "vars": {"a": 1, "b": 1}}, "web": {"vars": {"b": 2}},
-               "prod": {"environment": "prod"}},
-    "hosts": {"w1": {"address": "x", "groups": ["web", "prod"], "labels": {"tier": "web"}, "vars": {"c": 3}},
-              "w2": {"address": "y", "groups": ["web"]}, "db": {"address": "z", "labels": {"tier": "db"}}},
-})
+INV = Inventory.model_validate(
+    {
+        "inventory": {"name": "t"},
+        "environments": {"prod": {}},
+        "groups": {
+            "ehr": {"children": ["web"], "vars": {"a": 1, "b": 1}},
+            "web": {"vars": {"b": 2}},
+            "prod": {"environment": "prod"},
+        },
+        "hosts": {
+            "w1": {
+                "address": "x",
+                "groups": ["web", "prod"],
+                "labels": {"tier": "web"},
+                "vars": {"c": 3},
+            },
+            "w2": {"address": "y", "groups": ["web"]},
+            "db": {"address": "z", "labels": {"tier": "db"}},
+        },
+    }
+)
 
 
 def test_nested_groups_vars_labels_and_globs() -> None:
@@ -102,9 +147,11 @@ def test_nested_groups_vars_labels_and_globs() -> None:
 
 
 def test_locator_handles_arrays_of_tables_and_inline_tables() -> None:
-    text = ('name = "x"\n[[stages]]\nname = "a"\n  [[stages.steps]]\n  name = "s1"\n'
-            '[[stages]]\nname = "b"\n  [[stages.steps]]\n  run = """\nx = 1\n"""\n'
-            '  [[stages.steps]]\n  upload = { src = "a", dest = "b" }\n')
+    text = (
+        'name = "x"\n[[stages]]\nname = "a"\n  [[stages.steps]]\n  name = "s1"\n'
+        '[[stages]]\nname = "b"\n  [[stages.steps]]\n  run = """\nx = 1\n"""\n'
+        '  [[stages.steps]]\n  upload = { src = "a", dest = "b" }\n'
+    )
     loc = KeyLocator(text)
     assert loc.line_of(("stages", 1, "steps", 0, "run")) == 9
     assert loc.line_of(("stages", 1, "steps", 1, "upload", "dest")) == 13

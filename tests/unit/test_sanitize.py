@@ -24,7 +24,10 @@ def test_c1_controls_raw_and_utf8_encoded() -> None:
 
 def test_state_carries_across_chunks() -> None:
     cleaner = Sanitizer()
-    parts = [cleaner.feed(p) for p in (b"x\x1b]5", b"2;c;AAAA", b"\x07y\x1b", b"[31mz", b"\xe2\x82", b"\xac")]
+    parts = [
+        cleaner.feed(p)
+        for p in (b"x\x1b]5", b"2;c;AAAA", b"\x07y\x1b", b"[31mz", b"\xe2\x82", b"\xac")
+    ]
     assert "".join(parts) == "xy\x1b[31mz€"
 
 

@@ -6,16 +6,39 @@ from console import events as ev
 from console.state import GATE_HOST, fold, step_rows
 
 PLAN = [
-    ev.StagePlan(name="pre", strategy="parallel", steps=[ev.StepPlan(name="disk", kind="check", hosts=["a", "b"])]),
-    ev.StagePlan(name="gate", strategy="parallel", steps=[ev.StepPlan(name="cb", kind="gate", hosts=["a", "b"])]),
-    ev.StagePlan(name="roll", strategy="rolling", steps=[ev.StepPlan(name="sw", kind="run", hosts=["a", "b"])]),
+    ev.StagePlan(
+        name="pre",
+        strategy="parallel",
+        steps=[ev.StepPlan(name="disk", kind="check", hosts=["a", "b"])],
+    ),
+    ev.StagePlan(
+        name="gate",
+        strategy="parallel",
+        steps=[ev.StepPlan(name="cb", kind="gate", hosts=["a", "b"])],
+    ),
+    ev.StagePlan(
+        name="roll",
+        strategy="rolling",
+        steps=[ev.StepPlan(name="sw", kind="run", hosts=["a", "b"])],
+    ),
 ]
 
 
 def _launched() -> ev.RunLaunched:
-    return ev.RunLaunched(run_id="r", at=1.0, pipeline="p", pipeline_digest="d", pipeline_path="x",
-                          inventory_path="i", inventory_digest="e", params={"v": "1"}, targets=["a", "b"],
-                          environments=["prod"], operator="alice", stages=PLAN)
+    return ev.RunLaunched(
+        run_id="r",
+        at=1.0,
+        pipeline="p",
+        pipeline_digest="d",
+        pipeline_path="x",
+        inventory_path="i",
+        inventory_digest="e",
+        params={"v": "1"},
+        targets=["a", "b"],
+        environments=["prod"],
+        operator="alice",
+        stages=PLAN,
+    )
 
 
 def _events() -> list[ev.Event]:
@@ -23,13 +46,37 @@ def _events() -> list[ev.Event]:
         _launched(),
         ev.RunStarted(run_id="r", at=2.0, pid=1, node="n"),
         ev.StepStarted(run_id="r", at=3.0, stage="pre", step="disk", host="a"),
-        ev.Output(run_id="r", at=3.1, stage="pre", step="disk", host="a", stream="stdout", data=b"ok\n"),
-        ev.StepFinished(run_id="r", at=3.5, stage="pre", step="disk", host="a", status="ok", exit_code=0),
+        ev.Output(
+            run_id="r", at=3.1, stage="pre", step="disk", host="a", stream="stdout", data=b"ok\n"
+        ),
+        ev.StepFinished(
+            run_id="r", at=3.5, stage="pre", step="disk", host="a", status="ok", exit_code=0
+        ),
         ev.StepStarted(run_id="r", at=3.0, stage="pre", step="disk", host="b"),
-        ev.StepFinished(run_id="r", at=3.6, stage="pre", step="disk", host="b", status="failed", exit_code=1, attempt=1),
+        ev.StepFinished(
+            run_id="r",
+            at=3.6,
+            stage="pre",
+            step="disk",
+            host="b",
+            status="failed",
+            exit_code=1,
+            attempt=1,
+        ),
         ev.StepStarted(run_id="r", at=3.7, stage="pre", step="disk", host="b", attempt=2),
-        ev.StepFinished(run_id="r", at=3.9, stage="pre", step="disk", host="b", status="ok", exit_code=0, attempt=2),
-        ev.GateOpened(run_id="r", at=4.0, stage="gate", step="cb", message="go?", approvals_required=2),
+        ev.StepFinished(
+            run_id="r",
+            at=3.9,
+            stage="pre",
+            step="disk",
+            host="b",
+            status="ok",
+            exit_code=0,
+            attempt=2,
+        ),
+        ev.GateOpened(
+            run_id="r", at=4.0, stage="gate", step="cb", message="go?", approvals_required=2
+        ),
     ]
 
 
@@ -50,9 +97,15 @@ def test_steps_retries_and_output_fold_into_cells() -> None:
 
 def test_gate_counts_distinct_approvers_and_closes() -> None:
     events = _events() + [
-        ev.GateDecided(run_id="r", at=5.0, stage="gate", step="cb", decision="approve", actor="bob"),
-        ev.GateDecided(run_id="r", at=5.1, stage="gate", step="cb", decision="approve", actor="bob"),
-        ev.GateDecided(run_id="r", at=5.2, stage="gate", step="cb", decision="approve", actor="carol"),
+        ev.GateDecided(
+            run_id="r", at=5.0, stage="gate", step="cb", decision="approve", actor="bob"
+        ),
+        ev.GateDecided(
+            run_id="r", at=5.1, stage="gate", step="cb", decision="approve", actor="bob"
+        ),
+        ev.GateDecided(
+            run_id="r", at=5.2, stage="gate", step="cb", decision="approve", actor="carol"
+        ),
         ev.GateClosed(run_id="r", at=5.3, stage="gate", step="cb", outcome="approved"),
     ]
     state = fold(events)

@@ -22,13 +22,26 @@ def _store(tmp_path: Path) -> SQLiteStore:
 
 def test_events_round_trip_with_their_types(tmp_path: Path) -> None:
     store = _store(tmp_path)
-    store.append([ev.Output(run_id="r", at=2.0, stage="s", step="x", host="a", stream="stderr", data=b"\x00\xff"),
-                  ev.StepFinished(run_id="r", at=3.0, stage="s", step="x", host="a", status="ok", exit_code=0)])
+    store.append(
+        [
+            ev.Output(
+                run_id="r", at=2.0, stage="s", step="x", host="a", stream="stderr", data=b"\x00\xff"
+            ),
+            ev.StepFinished(
+                run_id="r", at=3.0, stage="s", step="x", host="a", status="ok", exit_code=0
+            ),
+        ]
+    )
     got = [e.event for e in store.read("r")]
     assert got[0] == _launched()
-    assert got[1] == ev.Output(run_id="r", at=2.0, stage="s", step="x", host="a", stream="stderr", data=b"\x00\xff")
+    assert got[1] == ev.Output(
+        run_id="r", at=2.0, stage="s", step="x", host="a", stream="stderr", data=b"\x00\xff"
+    )
     assert isinstance(got[2], ev.StepFinished) and got[2].exit_code == 0
-    assert [e.event.kind for e in store.read("r", exclude=("output",))] == ["run_launched", "step_finished"]
+    assert [e.event.kind for e in store.read("r", exclude=("output",))] == [
+        "run_launched",
+        "step_finished",
+    ]
     assert store.blob("d") == "pipeline text"
 
 
@@ -74,14 +87,26 @@ def test_batch_writer_commits_everything_in_batches(tmp_path: Path) -> None:
     _store(tmp_path).close()
     writer = BatchWriter(tmp_path / "s.db", interval=0.02, max_batch=1000)
     for i in range(10_000):
-        writer.put(ev.Output(run_id="r", at=float(i), stage="s", step="x", host="a", stream="stdout",
-                             data=b"%d\n" % i))
+        writer.put(
+            ev.Output(
+                run_id="r",
+                at=float(i),
+                stage="s",
+                step="x",
+                host="a",
+                stream="stdout",
+                data=b"%d\n" % i,
+            )
+        )
     writer.flush()
     reader = SQLiteStore(tmp_path / "s.db")
     assert len(reader.read("r", kinds=("output",))) == 10_000
     writer.close()
     db = sqlite3.connect(tmp_path / "s.db")
-    ids = [row[0] for row in db.execute("SELECT data FROM events WHERE kind='output' ORDER BY id LIMIT 3")]
+    ids = [
+        row[0]
+        for row in db.execute("SELECT data FROM events WHERE kind='output' ORDER BY id LIMIT 3")
+    ]
     assert ids == ["stdout"] * 3
 
 
@@ -95,7 +120,10 @@ def test_two_processes_append_to_one_store(tmp_path: Path) -> None:
         "s = SQLiteStore(__import__('pathlib').Path(sys.argv[1]))\n"
         "for i in range(300): s.append([ev.CancelRequested(run_id='r', at=i, actor=sys.argv[2])])\n"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "s.db"), name]) for name in "xy"]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "s.db"), name])
+        for name in "xy"
+    ]
     assert [p.wait(60) for p in procs] == [0, 0]
     got = SQLiteStore(tmp_path / "s.db").read("r", kinds=("cancel_requested",))
     assert len(got) == 600

@@ -88,11 +88,16 @@ def test_inventory_problems_are_all_reported_with_lines(tmp_path: Path) -> None:
     assert "inventory.toml:25: unknown group 'databse'" in text
     assert "inventory.toml:26: unknown jump host 'bastoin'" in text
     assert "groups nest in a cycle (api -> web -> api)" in text or "(web -> api -> web)" in text
-    assert "inventory.toml:21: host 'web-01' is in groups of different environments (dev, prod)" in text
+    assert (
+        "inventory.toml:21: host 'web-01' is in groups of different environments (dev, prod)"
+        in text
+    )
 
 
 def test_pipeline_problems_name_line_key_and_suggest(tmp_path: Path) -> None:
-    good_inventory = "[inventory]\nname = 't'\n[groups.web]\n[hosts.w1]\naddress = 'x'\ngroups = ['web']\n"
+    good_inventory = (
+        "[inventory]\nname = 't'\n[groups.web]\n[hosts.w1]\naddress = 'x'\ngroups = ['web']\n"
+    )
     path = _write(tmp_path, good_inventory, {"deploy": PIPELINE})
     found = _problems(path)
     text = "\n".join(f"{f}:{line}: {m}" for f, line, m in found)
@@ -104,7 +109,9 @@ def test_pipeline_problems_name_line_key_and_suggest(tmp_path: Path) -> None:
 
 
 def test_cross_file_problems_in_pipelines(tmp_path: Path) -> None:
-    good_inventory = "[inventory]\nname = 't'\n[groups.web]\n[hosts.w1]\naddress = 'x'\ngroups = ['web']\n"
+    good_inventory = (
+        "[inventory]\nname = 't'\n[groups.web]\n[hosts.w1]\naddress = 'x'\ngroups = ['web']\n"
+    )
     pipeline = textwrap.dedent("""\
         name = "deploy"
         targets = ["web", "wbe"]

@@ -10,7 +10,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from console import events as ev
 from console.engine.plan import launch_event, plan_run
 from console.identity import current_operator
 from console.model.load import load_config
@@ -25,14 +24,24 @@ DEMO_APPROVER = "demo-change-board"
 
 def configure(p: argparse.ArgumentParser) -> None:
     """The demo's options."""
-    p.add_argument("pipeline", nargs="?", default=DEFAULT_PIPELINE,
-                   help=f"the sample pipeline to run (default {DEFAULT_PIPELINE})")
+    p.add_argument(
+        "pipeline",
+        nargs="?",
+        default=DEFAULT_PIPELINE,
+        help=f"the sample pipeline to run (default {DEFAULT_PIPELINE})",
+    )
     p.add_argument("--param", "-p", action="append", default=None, metavar="NAME=VALUE")
     p.add_argument("--limit", default=None, metavar="PATTERN")
-    p.add_argument("--serve", action="store_true",
-                   help="only serve the demo hosts and print the inventory to use with other commands")
-    p.add_argument("--no-auto-approve", action="store_true",
-                   help="leave gates for you to approve from another terminal")
+    p.add_argument(
+        "--serve",
+        action="store_true",
+        help="only serve the demo hosts and print the inventory to use with other commands",
+    )
+    p.add_argument(
+        "--no-auto-approve",
+        action="store_true",
+        help="leave gates for you to approve from another terminal",
+    )
     p.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
 
 
@@ -59,10 +68,13 @@ async def _demo(args: argparse.Namespace, source: Path, work: Path) -> int:
 
 async def _serve(args: argparse.Namespace, inventory: Path, work: Path) -> int:
     store = args.store or str(work / "store.db")
-    print(f"demo hosts are up. In another terminal:\n"
-          f"  export OPSCONSOLE_INVENTORY={inventory} OPSCONSOLE_STORE={store}\n"
-          f"  opsconsole validate && opsconsole run {DEFAULT_PIPELINE} -p version=4.2.0 --limit staging\n"
-          f"Ctrl-C stops the demo.", flush=True)
+    print(
+        f"demo hosts are up. In another terminal:\n"
+        f"  export OPSCONSOLE_INVENTORY={inventory} OPSCONSOLE_STORE={store}\n"
+        f"  opsconsole validate && opsconsole run {DEFAULT_PIPELINE} -p version=4.2.0 --limit staging\n"
+        f"Ctrl-C stops the demo.",
+        flush=True,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -78,17 +90,28 @@ async def _run(args: argparse.Namespace, inventory: Path, work: Path) -> int:
     config = load_config(inventory)
     default = DEFAULT_PARAMS if args.pipeline == DEFAULT_PIPELINE else []
     params = parse_assignments(args.param if args.param is not None else default)
-    limit = args.limit if args.limit is not None else (DEFAULT_LIMIT if args.pipeline == DEFAULT_PIPELINE else None)
+    limit = (
+        args.limit
+        if args.limit is not None
+        else (DEFAULT_LIMIT if args.pipeline == DEFAULT_PIPELINE else None)
+    )
     plan = plan_run(config, args.pipeline, params, current_operator(), limit)
     store_path = Path(args.store) if args.store else work / "store.db"
     store = SQLiteStore(store_path)
     launched = launch_event(plan, time.time())
     store.create_run(launched, plan.pipeline_file.source.text)
-    print(f"demo: {len(config.inventory.hosts)} embedded SSH hosts on loopback; "
-          f"running {plan.pipeline.name} on {len(plan.hosts)} host(s) as run {plan.run_id}", flush=True)
-    approver = None if args.no_auto_approve else asyncio.create_task(_auto_approve(store, plan.run_id))
+    print(
+        f"demo: {len(config.inventory.hosts)} embedded SSH hosts on loopback; "
+        f"running {plan.pipeline.name} on {len(plan.hosts)} host(s) as run {plan.run_id}",
+        flush=True,
+    )
+    approver = (
+        None if args.no_auto_approve else asyncio.create_task(_auto_approve(store, plan.run_id))
+    )
     try:
-        status = await run_here(plan, store_path, False, [launched], rich=sys.stdout.isatty() and not args.plain)
+        status = await run_here(
+            plan, store_path, False, [launched], rich=sys.stdout.isatty() and not args.plain
+        )
     finally:
         if approver:
             approver.cancel()
@@ -109,8 +132,16 @@ async def _auto_approve(store: SQLiteStore, run_id: str) -> None:
             if key in decided or gate.opened_at is None or time.time() - gate.opened_at < 1.5:
                 continue
             for n in range(gate.approvals_required):
-                await asyncio.to_thread(record_decision, store, run_id, "approve", f"{DEMO_APPROVER}-{n + 1}",
-                                        None, "approved by the demo's simulated change board", "CHG0000001")
+                await asyncio.to_thread(
+                    record_decision,
+                    store,
+                    run_id,
+                    "approve",
+                    f"{DEMO_APPROVER}-{n + 1}",
+                    None,
+                    "approved by the demo's simulated change board",
+                    "CHG0000001",
+                )
             decided.add(key)
             print(f"demo: gate '{gate.step}' approved by the simulated change board", flush=True)
         if state.is_final:

@@ -21,7 +21,9 @@ def sample_dir() -> Path:
     for parent in here.parents:
         if (parent / "sample_inventory.toml").is_file():
             return parent
-    raise FileNotFoundError("sample_inventory.toml was not found beside the package; pass --inventory")
+    raise FileNotFoundError(
+        "sample_inventory.toml was not found beside the package; pass --inventory"
+    )
 
 
 @dataclass
@@ -40,7 +42,10 @@ class Estate:
 
 def _sandboxed(vars_: dict[str, Any], root: Path) -> dict[str, Any]:
     """Absolute paths in vars move into the host's sandbox, so the demo never writes outside it."""
-    return {k: (str(root) + v if isinstance(v, str) and v.startswith("/") else v) for k, v in vars_.items()}
+    return {
+        k: (str(root) + v if isinstance(v, str) and v.startswith("/") else v)
+        for k, v in vars_.items()
+    }
 
 
 async def start_estate(source: Path, work: Path) -> Estate:
@@ -52,18 +57,27 @@ async def start_estate(source: Path, work: Path) -> Estate:
     names = list(data.get("hosts", {}))
     started = await asyncio.gather(*(start_host(n, work, client_key) for n in names))
     hosts = {h.name: h for h in started}
-    known = "".join(f"[127.0.0.1]:{h.port} {h.key.export_public_key().decode().strip()}\n"
-                    for h in started)
+    known = "".join(
+        f"[127.0.0.1]:{h.port} {h.key.export_public_key().decode().strip()}\n" for h in started
+    )
     (work / "known_hosts").write_text(known)
-    data["ssh"] = {**data.get("ssh", {}), "user": getpass.getuser(), "known_hosts": "known_hosts",
-                   "identity_file": "demo_key", "port": 22}
+    data["ssh"] = {
+        **data.get("ssh", {}),
+        "user": getpass.getuser(),
+        "known_hosts": "known_hosts",
+        "identity_file": "demo_key",
+        "port": 22,
+    }
     for name, spec in data["hosts"].items():
         for key in ("user", "known_hosts", "identity_file"):
             spec.pop(key, None)
         spec.update(address="127.0.0.1", port=hosts[name].port)
     pipelines = (source.parent / data["inventory"].get("pipelines", "pipelines")).resolve()
-    data["inventory"] = {**data["inventory"], "pipelines": str(pipelines),
-                         "name": data["inventory"]["name"] + " (demo)"}
+    data["inventory"] = {
+        **data["inventory"],
+        "pipelines": str(pipelines),
+        "name": data["inventory"]["name"] + " (demo)",
+    }
     _link_local_files(source.parent, work)
     target = work / "inventory.toml"
     target.write_text(tomli_w.dumps(_host_paths(data, hosts)))

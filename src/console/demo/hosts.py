@@ -58,7 +58,9 @@ async def _pump_out(reader: asyncio.StreamReader | None, writer: asyncssh.SSHWri
         writer.write(chunk)
 
 
-async def _pump_in(process: asyncssh.SSHServerProcess[bytes], child: asyncio.subprocess.Process) -> None:
+async def _pump_in(
+    process: asyncssh.SSHServerProcess[bytes], child: asyncio.subprocess.Process
+) -> None:
     assert child.stdin is not None
     try:
         while data := await process.stdin.read(65536):
@@ -75,14 +77,28 @@ async def _pump_in(process: asyncssh.SSHServerProcess[bytes], child: asyncio.sub
 
 def _handler(root: Path, shims: Path, name: str):  # type: ignore[no-untyped-def]
     async def handle(process: asyncssh.SSHServerProcess[bytes]) -> None:
-        env = {"HOME": str(root), "PATH": f"{shims}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-               "LANG": "C.UTF-8", "OPSCONSOLE_DEMO_HOST": name, "USER": os.environ.get("USER", "demo")}
+        env = {
+            "HOME": str(root),
+            "PATH": f"{shims}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "LANG": "C.UTF-8",
+            "OPSCONSOLE_DEMO_HOST": name,
+            "USER": os.environ.get("USER", "demo"),
+        }
         child = await asyncio.create_subprocess_exec(
-            "bash", "-c", process.command or "bash", cwd=root, env=env,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, start_new_session=True)
+            "bash",
+            "-c",
+            process.command or "bash",
+            cwd=root,
+            env=env,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
         feeder = asyncio.create_task(_pump_in(process, child))
-        await asyncio.gather(_pump_out(child.stdout, process.stdout), _pump_out(child.stderr, process.stderr))
+        await asyncio.gather(
+            _pump_out(child.stdout, process.stdout), _pump_out(child.stderr, process.stderr)
+        )
         code = await child.wait()
         feeder.cancel()
         if code < 0:
@@ -96,7 +112,9 @@ def _handler(root: Path, shims: Path, name: str):  # type: ignore[no-untyped-def
 class _JumpServer(asyncssh.SSHServer):
     """Lets a demo host act as a jump host, to loopback addresses only."""
 
-    def connection_requested(self, dest_host: str, dest_port: int, orig_host: str, orig_port: int) -> bool:
+    def connection_requested(
+        self, dest_host: str, dest_port: int, orig_host: str, orig_port: int
+    ) -> bool:
         return dest_host in ("127.0.0.1", "localhost", "::1")
 
 
@@ -108,8 +126,17 @@ async def start_host(name: str, folder: Path, client_key: asyncssh.SSHKey) -> De
     key = asyncssh.generate_private_key("ssh-ed25519")
     authorized = asyncssh.import_authorized_keys(client_key.export_public_key().decode())
     acceptor = await asyncssh.listen(
-        "127.0.0.1", 0, server_factory=_JumpServer, server_host_keys=[key], authorized_client_keys=authorized,
-        process_factory=_handler(root, shims, name), sftp_factory=True, allow_scp=False,
-        encoding=None, agent_forwarding=False, x11_forwarding=False, config=[],
+        "127.0.0.1",
+        0,
+        server_factory=_JumpServer,
+        server_host_keys=[key],
+        authorized_client_keys=authorized,
+        process_factory=_handler(root, shims, name),
+        sftp_factory=True,
+        allow_scp=False,
+        encoding=None,
+        agent_forwarding=False,
+        x11_forwarding=False,
+        config=[],
     )
     return DemoHost(name, acceptor.get_port(), root, key, acceptor)

@@ -56,23 +56,43 @@ class GateWatcher:
         from console.model.templates import render
 
         message = render(message, engine.plan.params, None)
-        engine.emit(ev.GateOpened(run_id=engine.plan.run_id, at=time.time(), stage=stage.name,
-                                  step=step.name, message=message, approvals_required=required,
-                                  expires_at=expires))
+        engine.emit(
+            ev.GateOpened(
+                run_id=engine.plan.run_id,
+                at=time.time(),
+                stage=stage.name,
+                step=step.name,
+                message=message,
+                approvals_required=required,
+                expires_at=expires,
+            )
+        )
         outcome = await self._outcome(stage.name, step.name, expires, cancelled)
-        engine.emit(ev.GateClosed(run_id=engine.plan.run_id, at=time.time(), stage=stage.name,
-                                  step=step.name, outcome=outcome))
+        engine.emit(
+            ev.GateClosed(
+                run_id=engine.plan.run_id,
+                at=time.time(),
+                stage=stage.name,
+                step=step.name,
+                outcome=outcome,
+            )
+        )
         return outcome
 
     def _policy(self) -> tuple[int, float | None]:
         inventory = self._engine.plan.config.inventory
-        policies = [inventory.environments[e] for e in self._engine.plan.environments()
-                    if e in inventory.environments]
+        policies = [
+            inventory.environments[e]
+            for e in self._engine.plan.environments()
+            if e in inventory.environments
+        ]
         required = max((p.approvals for p in policies), default=1)
         timeouts = [p.gate_timeout for p in policies if p.gate_timeout]
         return required, min(timeouts) if timeouts else None
 
-    async def _outcome(self, stage: str, step: str, expires: float | None, cancelled: asyncio.Event) -> str:
+    async def _outcome(
+        self, stage: str, step: str, expires: float | None, cancelled: asyncio.Event
+    ) -> str:
         gate = self._engine.state.gates[(stage, step)]
         while True:
             if cancelled.is_set():

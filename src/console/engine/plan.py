@@ -67,7 +67,8 @@ def plan_run(
     """Check everything about a launch and resolve it; raises UsageError saying what is wrong."""
     if pipeline_name not in config.pipelines:
         hint = did_you_mean(pipeline_name, config.pipelines) or (
-            f"; the pipelines are {', '.join(sorted(config.pipelines))}")
+            f"; the pipelines are {', '.join(sorted(config.pipelines))}"
+        )
         raise UsageError(f"no pipeline '{pipeline_name}'{hint}")
     pf = config.pipelines[pipeline_name]
     params = resolve_params(pf.pipeline, given)
@@ -78,7 +79,9 @@ def plan_run(
         hosts = [h for h in hosts if h in limited]
     if not hosts:
         where = f" within --limit {limit}" if limit else ""
-        raise UsageError(f"pipeline '{pipeline_name}' has no target hosts{where}; check its targets")
+        raise UsageError(
+            f"pipeline '{pipeline_name}' has no target hosts{where}; check its targets"
+        )
     return RunPlan(run_id or new_run_id(), config, pf, params, hosts, operator, limit)
 
 
@@ -86,16 +89,30 @@ def launch_event(plan: RunPlan, at: float) -> ev.RunLaunched:
     """The event that records what the run will do, where, and for whom."""
     stages = []
     for stage in plan.pipeline.stages:
-        steps = [ev.StepPlan(name=s.name, kind=s.kind, hosts=plan.step_hosts(s, plan.hosts))
-                 for s in stage.steps]
-        stages.append(ev.StagePlan(name=stage.name, strategy=stage.strategy, steps=steps,
-                                   on_failure=[s.name for s in stage.on_failure]))
+        steps = [
+            ev.StepPlan(name=s.name, kind=s.kind, hosts=plan.step_hosts(s, plan.hosts))
+            for s in stage.steps
+        ]
+        stages.append(
+            ev.StagePlan(
+                name=stage.name,
+                strategy=stage.strategy,
+                steps=steps,
+                on_failure=[s.name for s in stage.on_failure],
+            )
+        )
     return ev.RunLaunched(
-        run_id=plan.run_id, at=at, pipeline=plan.pipeline.name,
+        run_id=plan.run_id,
+        at=at,
+        pipeline=plan.pipeline.name,
         pipeline_digest=plan.pipeline_file.source.digest,
         pipeline_path=str(plan.pipeline_file.source.path.resolve()),
         inventory_path=str(plan.config.source.path.resolve()),
-        inventory_digest=plan.config.source.digest, params=dict(plan.params),
-        targets=list(plan.hosts), environments=plan.environments(), operator=plan.operator,
-        stages=stages, limit=plan.limit,
+        inventory_digest=plan.config.source.digest,
+        params=dict(plan.params),
+        targets=list(plan.hosts),
+        environments=plan.environments(),
+        operator=plan.operator,
+        stages=stages,
+        limit=plan.limit,
     )

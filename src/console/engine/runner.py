@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import time
@@ -71,11 +72,20 @@ class Engine:
         watcher = GateWatcher(self, reader)
         poller = asyncio.create_task(watcher.watch_cancel(self._cancelled, POLL_INTERVAL))
         try:
-            self.emit(ev.RunStarted(run_id=self.plan.run_id, at=time.time(), pid=os.getpid(),
-                                    node=socket.gethostname()))
+            self.emit(
+                ev.RunStarted(
+                    run_id=self.plan.run_id,
+                    at=time.time(),
+                    pid=os.getpid(),
+                    node=socket.gethostname(),
+                )
+            )
             status, message = await self._stages(watcher)
-            self.emit(ev.RunFinished(run_id=self.plan.run_id, at=time.time(), status=status,
-                                     message=message))
+            self.emit(
+                ev.RunFinished(
+                    run_id=self.plan.run_id, at=time.time(), status=status, message=message
+                )
+            )
             return status
         finally:
             poller.cancel()
@@ -104,14 +114,24 @@ class Engine:
             self._finish_stage(stage, "failed" if over else "ok", failed)
             if over:
                 await self._rollback(stage, touched)
-                return "failed", f"stage '{stage.name}' failed on {len(failed)} of {len(touched)} hosts"
+                return (
+                    "failed",
+                    f"stage '{stage.name}' failed on {len(failed)} of {len(touched)} hosts",
+                )
             if not active:
                 return "failed", "no hosts are left to run on"
         return "succeeded", ""
 
     def _finish_stage(self, stage: Stage, status: str, failed: list[str]) -> None:
-        self.emit(ev.StageFinished(run_id=self.plan.run_id, at=time.time(), stage=stage.name,
-                                   status=status, failed_hosts=failed))
+        self.emit(
+            ev.StageFinished(
+                run_id=self.plan.run_id,
+                at=time.time(),
+                stage=stage.name,
+                status=status,
+                failed_hosts=failed,
+            )
+        )
 
     async def _stage(self, stage: Stage, hosts: list[str]) -> tuple[list[str], list[str]]:
         """Fan the stage's steps out over the hosts; returns (failed hosts, hosts touched)."""
@@ -120,18 +140,26 @@ class Engine:
         size = stage.batch_size(len(hosts))
         if stage.strategy == "parallel":
             limit = asyncio.Semaphore(size)
-            await asyncio.gather(*(self._host_limited(limit, stage, h, failed, touched) for h in hosts))
+            await asyncio.gather(
+                *(self._host_limited(limit, stage, h, failed, touched) for h in hosts)
+            )
             return failed, touched
         for start in range(0, len(hosts), size):
-            wave = hosts[start:start + size]
+            wave = hosts[start : start + size]
             await asyncio.gather(*(self._host(stage, h, failed, touched) for h in wave))
             if self._cancelled.is_set() or _over_threshold(stage, len(failed), len(hosts)):
-                self._skip_hosts(stage, hosts[start + size:])
+                self._skip_hosts(stage, hosts[start + size :])
                 break
         return failed, touched
 
-    async def _host_limited(self, limit: asyncio.Semaphore, stage: Stage, host: str,
-                            failed: list[str], touched: list[str]) -> None:
+    async def _host_limited(
+        self,
+        limit: asyncio.Semaphore,
+        stage: Stage,
+        host: str,
+        failed: list[str],
+        touched: list[str],
+    ) -> None:
         async with limit:
             await self._host(stage, host, failed, touched)
 
@@ -146,10 +174,12 @@ class Engine:
             outcome = await self._step(stage, step, host)
             if outcome.status != "ok":
                 failed.append(host)
-                self._skip(stage, steps[index + 1:], host)
+                self._skip(stage, steps[index + 1 :], host)
                 return
 
-    async def _step(self, stage: Stage, step: Step, host: str, stage_name: str | None = None) -> Outcome:
+    async def _step(
+        self, stage: Stage, step: Step, host: str, stage_name: str | None = None
+    ) -> Outcome:
         """Run a step on a host with its retries, emitting started and finished for each attempt."""
         name = stage_name or stage.name
         ctx = self._context(name, step, host)
@@ -158,14 +188,33 @@ class Engine:
             if self._cancelled.is_set():
                 return self._skip(stage, [step], host, name)
             started = time.time()
-            self.emit(ev.StepStarted(run_id=self.plan.run_id, at=started, stage=name,
-                                     step=step.name, host=host, attempt=attempt))
+            self.emit(
+                ev.StepStarted(
+                    run_id=self.plan.run_id,
+                    at=started,
+                    stage=name,
+                    step=step.name,
+                    host=host,
+                    attempt=attempt,
+                )
+            )
             outcome = await self._attempt(step, ctx)
             last = outcome.status in ("ok", "unreachable") or attempt > step.retries
-            self.emit(ev.StepFinished(
-                run_id=self.plan.run_id, at=time.time(), stage=name, step=step.name, host=host,
-                status=outcome.status, exit_code=outcome.exit_code, signal=outcome.signal,
-                duration=time.time() - started, message=outcome.message, attempt=attempt))
+            self.emit(
+                ev.StepFinished(
+                    run_id=self.plan.run_id,
+                    at=time.time(),
+                    stage=name,
+                    step=step.name,
+                    host=host,
+                    status=outcome.status,
+                    exit_code=outcome.exit_code,
+                    signal=outcome.signal,
+                    duration=time.time() - started,
+                    message=outcome.message,
+                    attempt=attempt,
+                )
+            )
             if last:
                 break
             await _sleep_or_cancel(step.delay, self._cancelled)
@@ -187,8 +236,17 @@ class Engine:
         run_id = self.plan.run_id
 
         def sink(stream: str, data: bytes) -> None:
-            self.emit(ev.Output(run_id=run_id, at=time.time(), stage=stage, step=step.name,
-                                host=host, stream=stream, data=data))
+            self.emit(
+                ev.Output(
+                    run_id=run_id,
+                    at=time.time(),
+                    stage=stage,
+                    step=step.name,
+                    host=host,
+                    stream=stream,
+                    data=data,
+                )
+            )
 
         inventory = self.plan.config.inventory
         if host not in self._targets:
@@ -198,26 +256,40 @@ class Engine:
 
     def _skip(self, stage: Stage, steps: list[Step], host: str, name: str | None = None) -> Outcome:
         for step in steps:
-            self.emit(ev.StepFinished(run_id=self.plan.run_id, at=time.time(), stage=name or stage.name,
-                                      step=step.name, host=host, status="skipped"))
+            self.emit(
+                ev.StepFinished(
+                    run_id=self.plan.run_id,
+                    at=time.time(),
+                    stage=name or stage.name,
+                    step=step.name,
+                    host=host,
+                    status="skipped",
+                )
+            )
         return Outcome("skipped")
 
     def _skip_hosts(self, stage: Stage, hosts: list[str]) -> None:
         for host in hosts:
-            self._skip(stage, [s for s in stage.steps if host in self.plan.step_hosts(s, [host])], host)
+            self._skip(
+                stage, [s for s in stage.steps if host in self.plan.step_hosts(s, [host])], host
+            )
 
     async def _rollback(self, stage: Stage, hosts: list[str]) -> None:
         """Run the stage's on_failure steps on every host it touched, all at once."""
         if not stage.on_failure or not hosts:
             return
-        self.emit(ev.RollbackStarted(run_id=self.plan.run_id, at=time.time(), stage=stage.name, hosts=hosts))
+        self.emit(
+            ev.RollbackStarted(
+                run_id=self.plan.run_id, at=time.time(), stage=stage.name, hosts=hosts
+            )
+        )
         name = f"{stage.name} (on_failure)"
 
         async def one(host: str) -> None:
             for step in stage.on_failure:
-                if host in self.plan.step_hosts(step, [host]):
-                    if (await self._step(stage, step, host, name)).status != "ok":
-                        return
+                applies = host in self.plan.step_hosts(step, [host])
+                if applies and (await self._step(stage, step, host, name)).status != "ok":
+                    return
 
         await asyncio.gather(*(one(h) for h in hosts))
 
@@ -227,11 +299,11 @@ def _over_threshold(stage: Stage, failed: int, total: int) -> bool:
 
 
 def _gate_status(outcome: str) -> str:
-    return {"rejected": "rejected", "expired": "expired", "cancelled": "cancelled"}.get(outcome, "failed")
+    return {"rejected": "rejected", "expired": "expired", "cancelled": "cancelled"}.get(
+        outcome, "failed"
+    )
 
 
 async def _sleep_or_cancel(seconds: float, cancelled: asyncio.Event) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(cancelled.wait(), seconds)
-    except TimeoutError:
-        pass

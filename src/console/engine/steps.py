@@ -39,7 +39,9 @@ class StepContext:
     sink: OutputSink
 
 
-def template_values(inventory: Inventory, host: str, params: dict[str, Scalar]) -> dict[str, Scalar]:
+def template_values(
+    inventory: Inventory, host: str, params: dict[str, Scalar]
+) -> dict[str, Scalar]:
     """Params, host.name, host.address and vars.NAME for one host."""
     values: dict[str, Scalar] = dict(params)
     values["host.name"] = host
@@ -83,11 +85,17 @@ async def _dispatch(step: Step, ctx: StepContext) -> Outcome:
 async def _command(command: str, step: Step, ctx: StepContext) -> Outcome:
     result = await ctx.pool.run(ctx.target, command, ctx.sink, step.timeout)
     if result.timed_out:
-        return Outcome("timed_out", message=f"stopped after the step's timeout of {step.timeout:g}s")
+        return Outcome(
+            "timed_out", message=f"stopped after the step's timeout of {step.timeout:g}s"
+        )
     if result.signal:
         return Outcome("failed", signal=result.signal, message=f"killed by signal {result.signal}")
     status = "ok" if result.exit_code == 0 else "failed"
-    return Outcome(status, result.exit_code, message="" if status == "ok" else f"exit status {result.exit_code}")
+    return Outcome(
+        status,
+        result.exit_code,
+        message="" if status == "ok" else f"exit status {result.exit_code}",
+    )
 
 
 async def _script(step: Step, ctx: StepContext) -> Outcome:

@@ -84,4 +84,3 @@ class Inventory(Strict):
     operators: dict[Name, Operator] = {}
     groups: dict[Name, Group] = {}
     hosts: dict[Name, Host] = {}
-

@@ -108,7 +108,9 @@ def load_config(inventory_path: Path, pipelines_dir: Path | None = None) -> Conf
 def _load_pipelines(folder: Path, problems: list[Problem]) -> dict[str, PipelineFile]:
     if not folder.is_dir():
         hint = "set [inventory] pipelines, pass --pipelines PATH or set OPSCONSOLE_PIPELINES"
-        problems.append(Problem(str(folder), None, "", f"the pipelines folder does not exist; {hint}"))
+        problems.append(
+            Problem(str(folder), None, "", f"the pipelines folder does not exist; {hint}")
+        )
         return {}
     found: dict[str, PipelineFile] = {}
     for path in sorted(folder.glob("*.toml")):
@@ -119,8 +121,12 @@ def _load_pipelines(folder: Path, problems: list[Problem]) -> dict[str, Pipeline
         if pipeline.name in found:
             other = found[pipeline.name].source.path.name
             problems.append(
-                Problem(str(path), source.line_of("name"), "name",
-                        f"pipeline '{pipeline.name}' is also defined in {other}; names must be unique")
+                Problem(
+                    str(path),
+                    source.line_of("name"),
+                    "name",
+                    f"pipeline '{pipeline.name}' is also defined in {other}; names must be unique",
+                )
             )
             continue
         found[pipeline.name] = PipelineFile(pipeline, source)

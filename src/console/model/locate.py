@@ -13,7 +13,9 @@ from collections.abc import Sequence
 Path = tuple[str | int, ...]
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r"""^\s*((?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+))*)\s*=""")
+_KEY = re.compile(
+    r"""^\s*((?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+))*)\s*="""
+)
 _INLINE_KEY = re.compile(r"""[{,]\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""")
 
 
@@ -48,7 +50,7 @@ class KeyLocator:
                 continue
             path = table + tuple(_split_key(key.group(1)))
             self.lines.setdefault(path, number)
-            rest = line[key.end():]
+            rest = line[key.end() :]
             for inline in _INLINE_KEY.finditer(rest):
                 self.lines.setdefault(path + (_split_key(inline.group(1))[0],), number)
             for quote in ('"""', "'''"):

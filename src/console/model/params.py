@@ -28,8 +28,10 @@ def coerce(name: str, param: Param, value: Scalar) -> Scalar:
     assert isinstance(text, str)
     if param.type == "choice":
         if text not in (param.choices or []):
-            raise ParamError(f"param '{name}' must be one of {', '.join(param.choices or [])}, "
-                             f"not '{text}'{did_you_mean(text, param.choices or [])}")
+            raise ParamError(
+                f"param '{name}' must be one of {', '.join(param.choices or [])}, "
+                f"not '{text}'{did_you_mean(text, param.choices or [])}"
+            )
         return text
     if param.pattern and not re.fullmatch(param.pattern, text):
         raise ParamError(f"param '{name}' = '{text}' does not match the pattern {param.pattern}")
@@ -65,7 +67,9 @@ def resolve_params(pipeline: Pipeline, given: Mapping[str, Scalar]) -> dict[str,
     for name in given:
         if name not in pipeline.params:
             hint = did_you_mean(name, pipeline.params) or (
-                f"; its params are {', '.join(pipeline.params)}" if pipeline.params else "; it takes none"
+                f"; its params are {', '.join(pipeline.params)}"
+                if pipeline.params
+                else "; it takes none"
             )
             errors.append(f"pipeline '{pipeline.name}' has no param '{name}'{hint}")
     values: dict[str, Scalar] = {}
@@ -78,7 +82,13 @@ def resolve_params(pipeline: Pipeline, given: Mapping[str, Scalar]) -> dict[str,
             elif param.required:
                 errors.append(f"param '{name}' is required; pass --param {name}=VALUE")
             else:
-                values[name] = "" if param.type in ("string", "choice") else 0 if param.type == "int" else False
+                values[name] = (
+                    ""
+                    if param.type in ("string", "choice")
+                    else 0
+                    if param.type == "int"
+                    else False
+                )
         except ParamError as exc:
             errors.append(str(exc))
     if errors:

@@ -75,13 +75,17 @@ class Step(Strict):
     def _one_kind(self) -> Step:
         kinds = [k for k in STEP_KINDS if getattr(self, k) is not None]
         if not kinds:
-            raise ValueError(f"step '{self.name}' has no kind; give it one of {', '.join(STEP_KINDS)}")
+            raise ValueError(
+                f"step '{self.name}' has no kind; give it one of {', '.join(STEP_KINDS)}"
+            )
         if len(kinds) > 1:
             raise ValueError(
                 f"step '{self.name}' has {len(kinds)} kinds ({', '.join(kinds)}); give it exactly one"
             )
         if self.gate is not None and (self.hosts is not None or self.retries):
-            raise ValueError(f"gate '{self.name}' applies to the whole run; remove 'hosts'/'retries'")
+            raise ValueError(
+                f"gate '{self.name}' applies to the whole run; remove 'hosts'/'retries'"
+            )
         return self
 
     @property
@@ -109,7 +113,9 @@ class Stage(Strict):
         if isinstance(value, str):
             match = _PERCENT.match(value)
             if not match or not 0 < int(match.group(1)) <= 100:
-                raise ValueError(f"'{value}' is not a batch size; write a host count or e.g. \"25%\"")
+                raise ValueError(
+                    f"'{value}' is not a batch size; write a host count or e.g. \"25%\""
+                )
         return value
 
     @model_validator(mode="after")
@@ -124,7 +130,9 @@ class Stage(Strict):
             raise ValueError(f"stage '{self.name}' has two steps named {', '.join(dupes)}")
         gates = [s for s in self.steps if s.gate is not None]
         if gates and len(gates) != len(self.steps):
-            raise ValueError(f"stage '{self.name}' mixes a gate with host steps; give the gate its own stage")
+            raise ValueError(
+                f"stage '{self.name}' mixes a gate with host steps; give the gate its own stage"
+            )
         if any(s.gate is not None for s in self.on_failure):
             raise ValueError("an on_failure step cannot be a gate")
         return self

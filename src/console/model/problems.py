@@ -35,7 +35,9 @@ def syntax_problem(file: str, exc: Exception) -> Problem:
     match = re.search(r"\(at line (\d+), column \d+\)", text)
     line = int(match.group(1)) if match else None
     message = re.sub(r"\s*\(at line \d+, column \d+\)", "", text)
-    return Problem(file, line, "", f"this is not valid TOML: {message}; fix the syntax on that line")
+    return Problem(
+        file, line, "", f"this is not valid TOML: {message}; fix the syntax on that line"
+    )
 
 
 def validation_problems(

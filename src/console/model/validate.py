@@ -31,6 +31,14 @@ def _problem(source: SourceFile, loc: tuple[str | int, ...], message: str) -> Pr
 
 def check_inventory(inv: Inventory, src: SourceFile) -> Iterator[Problem]:
     """Unknown groups, environments and jump hosts; group cycles; hosts in two environments."""
+    yield from _check_hosts(inv, src)
+    yield from _check_groups(inv, src)
+    yield from _group_cycles(inv, src)
+    yield from _jump_cycles(inv, src)
+    yield from _environment_conflicts(inv, src)
+
+
+def _check_hosts(inv: Inventory, src: SourceFile) -> Iterator[Problem]:
     for name, host in inv.hosts.items():
         for i, group in enumerate(host.groups):
             if group not in inv.groups:
@@ -38,25 +46,29 @@ def check_inventory(inv: Inventory, src: SourceFile) -> Iterator[Problem]:
                 yield _problem(src, ("hosts", name, "groups", i), f"unknown group '{group}'{hint}")
         if host.proxy_jump and host.proxy_jump not in inv.hosts:
             hint = did_you_mean(host.proxy_jump, inv.hosts)
-            yield _problem(src, ("hosts", name, "proxy_jump"), f"unknown jump host '{host.proxy_jump}'{hint}")
+            message = f"unknown jump host '{host.proxy_jump}'{hint}"
+            yield _problem(src, ("hosts", name, "proxy_jump"), message)
         if host.environment and host.environment not in inv.environments:
             yield _unknown_env(inv, src, ("hosts", name, "environment"), host.environment)
+
+
+def _check_groups(inv: Inventory, src: SourceFile) -> Iterator[Problem]:
     for name, group in inv.groups.items():
         for i, child in enumerate(group.children):
             if child not in inv.groups:
                 hint = did_you_mean(child, inv.groups)
-                yield _problem(src, ("groups", name, "children", i), f"unknown group '{child}'{hint}")
+                yield _problem(
+                    src, ("groups", name, "children", i), f"unknown group '{child}'{hint}"
+                )
         if group.environment and group.environment not in inv.environments:
             yield _unknown_env(inv, src, ("groups", name, "environment"), group.environment)
-    yield from _group_cycles(inv, src)
-    yield from _jump_cycles(inv, src)
-    yield from _environment_conflicts(inv, src)
 
 
 def _unknown_env(inv: Inventory, src: SourceFile, loc: tuple[str | int, ...], env: str) -> Problem:
     hint = did_you_mean(env, inv.environments) or (
-        f"; declare it as [environments.{env}]" if not inv.environments else
-        f"; the environments are {', '.join(inv.environments)}"
+        f"; declare it as [environments.{env}]"
+        if not inv.environments
+        else f"; the environments are {', '.join(inv.environments)}"
     )
     return _problem(src, loc, f"unknown environment '{env}'{hint}")
 
@@ -67,14 +79,18 @@ def _group_cycles(inv: Inventory, src: SourceFile) -> Iterator[Problem]:
         stack = [(start, [start])]
         while stack:
             node, trail = stack.pop()
-            for child in inv.groups.get(node, None).children if node in inv.groups else []:
+            children = inv.groups[node].children if node in inv.groups else []
+            for child in children:
                 if child == start:
                     cycle = frozenset(trail)
                     if cycle not in reported:
                         reported.add(cycle)
                         loop = " -> ".join([*trail, start])
-                        yield _problem(src, ("groups", start, "children"),
-                                       f"groups nest in a cycle ({loop}); remove one of these children")
+                        yield _problem(
+                            src,
+                            ("groups", start, "children"),
+                            f"groups nest in a cycle ({loop}); remove one of these children",
+                        )
                 elif child not in trail and child in inv.groups:
                     stack.append((child, [*trail, child]))
 
@@ -86,8 +102,9 @@ def _jump_cycles(inv: Inventory, src: SourceFile) -> Iterator[Problem]:
         while current and current in inv.hosts:
             if current in seen:
                 loop = " -> ".join([*seen, current])
-                yield _problem(src, ("hosts", name, "proxy_jump"),
-                               f"jump hosts form a loop ({loop}); break it")
+                yield _problem(
+                    src, ("hosts", name, "proxy_jump"), f"jump hosts form a loop ({loop}); break it"
+                )
                 break
             seen.append(current)
             current = inv.hosts[current].proxy_jump
@@ -97,9 +114,12 @@ def _environment_conflicts(inv: Inventory, src: SourceFile) -> Iterator[Problem]
     for name in inv.hosts:
         envs = resolve.host_environments(inv, name)
         if len(envs) > 1:
-            yield _problem(src, ("hosts", name, "groups"),
-                           f"host '{name}' is in groups of different environments "
-                           f"({', '.join(sorted(envs))}); a host belongs to one environment")
+            yield _problem(
+                src,
+                ("hosts", name, "groups"),
+                f"host '{name}' is in groups of different environments "
+                f"({', '.join(sorted(envs))}); a host belongs to one environment",
+            )
 
 
 def check_pipeline(inv: Inventory, pf: PipelineFile, base: Path) -> Iterator[Problem]:
@@ -143,15 +163,24 @@ def _check_step(
     for key, text in _templated_fields(step):
         for name in unknown_names(text, params, var_names):
             known = [*params, "host.name", "host.address", *(f"vars.{v}" for v in var_names)]
-            yield _problem(src, (*loc, *key), f"unknown template name '{name}'{did_you_mean(name, known)}")
+            yield _problem(
+                src, (*loc, *key), f"unknown template name '{name}'{did_you_mean(name, known)}"
+            )
         if key[0] in ("run", "check"):
             for quoted in quoted_templates(text):
-                yield _problem(src, (*loc, *key),
-                               f"{quoted} is inside quotes; values are quoted for the shell already, "
-                               "so remove the quotes around it")
+                yield _problem(
+                    src,
+                    (*loc, *key),
+                    f"{quoted} is inside quotes; values are quoted for the shell already, "
+                    "so remove the quotes around it",
+                )
     if step.script is not None and not (base / step.script).is_file():
-        yield _problem(src, (*loc, "script"), f"the script '{step.script}' does not exist "
-                       f"(local paths are relative to the inventory's folder, {base})")
+        yield _problem(
+            src,
+            (*loc, "script"),
+            f"the script '{step.script}' does not exist "
+            f"(local paths are relative to the inventory's folder, {base})",
+        )
 
 
 def _templated_fields(step: Step) -> Iterator[tuple[tuple[str, ...], str]]:

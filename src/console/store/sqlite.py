@@ -75,10 +75,14 @@ class SQLiteStore:
             self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"the store {path} cannot be opened ({exc}); "
-                             "check the path, or pass --store PATH for another") from None
+            raise StoreError(
+                f"the store {path} cannot be opened ({exc}); "
+                "check the path, or pass --store PATH for another"
+            ) from None
         except OSError as exc:
-            raise StoreError(f"the store's folder {path.parent} cannot be created ({exc.strerror})") from None
+            raise StoreError(
+                f"the store's folder {path.parent} cannot be created ({exc.strerror})"
+            ) from None
 
     def _migrate(self) -> None:
         with self._lock:
@@ -86,8 +90,10 @@ class SQLiteStore:
             try:
                 version = self._db.execute("PRAGMA user_version").fetchone()[0]
                 if version > len(MIGRATIONS):
-                    raise StoreError(f"the store {self.path} was written by a newer opsconsole "
-                                     f"(schema {version}); upgrade opsconsole to read it")
+                    raise StoreError(
+                        f"the store {self.path} was written by a newer opsconsole "
+                        f"(schema {version}); upgrade opsconsole to read it"
+                    )
                 for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
                     for statement in _statements(script):
                         self._db.execute(statement)
@@ -111,13 +117,19 @@ class SQLiteStore:
     def create_run(self, launched: ev.Event, pipeline_text: str) -> None:
         """Index a new run, keep its pipeline text by digest and append its launch event."""
         assert isinstance(launched, ev.RunLaunched)
-        self._write([
-            ("INSERT INTO runs (id, pipeline, created_at) VALUES (?, ?, ?)",
-             (launched.run_id, launched.pipeline, launched.at)),
-            ("INSERT OR IGNORE INTO blobs (digest, content) VALUES (?, ?)",
-             (launched.pipeline_digest, pipeline_text)),
-            (_INSERT, _encode(launched)),
-        ])
+        self._write(
+            [
+                (
+                    "INSERT INTO runs (id, pipeline, created_at) VALUES (?, ?, ?)",
+                    (launched.run_id, launched.pipeline, launched.at),
+                ),
+                (
+                    "INSERT OR IGNORE INTO blobs (digest, content) VALUES (?, ?)",
+                    (launched.pipeline_digest, pipeline_text),
+                ),
+                (_INSERT, _encode(launched)),
+            ]
+        )
 
     def append(self, events: Sequence[ev.Event]) -> None:
         """Append events in one transaction."""
@@ -175,7 +187,9 @@ class SQLiteStore:
         """The full id of a run from its id, a unique prefix, or 'last'."""
         with self._lock:
             if ref == "last":
-                row = self._db.execute("SELECT id FROM runs ORDER BY created_at DESC, id DESC LIMIT 1").fetchone()
+                row = self._db.execute(
+                    "SELECT id FROM runs ORDER BY created_at DESC, id DESC LIMIT 1"
+                ).fetchone()
                 if row:
                     return str(row[0])
                 raise UsageError("there are no runs in the store yet")
@@ -184,7 +198,9 @@ class SQLiteStore:
                 "SELECT id FROM runs WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (pattern,)
             ).fetchall()
         if not rows:
-            raise UsageError(f"no run '{ref}' in the store {self.path}; `opsconsole runs` lists them")
+            raise UsageError(
+                f"no run '{ref}' in the store {self.path}; `opsconsole runs` lists them"
+            )
         if len(rows) > 1:
             raise UsageError(f"'{ref}' matches more than one run; give more of its id")
         return str(rows[0][0])
@@ -192,7 +208,9 @@ class SQLiteStore:
     def blob(self, digest: str) -> str | None:
         """Text kept under a digest, such as a pipeline as it ran."""
         with self._lock:
-            row = self._db.execute("SELECT content FROM blobs WHERE digest = ?", (digest,)).fetchone()
+            row = self._db.execute(
+                "SELECT content FROM blobs WHERE digest = ?", (digest,)
+            ).fetchone()
         return str(row[0]) if row else None
 
     def last_id(self) -> int:
@@ -206,8 +224,10 @@ class SQLiteStore:
             self._db.close()
 
 
-_INSERT = ("INSERT INTO events (run_id, at, kind, version, host, stage, step, data, blob) "
-           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_INSERT = (
+    "INSERT INTO events (run_id, at, kind, version, host, stage, step, data, blob) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def _statements(script: str) -> list[str]:
@@ -222,15 +242,35 @@ def _statements(script: str) -> list[str]:
 
 def _encode(event: ev.Event) -> _Row:
     if isinstance(event, ev.Output):
-        return (event.run_id, event.at, event.kind, ev.VERSION, event.host, event.stage,
-                event.step, event.stream, event.data)
+        return (
+            event.run_id,
+            event.at,
+            event.kind,
+            ev.VERSION,
+            event.host,
+            event.stage,
+            event.step,
+            event.stream,
+            event.data,
+        )
     payload = event.payload()
-    return (event.run_id, event.at, event.kind, ev.VERSION, payload.get("host"),
-            payload.get("stage"), payload.get("step"), json.dumps(payload, separators=(",", ":")), None)
+    return (
+        event.run_id,
+        event.at,
+        event.kind,
+        ev.VERSION,
+        payload.get("host"),
+        payload.get("stage"),
+        payload.get("step"),
+        json.dumps(payload, separators=(",", ":")),
+        None,
+    )
 
 
 def _decode(row: tuple[Any, ...]) -> ev.Event:
     _id, run_id, at, kind, host, stage, step, data, blob = row
     if kind == ev.Output.kind:
-        return ev.Output(run_id=run_id, at=at, stage=stage, step=step, host=host, stream=data, data=blob)
+        return ev.Output(
+            run_id=run_id, at=at, stage=stage, step=step, host=host, stream=data, data=blob
+        )
     return ev.from_payload(kind, run_id, at, json.loads(data))

@@ -41,7 +41,9 @@ class BatchWriter:
         """Wait until everything queued so far is committed."""
         target = self._submitted
         with self._flushed:
-            self._flushed.wait_for(lambda: self._committed >= target or self._error is not None, timeout)
+            self._flushed.wait_for(
+                lambda: self._committed >= target or self._error is not None, timeout
+            )
         if self._error:
             raise self._error
 

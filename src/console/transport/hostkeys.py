@@ -63,7 +63,11 @@ class KeyDecision:
         offered = fingerprint(self.offered) if self.offered else "unknown"
         if self.known:
             old = ", ".join(fingerprint(k) for k in self.known)
-            return (f"host key changed for {where}: known {old}, offered {offered}; nothing was run. "
-                    f"If the host was rebuilt, verify the new key and replace its line in {path}")
-        return (f"unknown host key for {where}: {offered}; nothing was run. Verify the fingerprint, "
-                f"then rerun with --accept-new-host-keys to record it in {path}")
+            return (
+                f"host key changed for {where}: known {old}, offered {offered}; nothing was run. "
+                f"If the host was rebuilt, verify the new key and replace its line in {path}"
+            )
+        return (
+            f"unknown host key for {where}: {offered}; nothing was run. Verify the fingerprint, "
+            f"then rerun with --accept-new-host-keys to record it in {path}"
+        )

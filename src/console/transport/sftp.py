@@ -6,6 +6,7 @@ ends, and only then renames into place.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import posixpath
@@ -36,20 +37,29 @@ def sha256_file(path: Path) -> str:
 async def remote_sha256(pool: SshPool, target: HostTarget, path: str) -> str:
     """The SHA-256 of a remote file, computed on the host with sha256sum."""
     out: list[bytes] = []
-    result = await pool.run(target, f"sha256sum -- {shlex.quote(path)}", lambda _s, d: out.append(d))
+    result = await pool.run(
+        target, f"sha256sum -- {shlex.quote(path)}", lambda _s, d: out.append(d)
+    )
     text = b"".join(out).decode(errors="replace").split()
     if result.exit_code != 0 or not text:
-        raise TransferFailed(f"cannot compute the checksum of {path} on '{target.name}' "
-                             "(is sha256sum installed there?)")
+        raise TransferFailed(
+            f"cannot compute the checksum of {path} on '{target.name}' "
+            "(is sha256sum installed there?)"
+        )
     return text[0]
 
 
-async def upload(pool: SshPool, target: HostTarget, local: Path, dest: str, mode: str | None) -> str:
+async def upload(
+    pool: SshPool, target: HostTarget, local: Path, dest: str, mode: str | None
+) -> str:
     """Upload a file to `dest` through a temporary name; returns the verified SHA-256."""
     if not local.is_file():
         raise TransferFailed(f"the local file {local} does not exist")
     expected = sha256_file(local)
-    temp = posixpath.join(posixpath.dirname(dest) or ".", f".{posixpath.basename(dest)}.opsconsole-{secrets.token_hex(4)}")
+    temp = posixpath.join(
+        posixpath.dirname(dest) or ".",
+        f".{posixpath.basename(dest)}.opsconsole-{secrets.token_hex(4)}",
+    )
     conn = await pool.connect(target)
     try:
         async with conn.start_sftp_client() as sftp:
@@ -59,8 +69,10 @@ async def upload(pool: SshPool, target: HostTarget, local: Path, dest: str, mode
                     await sftp.chmod(temp, int(mode, 8))
                 actual = await remote_sha256(pool, target, temp)
                 if actual != expected:
-                    raise TransferFailed(f"checksum mismatch after upload to {dest}: "
-                                         f"sent {expected}, host has {actual}; nothing was replaced")
+                    raise TransferFailed(
+                        f"checksum mismatch after upload to {dest}: "
+                        f"sent {expected}, host has {actual}; nothing was replaced"
+                    )
                 await sftp.posix_rename(temp, dest)
             except BaseException:
                 await _remove_quietly(sftp, temp)
@@ -85,8 +97,10 @@ async def download(pool: SshPool, target: HostTarget, src: str, local: Path) -> 
             await sftp.get(src, str(temp))
         actual = sha256_file(temp)
         if actual != expected:
-            raise TransferFailed(f"checksum mismatch downloading {src}: host has {expected}, "
-                                 f"received {actual}; nothing was written")
+            raise TransferFailed(
+                f"checksum mismatch downloading {src}: host has {expected}, "
+                f"received {actual}; nothing was written"
+            )
         os.replace(temp, local)
     except asyncssh.SFTPError as exc:
         raise TransferFailed(f"download of {src} failed: {exc.reason}") from None
@@ -98,7 +112,5 @@ async def download(pool: SshPool, target: HostTarget, src: str, local: Path) -> 
 
 
 async def _remove_quietly(sftp: asyncssh.SFTPClient, path: str) -> None:
-    try:
+    with contextlib.suppress(asyncssh.Error, OSError):
         await sftp.remove(path)
-    except (asyncssh.Error, OSError):
-        pass

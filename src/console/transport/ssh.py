@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +44,9 @@ class _Client(asyncssh.SSHClient):
     def __init__(self, target: HostTarget, known: KnownHosts, decision: KeyDecision) -> None:
         self._target, self._known, self._decision = target, known, decision
 
-    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+    def validate_host_public_key(
+        self, host: str, addr: str, port: int, key: asyncssh.SSHKey
+    ) -> bool:
         self._decision.offered = key
         self._decision.known = self._known.keys_for(self._target.address, self._target.port)
         if key in self._decision.known:  # recorded by a concurrent handshake to the same address
@@ -88,7 +90,7 @@ class SshPool:
                 conn = await asyncio.wait_for(
                     self._handshake(target, known, decision, tunnel), target.connect_timeout * 2
                 )
-            except (asyncssh.Error, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, asyncssh.Error, OSError) as exc:
                 raise _explain(target, exc, decision) from None
         if decision.accepted_new and decision.offered:
             self.accepted_keys.append((target.name, decision.offered.get_fingerprint("sha256")))
@@ -154,8 +156,13 @@ class SshPool:
 class _Supervisor:
     """Streams one remote command's output and ends it (its whole process group) when told."""
 
-    def __init__(self, conn: asyncssh.SSHClientConnection, target: HostTarget,
-                 process: asyncssh.SSHClientProcess[bytes], sink: OutputSink) -> None:
+    def __init__(
+        self,
+        conn: asyncssh.SSHClientConnection,
+        target: HostTarget,
+        process: asyncssh.SSHClientProcess[bytes],
+        sink: OutputSink,
+    ) -> None:
         self.conn, self.target, self.process, self.sink = conn, target, process, sink
         self.pgid: int | None = None
 
@@ -165,8 +172,10 @@ class _Supervisor:
         if stdin is not None:
             process.stdin.write(stdin)
         process.stdin.write_eof()
-        pumps = asyncio.gather(_pump(process.stdout, "stdout", self.sink),
-                               _pump(process.stderr, "stderr", self.sink, self._marker))
+        pumps = asyncio.gather(
+            _pump(process.stdout, "stdout", self.sink),
+            _pump(process.stderr, "stderr", self.sink, self._marker),
+        )
         try:
             async with asyncio.timeout(timeout):
                 await pumps
@@ -188,8 +197,12 @@ class _Supervisor:
         return ExecResult(completed.exit_status if signal is None else None, signal)
 
     def _marker(self, line: bytes) -> bool:
-        if self.pgid is None and line.startswith(PGID_MARKER) and line[len(PGID_MARKER):].strip().isdigit():
-            self.pgid = int(line[len(PGID_MARKER):])
+        if (
+            self.pgid is None
+            and line.startswith(PGID_MARKER)
+            and line[len(PGID_MARKER) :].strip().isdigit()
+        ):
+            self.pgid = int(line[len(PGID_MARKER) :])
             return True
         return False
 
@@ -200,7 +213,9 @@ class _Supervisor:
                 self.process.send_signal(signal)
             if self.pgid:
                 with contextlib.suppress(asyncssh.Error, OSError, TimeoutError):
-                    await asyncio.wait_for(self.conn.run(f"kill -s {signal} -- -{self.pgid}", check=False), TERM_GRACE)
+                    await asyncio.wait_for(
+                        self.conn.run(f"kill -s {signal} -- -{self.pgid}", check=False), TERM_GRACE
+                    )
             try:
                 await asyncio.wait_for(self.process.wait_closed(), TERM_GRACE)
                 return
@@ -209,8 +224,12 @@ class _Supervisor:
         self.process.close()
 
 
-async def _pump(reader: asyncssh.SSHReader[bytes], stream: str, sink: OutputSink,
-                intercept: Callable[[bytes], bool] | None = None) -> None:
+async def _pump(
+    reader: asyncssh.SSHReader[bytes],
+    stream: str,
+    sink: OutputSink,
+    intercept: Callable[[bytes], bool] | None = None,
+) -> None:
     """Pass whole lines on at once and partial lines after a short wait."""
     pending = b""
     while True:
@@ -240,8 +259,10 @@ async def _pump(reader: asyncssh.SSHReader[bytes], stream: str, sink: OutputSink
 
 
 def _lost(target: HostTarget, exc: BaseException) -> TransportError:
-    return TransportError(f"host '{target.name}': the connection was lost mid-step ({_reason(exc)}); "
-                          "the command may or may not have finished there")
+    return TransportError(
+        f"host '{target.name}': the connection was lost mid-step ({_reason(exc)}); "
+        "the command may or may not have finished there"
+    )
 
 
 def _reason(exc: BaseException) -> str:
@@ -251,18 +272,34 @@ def _reason(exc: BaseException) -> str:
 
 def _explain(target: HostTarget, exc: BaseException, decision: KeyDecision) -> TransportError:
     where = f"host '{target.name}' ({target.address}:{target.port})"
-    if isinstance(exc, asyncssh.HostKeyNotVerifiable) or decision.offered and not decision.accepted_new \
-            and isinstance(exc, asyncssh.Error) and "host key" in str(exc).lower():
-        return HostKeyRejected(decision.describe(target.name, target.address, target.port, target.known_hosts))
+    if isinstance(exc, asyncssh.HostKeyNotVerifiable) or (
+        decision.offered
+        and not decision.accepted_new
+        and isinstance(exc, asyncssh.Error)
+        and "host key" in str(exc).lower()
+    ):
+        return HostKeyRejected(
+            decision.describe(target.name, target.address, target.port, target.known_hosts)
+        )
     if isinstance(exc, asyncssh.PermissionDenied):
-        how = f"the key {target.identity_file}" if target.identity_file else "the agent's and default keys"
-        return TransportError(f"{where}: authentication failed for user '{target.user}' with {how}; "
-                              "check that its public key is in the host's authorized_keys")
+        how = (
+            f"the key {target.identity_file}"
+            if target.identity_file
+            else "the agent's and default keys"
+        )
+        return TransportError(
+            f"{where}: authentication failed for user '{target.user}' with {how}; "
+            "check that its public key is in the host's authorized_keys"
+        )
     if isinstance(exc, ConnectionRefusedError):
-        return TransportError(f"{where}: connection refused; is sshd running on port {target.port}?")
+        return TransportError(
+            f"{where}: connection refused; is sshd running on port {target.port}?"
+        )
     if isinstance(exc, socket.gaierror):
         return TransportError(f"{where}: the address cannot be resolved ({exc.strerror})")
     if isinstance(exc, asyncio.TimeoutError | TimeoutError):
-        return TransportError(f"{where}: no SSH answer within {target.connect_timeout:g}s "
-                              "(connect_timeout); the host may be down or filtered")
+        return TransportError(
+            f"{where}: no SSH answer within {target.connect_timeout:g}s "
+            "(connect_timeout); the host may be down or filtered"
+        )
     return TransportError(f"{where}: cannot connect ({_reason(exc)})")

@@ -1,0 +1,101 @@
+"""A real OpenSSH sshd on loopback with generated keys, for the tests and the benchmarks."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import socket
+import subprocess
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _keygen(path: Path) -> str:
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test", "-f", str(path)], check=True
+    )
+    return path.with_suffix(".pub").read_text().strip()
+
+
+@dataclass
+class Sshd:
+    """A running sshd: its port, keys and a known_hosts file that trusts it."""
+
+    port: int
+    folder: Path
+    host_key: str
+    client_key: Path
+    known_hosts: Path
+    process: subprocess.Popen[bytes]
+    user: str
+
+    def known_line(self) -> str:
+        """This server's known_hosts line."""
+        return f"[127.0.0.1]:{self.port} {self.host_key.split()[0]} {self.host_key.split()[1]}\n"
+
+
+def start_sshd(folder: Path) -> Sshd:
+    """Start OpenSSH's sshd on a free loopback port with generated keys and its own config."""
+    folder.mkdir(parents=True, exist_ok=True)
+    host_key = _keygen(folder / "host_ed25519")
+    client_pub = _keygen(folder / "client_ed25519")
+    (folder / "authorized_keys").write_text(client_pub + "\n")
+    port = free_port()
+    config = folder / "sshd_config"
+    config.write_text(
+        textwrap.dedent(f"""\
+        Port {port}
+        ListenAddress 127.0.0.1
+        HostKey {folder}/host_ed25519
+        PidFile {folder}/sshd.pid
+        AuthorizedKeysFile {folder}/authorized_keys
+        StrictModes no
+        UsePAM no
+        PasswordAuthentication no
+        KbdInteractiveAuthentication no
+        PubkeyAuthentication yes
+        PermitRootLogin prohibit-password
+        AllowAgentForwarding no
+        MaxStartups 2000:30:2000
+        MaxSessions 1000
+        LogLevel ERROR
+        Subsystem sftp internal-sftp
+        """)
+    )
+    if os.geteuid() == 0:
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+    with open(folder / "sshd.log", "wb") as log:
+        process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stderr=log)
+    _wait_for_port(port, process, folder)
+    known = folder / "known_hosts"
+    server = Sshd(
+        port, folder, host_key, folder / "client_ed25519", known, process, getpass.getuser()
+    )
+    known.write_text(server.known_line())
+    return server
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], folder: Path) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"sshd exited: {(folder / 'sshd.log').read_text()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                if sock.recv(4).startswith(b"SSH-"):
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("sshd did not start listening within 15s")
