@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sshd import Sshd, start_sshd
+from tests.sshd import Sshd, share, start_sshd
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +46,8 @@ def write_estate(
     """An inventory of `hosts` hosts h1..hN, all served by the test sshd."""
     work = root / "work"
     work.mkdir(parents=True, exist_ok=True)
+    share(root)
+    share(work)
     pipelines = root / "pipelines"
     pipelines.mkdir(exist_ok=True)
     lines = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -20,6 +21,51 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+TEST_USER = "opsconsole-ssh"
+"""The account sessions log in as when the tests run as root: a plain login with no rc files,
+like a deploy account, rather than root (whose shell startup on a build machine may be slow)."""
+
+
+def login_user() -> str:
+    """The account the test sshd lets in: a dedicated one under root, else the current user."""
+    if os.geteuid() != 0:
+        return getpass.getuser()
+    try:
+        pwd.getpwnam(TEST_USER)
+    except KeyError:
+        home = Path("/var/lib") / TEST_USER
+        subprocess.run(
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--home-dir",
+                str(home),
+                "--shell",
+                "/bin/bash",
+                TEST_USER,
+            ],
+            check=True,
+        )
+        subprocess.run(
+            ["usermod", "--password", "*", TEST_USER], check=True
+        )  # no password, not locked
+        home.mkdir(mode=0o755, exist_ok=True)
+        shutil.chown(home, TEST_USER, TEST_USER)
+    return TEST_USER
+
+
+def share(path: Path) -> Path:
+    """Let the login user write in `path` (and reach it) when that user is not this process's."""
+    if os.geteuid() == 0:
+        path.chmod(0o777)
+        for parent in path.parents:
+            if parent == Path("/"):
+                break
+            parent.chmod(parent.stat().st_mode | 0o011)
+    return path
 
 
 def _keygen(path: Path) -> str:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from console import events as ev
 from console.durations import format_duration
 from console.report import STATUS_MARK
 from console.sanitize import printable
 from console.state import GATE_HOST, RunState
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def _gate_hint(state: RunState, event: ev.GateOpened) -> str:
@@ -56,7 +59,7 @@ class PlainProgress:
 class RichProgress:
     """A bar per stage with hosts done and failed, and failures printed above the bars."""
 
-    def __init__(self, state: RunState) -> None:
+    def __init__(self, state: RunState, console: Console | None = None) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -67,7 +70,7 @@ class RichProgress:
         )
 
         self.state = state
-        self.console = Console(highlight=False)
+        self.console = console or Console(highlight=False)
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),

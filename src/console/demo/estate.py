@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncssh
 import tomli_w
 
-from console.demo.hosts import DemoHost, start_host
+from console.transport.demo import DemoHost, new_client_key, public_line, start_host
 
 
 def sample_dir() -> Path:
@@ -51,15 +50,11 @@ def _sandboxed(vars_: dict[str, Any], root: Path) -> dict[str, Any]:
 async def start_estate(source: Path, work: Path) -> Estate:
     """Serve every host of an inventory file and write the demo's copy of it into `work`."""
     data = tomllib.loads(source.read_text())
-    client_key = asyncssh.generate_private_key("ssh-ed25519")
-    client_key.write_private_key(str(work / "demo_key"))
-    (work / "demo_key").chmod(0o600)
+    client_key = new_client_key(work / "demo_key")
     names = list(data.get("hosts", {}))
     started = await asyncio.gather(*(start_host(n, work, client_key) for n in names))
     hosts = {h.name: h for h in started}
-    known = "".join(
-        f"[127.0.0.1]:{h.port} {h.key.export_public_key().decode().strip()}\n" for h in started
-    )
+    known = "".join(f"[127.0.0.1]:{h.port} {public_line(h.key)}\n" for h in started)
     (work / "known_hosts").write_text(known)
     data["ssh"] = {
         **data.get("ssh", {}),

@@ -31,6 +31,19 @@ esac
 }
 
 
+def new_client_key(path: Path) -> asyncssh.SSHKey:
+    """Generate the demo's client key and write it (private, 0600) to `path`."""
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    key.write_private_key(str(path))
+    path.chmod(0o600)
+    return key
+
+
+def public_line(key: asyncssh.SSHKey) -> str:
+    """A key's public half in OpenSSH's one-line format."""
+    return str(key.export_public_key().decode().strip())
+
+
 @dataclass
 class DemoHost:
     """One embedded host: its name, port, sandbox folder and listener."""

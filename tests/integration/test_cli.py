@@ -1,0 +1,231 @@
+"""The headless CLI as an operator uses it: limits, listings, env variables, Ctrl-C, progress."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from console import events as ev
+from tests.conftest import Estate, write_estate
+from tests.helpers import cells, run_cli, state_of, wait_for
+from tests.sshd import Sshd
+
+ONE = """
+    name = "one"
+    targets = ["all"]
+    [[stages]]
+    name = "s"
+      [[stages.steps]]
+      name = "who"
+      run = "echo {{ host.name }}"
+"""
+
+
+def test_limit_narrows_targets_by_name_glob_label_and_group(tmp_path: Path, sshd: Sshd) -> None:
+    estate = write_estate(tmp_path, sshd, hosts=4)
+    estate.pipeline("one", ONE)
+    for limit, expected in (
+        ("h2", ["h2"]),
+        ("h[34]", ["h3", "h4"]),
+        ("n=1,h4", ["h1", "h4"]),
+        ("all", None),
+    ):
+        assert run_cli(estate, "run", "one", "--limit", limit) == 0
+        hosts = sorted(h for (_, h) in cells(state_of(estate)))
+        assert hosts == (expected or ["h1", "h2", "h3", "h4"])
+
+
+def test_limit_matching_nothing_and_bad_params_are_refused_before_anything_runs(
+    estate: Estate, capsys
+) -> None:
+    estate.pipeline("one", ONE)
+    assert run_cli(estate, "run", "one", "--limit", "nosuch") == 2
+    assert "has no target hosts within --limit nosuch" in capsys.readouterr().err
+    assert run_cli(estate, "run", "one", "--param", "x=1") == 2
+    assert "pipeline 'one' has no param 'x'; it takes none" in capsys.readouterr().err
+    assert run_cli(estate, "run", "onne") == 2
+    assert "no pipeline 'onne'; did you mean 'one'?" in capsys.readouterr().err
+    assert run_cli(estate, "runs") == 0
+    assert "no runs yet" in capsys.readouterr().out
+
+
+def test_runs_and_show_list_what_happened(estate: Estate, capsys) -> None:
+    estate.pipeline("one", ONE)
+    assert run_cli(estate, "run", "one") == 0
+    assert run_cli(estate, "run", "one", "--limit", "h1") == 0
+    capsys.readouterr()
+    assert run_cli(estate, "runs", "--json") == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [r["status"] for r in listed] == ["succeeded", "succeeded"]
+    assert listed[0]["targets"] == ["h1"] and listed[1]["targets"] == ["h1", "h2", "h3"]
+    assert run_cli(estate, "runs") == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["RUN", "PIPELINE", "STATUS", "OPERATOR", "STARTED", "DURATION"]
+    assert "✓ succeeded" in table[1]
+    assert run_cli(estate, "show", listed[1]["id"][:17]) == 0
+    page = capsys.readouterr().out
+    assert "status    ✓ succeeded" in page and "who" in page and "h3" in page
+
+
+def test_show_json_has_the_documented_shape(estate: Estate, capsys) -> None:
+    estate.pipeline("one", ONE)
+    run_cli(estate, "run", "one")
+    capsys.readouterr()
+    run_cli(estate, "show", "last", "--json")
+    doc = json.loads(capsys.readouterr().out)
+    for key in (
+        "id",
+        "pipeline",
+        "status",
+        "operator",
+        "params",
+        "started_at",
+        "finished_at",
+        "steps",
+    ):
+        assert key in doc
+    step = doc["steps"][0]
+    assert set(step) >= {
+        "stage",
+        "step",
+        "host",
+        "status",
+        "exit_code",
+        "started_at",
+        "finished_at",
+    }
+    assert step["started_at"].endswith("Z")
+
+
+def test_environment_variables_stand_for_the_options(estate: Estate, monkeypatch, capsys) -> None:
+    estate.pipeline("one", ONE)
+    monkeypatch.setenv("OPSCONSOLE_INVENTORY", str(estate.inventory))
+    monkeypatch.setenv("OPSCONSOLE_STORE", str(estate.store))
+    monkeypatch.setenv("OPSCONSOLE_PIPELINES", str(estate.pipelines))
+    from console.cli import main
+
+    assert main(["run", "one", "--limit", "h1"]) == 0
+    assert main(["show", "last", "--json"]) == 0
+    assert '"status": "succeeded"' in capsys.readouterr().out
+
+
+def test_ctrl_c_cancels_the_run_and_exits_130(estate: Estate) -> None:
+    estate.pipeline(
+        "slow",
+        f"""
+        name = "slow"
+        targets = ["h1"]
+        [[stages]]
+        name = "s"
+          [[stages.steps]]
+          name = "nap"
+          run = "touch {estate.work}/started; sleep 41.5"
+    """,
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "console", *estate.cli("run", "slow")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(lambda: (estate.work / "started").exists(), 60, "the step to start")
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, out + err
+    assert "cancelled" in out and "Traceback" not in err
+    state = state_of(estate)
+    assert state.status == "cancelled" and state.cancel_requested_by
+
+
+def test_steps_share_one_connection_per_host(estate: Estate) -> None:
+    out = estate.work / "conn"
+    steps = "".join(
+        f'  [[stages.steps]]\n  name = "s{i}"\n  run = "echo $SSH_CLIENT | tr -d \\" \\" >> {out}-{{{{ host.name }}}}"\n'
+        for i in range(3)
+    )
+    estate.pipeline(
+        "p",
+        f'name = "p"\ntargets = ["all"]\n[[stages]]\nname = "a"\n{steps}'
+        f'[[stages]]\nname = "b"\n{steps}',
+    )
+    assert run_cli(estate, "run", "p") == 0
+    per_host = [(estate.work / f"conn-h{i}").read_text().split() for i in (1, 2, 3)]
+    assert [len(lines) for lines in per_host] == [6, 6, 6]
+    per_host = [set(lines) for lines in per_host]
+    assert all(len(ports) == 1 for ports in per_host)  # six steps, one TCP connection (client port)
+    assert len(set.union(*per_host)) == 3
+
+
+def test_proxy_jump_tunnels_through_another_inventory_host(tmp_path: Path, sshd: Sshd) -> None:
+    estate = write_estate(
+        tmp_path,
+        sshd,
+        hosts=1,
+        extra=f"""
+        [hosts.inner]
+        address = "127.0.0.1"
+        port = {sshd.port}
+        groups = ["all"]
+        proxy_jump = "h1"
+        """,
+    )
+    estate.pipeline(
+        "p",
+        f"""
+        name = "p"
+        targets = ["inner"]
+        [[stages]]
+        name = "s"
+          [[stages.steps]]
+          name = "where"
+          run = "echo $SSH_CLIENT > {estate.work}/client"
+    """,
+    )
+    assert run_cli(estate, "run", "p") == 0
+    assert (estate.work / "client").read_text().startswith("127.0.0.1 ")
+
+
+def test_rich_progress_draws_a_bar_per_stage() -> None:
+    from rich.console import Console
+
+    from console.progress import RichProgress
+    from console.state import fold
+    from tests.unit.test_state import _events
+
+    state = fold(_events()[:1])
+    buffer = io.StringIO()
+    display = RichProgress(
+        state, Console(file=buffer, force_terminal=True, width=100, color_system=None)
+    )
+    stage_started = ev.StageStarted(run_id="r", at=2.5, stage="pre")
+    with display:
+        for event in [*_events()[1:2], stage_started, *_events()[2:]]:
+            state_event = event
+            from console.state import apply
+
+            apply(state, state_event)
+            display(state_event)
+        failure = ev.StepFinished(
+            run_id="r",
+            at=9,
+            stage="pre",
+            step="disk",
+            host="b",
+            status="failed",
+            message="exit status 1",
+        )
+        apply(state, failure)
+        display(failure)
+    text = buffer.getvalue()
+    assert "pre" in text and "2 hosts, 1 failed" in text
+    assert "✗ pre / disk @ b: failed" in text
+    assert "waiting at gate 'cb'" in text
