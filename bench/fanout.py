@@ -196,7 +196,10 @@ def main() -> None:
     args = parser.parse_args()
     sshd = start_sshd(Path(tempfile.mkdtemp(prefix="fanout-sshd-")))
     try:
-        results = {n: bench(sshd, n, args.rounds) for n in map(int, args.hosts.split(","))}
+        results = {}
+        for n in map(int, args.hosts.split(",")):
+            results[n] = bench(sshd, n, args.rounds)
+            print(report({n: results[n]}, args.rounds), file=sys.stderr, flush=True)
     finally:
         sshd.process.terminate()
     print(report(results, args.rounds))

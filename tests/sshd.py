@@ -98,6 +98,9 @@ def start_sshd(folder: Path) -> Sshd:
     host_key = _keygen(folder / "host_ed25519")
     client_pub = _keygen(folder / "client_ed25519")
     (folder / "authorized_keys").write_text(client_pub + "\n")
+    if os.geteuid() == 0:  # sshd reads authorized_keys as the login user
+        share(folder)
+        folder.chmod(0o755)
     port = free_port()
     config = folder / "sshd_config"
     config.write_text(
@@ -127,7 +130,7 @@ def start_sshd(folder: Path) -> Sshd:
     _wait_for_port(port, process, folder)
     known = folder / "known_hosts"
     server = Sshd(
-        port, folder, host_key, folder / "client_ed25519", known, process, getpass.getuser()
+        port, folder, host_key, folder / "client_ed25519", known, process, login_user()
     )
     known.write_text(server.known_line())
     return server
