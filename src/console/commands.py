@@ -34,13 +34,13 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _configure_run(p: argparse.ArgumentParser) -> None:
-    p.add_argument("pipeline", help="the pipeline's name")
+def add_launch_options(p: argparse.ArgumentParser) -> None:
+    """--param, --limit and --plain: the options of every command that launches a run."""
     p.add_argument(
         "--param",
         "-p",
         action="append",
-        default=[],
+        default=None,
         metavar="NAME=VALUE",
         help="a param value (repeatable)",
     )
@@ -49,6 +49,12 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
         metavar="PATTERN",
         help="narrow the targets: host, group, glob or key=value label, comma-separated",
     )
+    p.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
+
+
+def _configure_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("pipeline", help="the pipeline's name")
+    add_launch_options(p)
     p.add_argument(
         "--detach",
         action="store_true",
@@ -59,13 +65,12 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="trust and record keys of hosts not yet in known_hosts (changed keys are still refused)",
     )
-    p.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
 
 
 def _run(args: argparse.Namespace) -> int:
     config = load(args)
     plan = plan_run(
-        config, args.pipeline, parse_assignments(args.param), current_operator(), args.limit
+        config, args.pipeline, parse_assignments(args.param or []), current_operator(), args.limit
     )
     store = open_store(args)
     launched = launch_event(plan, time.time())

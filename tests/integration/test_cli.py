@@ -68,7 +68,7 @@ def test_runs_and_show_list_what_happened(estate: Estate, capsys) -> None:
     table = capsys.readouterr().out.splitlines()
     assert table[0].split() == ["RUN", "PIPELINE", "STATUS", "OPERATOR", "STARTED", "DURATION"]
     assert "✓ succeeded" in table[1]
-    assert run_cli(estate, "show", listed[1]["id"][:17]) == 0
+    assert run_cli(estate, "show", listed[1]["id"]) == 0
     page = capsys.readouterr().out
     assert "status    ✓ succeeded" in page and "who" in page and "h3" in page
 

@@ -204,3 +204,42 @@ def test_logs_follow_prints_until_the_run_ends(estate: Estate) -> None:
         "h1 tick| tick 3",
     ]
     assert state_of(estate, run_id).status == "succeeded"
+
+
+def test_gate_that_nobody_decides_expires(tmp_path, sshd) -> None:
+    from tests.conftest import write_estate
+
+    estate = write_estate(tmp_path, sshd, hosts=1)
+    estate.inventory.write_text(
+        estate.inventory.read_text().replace("approvals = 1", 'approvals = 1\ngate_timeout = "1s"')
+    )
+    estate.pipeline("gated", GATED.format(work=estate.work))
+    assert run_cli(estate, "run", "gated") == 1
+    state = state_of(estate)
+    assert state.status == "expired"
+    assert state.gates[("approval", "change board")].outcome == "expired"
+    assert not list(estate.work.glob("after-*"))
+
+
+def test_a_killed_runner_shows_its_run_as_interrupted(estate: Estate) -> None:
+    import os
+    import signal
+
+    estate.pipeline("slow", f"""
+        name = "slow"
+        targets = ["h1"]
+        [[stages]]
+        name = "s"
+          [[stages.steps]]
+          name = "nap"
+          run = "touch {estate.work}/started; sleep 33.75"
+    """)
+    run_id = _detached(estate, "slow")
+    wait_for(lambda: (estate.work / "started").exists(), 60, "the step to start")
+    pid = state_of(estate, run_id).runner_pid
+    assert pid
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: _status(estate, run_id) == "interrupted", 30, "the run to show as interrupted")
+    assert spawn_cli(estate, "cancel", run_id).returncode == 0
+    assert _status(estate, run_id) == "cancelled"
+    subprocess.run(["pkill", "-f", "sleep 33.75"], check=False)

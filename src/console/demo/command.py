@@ -24,14 +24,15 @@ DEMO_APPROVER = "demo-change-board"
 
 def configure(p: argparse.ArgumentParser) -> None:
     """The demo's options."""
+    from console.commands import add_launch_options
+
     p.add_argument(
         "pipeline",
         nargs="?",
         default=DEFAULT_PIPELINE,
         help=f"the sample pipeline to run (default {DEFAULT_PIPELINE})",
     )
-    p.add_argument("--param", "-p", action="append", default=None, metavar="NAME=VALUE")
-    p.add_argument("--limit", default=None, metavar="PATTERN")
+    add_launch_options(p)
     p.add_argument(
         "--serve",
         action="store_true",
@@ -42,7 +43,6 @@ def configure(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="leave gates for you to approve from another terminal",
     )
-    p.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
 
 
 def run_demo(args: argparse.Namespace) -> int:
