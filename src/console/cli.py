@@ -119,10 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        parser.print_help()
-        return 2
     try:
+        if not getattr(args, "handler", None):
+            from console.commands import open_console
+
+            return open_console(args)
         handler: Handler = args.handler
         return handler(args)
     except ConfigError as exc:

@@ -268,6 +268,15 @@ def _cancel(args: argparse.Namespace) -> int:
     return 0
 
 
+def open_console(args: argparse.Namespace) -> int:
+    """`opsconsole` alone: the full-screen console on the configured inventory and store."""
+    from console.ui.app import make_app
+
+    config = load(args)
+    make_app(config, store_path(args), current_operator()).run()
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from console.demo import run_demo
 

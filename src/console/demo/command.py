@@ -61,9 +61,20 @@ async def _demo(args: argparse.Namespace, source: Path, work: Path) -> int:
     try:
         if args.serve:
             return await _serve(args, estate.inventory, work)
+        if sys.stdout.isatty() and not args.plain:
+            return await _console(args, estate.inventory, work)
         return await _run(args, estate.inventory, work)
     finally:
         await estate.close()
+
+
+async def _console(args: argparse.Namespace, inventory: Path, work: Path) -> int:
+    """The full-screen console on the demo estate; its hosts live as long as it does."""
+    from console.ui.app import make_app
+
+    store = Path(args.store) if args.store else work / "store.db"
+    await make_app(load_config(inventory), store, current_operator()).run_async()
+    return 0
 
 
 async def _serve(args: argparse.Namespace, inventory: Path, work: Path) -> int:

@@ -175,6 +175,19 @@ class SQLiteStore:
             rows = self._db.execute(sql, params).fetchall()
         return [StoredEvent(row[0], _decode(row)) for row in rows]
 
+    def read_all(
+        self, after: int = 0, exclude: Iterable[str] = (), limit: int = 10_000
+    ) -> list[StoredEvent]:
+        """Events of every run after an id, oldest first: how a console follows the whole store."""
+        unwanted = list(exclude)
+        sql = "SELECT id, run_id, at, kind, host, stage, step, data, blob FROM events WHERE id > ?"
+        if unwanted:
+            sql += f" AND kind NOT IN ({','.join('?' * len(unwanted))})"
+        sql += f" ORDER BY id LIMIT {int(limit)}"
+        with self._lock:
+            rows = self._db.execute(sql, [after, *unwanted]).fetchall()
+        return [StoredEvent(row[0], _decode(row)) for row in rows]
+
     def runs(self, limit: int | None = None) -> list[RunSummary]:
         """Runs, newest first."""
         sql = "SELECT id, pipeline, created_at FROM runs ORDER BY created_at DESC, id DESC"

@@ -1,0 +1,1 @@
+"""The full-screen console (Textual): a client of the engine and the store, holding no rules."""

@@ -1,0 +1,327 @@
+"""The Ops Console app: panes fed by the store, actions through the same services as the CLI."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from textual import events, on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
+
+from console import events as ev
+from console.engine.plan import launch_event
+from console.errors import ConsoleError
+from console.model.load import Config
+from console.services import record_decision, request_cancel
+from console.state import RunState, apply
+from console.store.base import StoredEvent
+from console.store.sqlite import SQLiteStore
+from console.ui.dialogs.decision import Decision, DecisionDialog
+from console.ui.dialogs.launch import LaunchDialog, LaunchRequest
+from console.ui.feed import StoreFeed
+from console.ui.messages import EventsArrived
+from console.ui.screens.panes import GatesPane, HomePane, RunPane
+from console.ui.widgets.header import ConsoleHeader
+from console.ui.widgets.matrix import RunMatrix
+
+Spawner = Callable[[str, Path, bool], None]
+
+
+class OpsConsoleApp(App[None]):
+    """Keyboard-first console over one inventory and one store."""
+
+    CSS = """
+    Screen { layout: vertical; overflow: hidden; }
+    TabbedContent, ContentSwitcher, TabPane { height: 1fr; }
+    HomePane, RunPane, GatesPane { height: 1fr; }
+    .section { text-style: bold; color: $text-accent; margin-top: 1; }
+    #filter { margin: 0 0 0 0; }
+    HomePane DataTable { height: 1fr; }
+    #run-title { height: auto; padding: 0 1; background: $boost; }
+    RunMatrix { height: 1fr; min-height: 6; }
+    LogPane { height: 1fr; border: round $primary-darken-2; }
+    #gate-list { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("1", "pane('home')", "Home", id="pane.home"),
+        Binding("2", "pane('run')", "Run", id="pane.run"),
+        Binding("3", "pane('gates')", "Gates", id="pane.gates"),
+        Binding("slash", "filter", "Filter", id="home.filter"),
+        Binding("l", "launch", "Launch", id="run.launch"),
+        Binding("a", "decide('approve')", "Approve", id="gate.approve"),
+        Binding("r", "decide('reject')", "Reject", id="gate.reject"),
+        Binding("c", "cancel_run", "Cancel run", id="run.cancel"),
+        Binding("question_mark", "show_help_panel", "Keys", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(
+        self,
+        config: Config,
+        store: Path,
+        operator: str,
+        spawn: Spawner,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.config, self.store_path, self.operator = config, store, operator
+        self.spawn, self.clock = spawn, clock
+        self.runs: dict[str, RunState] = {}
+        self._applied: dict[str, int] = {}
+        self.open_run: str | None = None
+        self._feed = StoreFeed(store, lambda batch: self.post_message(EventsArrived(batch)))
+
+    def compose(self) -> ComposeResult:
+        operator = self.config.inventory.operators.get(self.operator)
+        yield ConsoleHeader(
+            self.config.inventory.inventory.name,
+            self.operator,
+            list(operator.roles) if operator else [],
+            self.clock,
+        )
+        with TabbedContent(initial="home"):
+            with TabPane("1 Home", id="home"):
+                yield HomePane()
+            with TabPane("2 Run", id="run"):
+                yield RunPane(self.store_path)
+            with TabPane("3 Gates", id="gates"):
+                yield GatesPane()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(HomePane).fill_pipelines(self.config, self.runs, "")
+        self.query_one("#filter", Input).display = False
+        self.query_one("#pipelines", DataTable).focus()
+        self._follow_store()
+        self.set_interval(1, self._tick)
+
+    @work(thread=True, group="feed", exit_on_error=False)
+    def _follow_store(self) -> None:
+        self.post_message(EventsArrived(self._feed.backlog()))
+        self._feed.run()
+
+    def on_unmount(self) -> None:
+        self._feed.stop()
+
+    def on_events_arrived(self, message: EventsArrived) -> None:
+        changed: dict[str, set[tuple[str, str, str]]] = {}
+        for stored in message.events:
+            self._apply(stored, changed)
+        home = self.query_one(HomePane)
+        for run_id in changed:
+            home.update_run(self.runs[run_id])
+        if any(isinstance(s.event, ev.RunLaunched | ev.RunFinished) for s in message.events):
+            home.fill_pipelines(
+                self.config, self.runs, self.query_one("#filter", Input).value.strip().lower()
+            )
+        if self.open_run in changed:
+            self._refresh_open_run(changed[self.open_run])
+        self._refresh_gates()
+
+    def _apply(self, stored: StoredEvent, changed: dict[str, set[tuple[str, str, str]]]) -> None:
+        event = stored.event
+        if stored.id <= self._applied.get(event.run_id, 0):
+            return
+        self._applied[event.run_id] = stored.id
+        state = self.runs.setdefault(event.run_id, RunState.empty())
+        apply(state, event)
+        keys = changed.setdefault(event.run_id, set())
+        stage, step, host = (getattr(event, k, None) for k in ("stage", "step", "host"))
+        if isinstance(stage, str) and isinstance(step, str):
+            keys.add((stage, step, host if isinstance(host, str) else "*"))
+        if isinstance(event, ev.RunFinished):
+            keys.update(state.cells)
+
+    def _refresh_open_run(self, keys: set[tuple[str, str, str]]) -> None:
+        assert self.open_run is not None
+        state = self.runs[self.open_run]
+        pane = self.query_one(RunPane)
+        pane.describe(state)
+        pane.query_one(RunMatrix).update_cells(state, keys)
+
+    def _refresh_gates(self) -> None:
+        self.query_one(GatesPane).fill(self.runs, self.clock())
+        self.query_one(ConsoleHeader).pending = sum(
+            len(s.open_gates()) for s in self.runs.values() if not s.is_final
+        )
+
+    def _tick(self) -> None:
+        if self.open_run in self.runs:
+            self.query_one(RunPane).describe(self.runs[self.open_run])
+
+    # ── navigation ──────────────────────────────────────────────────────────
+    def action_pane(self, pane: str) -> None:
+        """Jump to a pane."""
+        self.query_one(TabbedContent).active = pane
+
+    def action_filter(self) -> None:
+        """Show and focus the filter on the home pane."""
+        self.action_pane("home")
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one("#runs", DataTable).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        box = self.query_one("#filter", Input)
+        if event.key == "escape" and self.focused is box:
+            box.value = ""
+            box.display = False
+            self.query_one("#pipelines", DataTable).focus()
+            event.stop()
+
+    @on(TabbedContent.TabActivated)
+    def _pane_shown(self, event: TabbedContent.TabActivated) -> None:
+        self.focus_pane(event.pane.id or "")
+
+    def focus_pane(self, pane: str) -> None:
+        """Put the keyboard on the pane's main widget."""
+        target = {"home": "#pipelines", "run": "RunMatrix", "gates": "#gate-list"}.get(pane)
+        if target:
+            self.query_one(target).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter(self, event: Input.Changed) -> None:
+        needle = event.value.strip().lower()
+        home = self.query_one(HomePane)
+        home.fill_pipelines(self.config, self.runs, needle)
+        home.fill_runs(self.runs, needle)
+
+    @on(DataTable.RowSelected, "#runs")
+    def _run_chosen(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value in self.runs:
+            self.show_run(event.row_key.value)
+
+    def show_run(self, run_id: str) -> None:
+        """Open a run in the run pane."""
+        self.open_run = run_id
+        self.query_one(RunPane).open(self.runs[run_id])
+        self.action_pane("run")
+
+    @on(RunMatrix.CellChosen)
+    def _cell_chosen(self, event: RunMatrix.CellChosen) -> None:
+        if self.open_run:
+            self.query_one(RunPane).query_one("LogPane").follow(
+                self.open_run, event.host, event.step
+            )  # type: ignore[attr-defined]
+
+    # ── launching ───────────────────────────────────────────────────────────
+    @on(DataTable.RowSelected, "#pipelines")
+    def _pipeline_chosen(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self._launch(event.row_key.value)
+
+    def action_launch(self) -> None:
+        """Launch the pipeline under the cursor on the home pane."""
+        table = self.query_one("#pipelines", DataTable)
+        if table.row_count:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            if key:
+                self._launch(key)
+
+    def _launch(self, pipeline: str) -> None:
+        dialog = LaunchDialog(self.config, pipeline, self.operator)
+        self.push_screen(dialog, self._launched)
+
+    def _launched(self, request: LaunchRequest | None) -> None:
+        self.focus_pane(self.query_one(TabbedContent).active)
+        if request is not None:
+            self._create_run(request)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _create_run(self, request: LaunchRequest) -> None:
+        plan = request.plan
+        store = SQLiteStore(self.store_path)
+        try:
+            store.create_run(launch_event(plan, time.time()), plan.pipeline_file.source.text)
+        finally:
+            store.close()
+        self.spawn(plan.run_id, self.store_path, False)
+        self.call_from_thread(self.notify, f"Launched {plan.pipeline.name} as run {plan.run_id}")
+        self.call_from_thread(self._open_when_known, plan.run_id)
+
+    def _open_when_known(self, run_id: str, tries: int = 50) -> None:
+        if run_id in self.runs:
+            self.show_run(run_id)
+        elif tries:
+            self.set_timer(0.1, lambda: self._open_when_known(run_id, tries - 1))
+
+    # ── decisions and cancel ───────────────────────────────────────────────
+    def _selected_gate(self) -> tuple[str, str, str] | None:
+        table = self.query_one("#gate-list", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or ""
+        run_id, stage, step = key.split("\x1f")
+        return run_id, stage, step
+
+    def action_decide(self, decision: str) -> None:
+        """Approve or reject the gate under the cursor on the gates pane."""
+        chosen = self._selected_gate()
+        if chosen is None:
+            self.notify("No gate is waiting for a decision.", severity="warning")
+            return
+        run_id, stage, step = chosen
+        gate = self.runs[run_id].gates[(stage, step)]
+        policy = [self.config.inventory.environments.get(e) for e in self.runs[run_id].environments]
+        hint = next((f"({p.ticket_pattern})" for p in policy if p and p.ticket_pattern), "")
+        dialog = DecisionDialog(decision, run_id, step, gate.message, hint)
+        self.push_screen(dialog, lambda result: self._decided(run_id, step, result))
+
+    def _decided(self, run_id: str, step: str, result: Decision | None) -> None:
+        self.focus_pane("gates")
+        if result is not None:
+            self._record(run_id, step, result)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _record(self, run_id: str, step: str, result: Decision) -> None:
+        store = SQLiteStore(self.store_path)
+        try:
+            record_decision(
+                store, run_id, result.decision, self.operator, step, result.reason, result.ticket
+            )
+            verb = "Approved" if result.decision == "approve" else "Rejected"
+            self.call_from_thread(self.notify, f"{verb} gate '{step}' of run {run_id}")
+        except ConsoleError as exc:
+            self.call_from_thread(self.notify, str(exc), title="Decision refused", severity="error")
+        finally:
+            store.close()
+
+    def action_cancel_run(self) -> None:
+        """Ask the open run to stop."""
+        if self.open_run is None:
+            self.notify("Open a run first (Enter on the runs list).", severity="warning")
+            return
+        self._cancel(self.open_run)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _cancel(self, run_id: str) -> None:
+        store = SQLiteStore(self.store_path)
+        try:
+            request_cancel(store, run_id, self.operator)
+            self.call_from_thread(self.notify, f"Asked run {run_id} to cancel")
+        except ConsoleError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error")
+        finally:
+            store.close()
+
+
+def make_app(
+    config: Config,
+    store: Path,
+    operator: str,
+    spawn: Spawner | None = None,
+    clock: Callable[[], float] = time.time,
+) -> OpsConsoleApp:
+    """The one factory the CLI, the demo and the tests use."""
+    if spawn is None:
+        from console.cli import spawn_runner
+
+        spawn = spawn_runner
+    return OpsConsoleApp(config, store, operator, spawn, clock)

@@ -1,0 +1,85 @@
+"""Approve or reject a gate: a modal that asks for the reason and, when wanted, a ticket."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label
+
+from console.sanitize import printable
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the person entered."""
+
+    decision: str
+    reason: str
+    ticket: str
+
+
+class DecisionDialog(ModalScreen[Decision | None]):
+    """Asks for a reason (required to reject) and a change ticket."""
+
+    DEFAULT_CSS = """
+    DecisionDialog { align: center middle; }
+    DecisionDialog > Vertical { width: 72; height: auto; border: thick $primary; background: $surface; padding: 1 2; }
+    DecisionDialog Label.title { text-style: bold; margin-bottom: 1; }
+    DecisionDialog Label.error { color: $error; height: auto; }
+    DecisionDialog Horizontal { height: auto; margin-top: 1; }
+    DecisionDialog Button { margin-right: 2; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+
+    def __init__(
+        self, decision: str, run_id: str, gate: str, message: str, ticket_hint: str = ""
+    ) -> None:
+        super().__init__()
+        self.decision, self.run_id, self.gate, self.message = decision, run_id, gate, message
+        self.ticket_hint = ticket_hint
+
+    def compose(self) -> ComposeResult:
+        verb = "Approve" if self.decision == "approve" else "Reject"
+        with Vertical():
+            yield Label(
+                f"{verb} gate '{printable(self.gate)}' of run {self.run_id}", classes="title"
+            )
+            yield Label(printable(self.message))
+            yield Input(
+                placeholder="reason" + (" (required)" if self.decision == "reject" else ""),
+                id="reason",
+            )
+            yield Input(placeholder=f"change ticket {self.ticket_hint}".strip(), id="ticket")
+            yield Label("", id="error", classes="error")
+            with Horizontal():
+                yield Button(
+                    verb, variant="primary" if self.decision == "approve" else "error", id="ok"
+                )
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#reason", Input).focus()
+
+    def on_input_submitted(self) -> None:
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "ok":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def _submit(self) -> None:
+        reason = self.query_one("#reason", Input).value.strip()
+        ticket = self.query_one("#ticket", Input).value.strip()
+        if self.decision == "reject" and not reason:
+            self.query_one("#error", Label).update("A rejection needs a reason.")
+            return
+        self.dismiss(Decision(self.decision, reason, ticket))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,167 @@
+"""Launch a pipeline: typed params checked as you type, targets narrowed, a preview, a confirm."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from console.engine.plan import RunPlan, plan_run
+from console.errors import ConsoleError
+from console.model.load import Config
+from console.model.params import ParamError, coerce
+from console.sanitize import printable
+
+PROTECTED = ("prod", "production")
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    """A checked plan the person confirmed."""
+
+    plan: RunPlan
+
+
+def needs_typed_confirmation(config: Config, environments: list[str]) -> str | None:
+    """The environment whose name must be typed to launch (production, or one that wants tickets)."""
+    for env in environments:
+        policy = config.inventory.environments.get(env)
+        if env in PROTECTED or (policy is not None and policy.ticket_pattern):
+            return env
+    return None
+
+
+class LaunchDialog(ModalScreen[LaunchRequest | None]):
+    """The launch form for one pipeline."""
+
+    DEFAULT_CSS = """
+    LaunchDialog { align: center middle; }
+    LaunchDialog > VerticalScroll { width: 90; max-height: 90%; height: auto; border: thick $primary;
+        background: $surface; padding: 1 2; }
+    LaunchDialog .title { text-style: bold; }
+    LaunchDialog .hint { color: $text-muted; }
+    LaunchDialog .error { color: $error; }
+    LaunchDialog Input.-invalid { border: tall $error; }
+    LaunchDialog Horizontal { height: auto; margin-top: 1; }
+    LaunchDialog Button { margin-right: 2; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
+
+    def __init__(self, config: Config, pipeline: str, operator: str) -> None:
+        super().__init__()
+        self.config, self.pipeline_name, self.operator = config, pipeline, operator
+        self.pipeline = config.pipelines[pipeline].pipeline
+        self.plan: RunPlan | None = None
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Label(f"Launch {printable(self.pipeline.name)}", classes="title")
+            yield Label(printable(self.pipeline.description), classes="hint")
+            for name, param in self.pipeline.params.items():
+                hint = f"{name} ({param.type}{', required' if param.required else ''})"
+                if param.choices:
+                    hint += f": {' | '.join(param.choices)}"
+                yield Label(
+                    printable(hint + (f" — {param.description}" if param.description else ""))
+                )
+                default = "" if param.default is None else str(param.default)
+                yield Input(
+                    value=default, placeholder=param.pattern or param.type, id=f"param-{name}"
+                )
+            yield Label(
+                "limit (host, group, glob or key=value; comma-separated; empty for all targets)"
+            )
+            yield Input(placeholder=", ".join(self.pipeline.targets), id="limit")
+            yield Static("", id="preview")
+            yield Label("", id="confirm-label")
+            yield Input(placeholder="type the environment's name", id="confirm")
+            yield Label("", id="error", classes="error")
+            with Horizontal():
+                yield Button("Launch", variant="primary", id="launch")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self._check()
+        first = self.query(Input).first()
+        first.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "confirm":
+            self._check()
+
+    def _values(self) -> dict[str, str]:
+        return {
+            name: self.query_one(f"#param-{name}", Input).value for name in self.pipeline.params
+        }
+
+    def _check(self) -> None:
+        errors: list[str] = []
+        for name, param in self.pipeline.params.items():
+            box = self.query_one(f"#param-{name}", Input)
+            try:
+                if box.value or param.required:
+                    coerce(name, param, box.value)
+                box.remove_class("-invalid")
+            except ParamError as exc:
+                box.add_class("-invalid")
+                errors.append(str(exc))
+        limit = self.query_one("#limit", Input).value.strip() or None
+        self.plan = None
+        if not errors:
+            try:
+                given = {k: v for k, v in self._values().items() if v != ""}
+                self.plan = plan_run(self.config, self.pipeline_name, given, self.operator, limit)
+            except ConsoleError as exc:
+                errors.append(str(exc))
+        self.query_one("#error", Label).update("\n".join(printable(e) for e in errors))
+        self._preview()
+
+    def _preview(self) -> None:
+        confirm = self.query_one("#confirm", Input)
+        if self.plan is None:
+            self.query_one("#preview", Static).update("")
+            confirm.display = False
+            self.query_one("#confirm-label", Label).update("")
+            return
+        hosts = self.plan.hosts
+        shown = ", ".join(hosts[:12]) + (f" and {len(hosts) - 12} more" if len(hosts) > 12 else "")
+        stages = " → ".join(printable(s.name) for s in self.pipeline.stages)
+        envs = ", ".join(self.plan.environments()) or "no environment"
+        self.query_one("#preview", Static).update(
+            f"{len(hosts)} host(s) in {envs}: {shown}\nstages: {stages}"
+        )
+        protected = needs_typed_confirmation(self.config, self.plan.environments())
+        confirm.display = protected is not None
+        label = (
+            f"This launches into {protected}: type '{protected}' to confirm." if protected else ""
+        )
+        self.query_one("#confirm-label", Label).update(label)
+
+    def on_input_submitted(self) -> None:
+        self._launch()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "launch":
+            self._launch()
+        else:
+            self.dismiss(None)
+
+    def _launch(self) -> None:
+        self._check()
+        if self.plan is None:
+            return
+        protected = needs_typed_confirmation(self.config, self.plan.environments())
+        if protected and self.query_one("#confirm", Input).value.strip() != protected:
+            self.query_one("#error", Label).update(
+                f"Type '{protected}' to launch into {protected}."
+            )
+            self.query_one("#confirm", Input).focus()
+            return
+        self.dismiss(LaunchRequest(self.plan))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

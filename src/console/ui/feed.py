@@ -1,0 +1,50 @@
+"""Follow the store from a thread: new events of every run become messages for the app."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from console import events as ev
+from console.store.base import StoredEvent
+from console.store.sqlite import SQLiteStore
+
+POLL_SECONDS = 0.1
+
+
+class StoreFeed:
+    """Reads events other processes append (runs, decisions) and hands them to a callback."""
+
+    def __init__(self, path: Path, deliver: Callable[[list[StoredEvent]], None]) -> None:
+        self._path, self._deliver = path, deliver
+        self._stop = threading.Event()
+        self.last_id = 0
+
+    def backlog(self, runs: int = 200) -> list[StoredEvent]:
+        """The events of the newest runs, to fold before following."""
+        store = SQLiteStore(self._path)
+        try:
+            self.last_id = store.last_id()
+            found: list[StoredEvent] = []
+            for summary in reversed(store.runs(limit=runs)):
+                found.extend(store.read(summary.id, exclude=(ev.Output.kind,)))
+            return found
+        finally:
+            store.close()
+
+    def run(self) -> None:
+        """Poll until stopped; meant for a thread worker."""
+        store = SQLiteStore(self._path)
+        try:
+            while not self._stop.wait(POLL_SECONDS):
+                batch = store.read_all(self.last_id, exclude=(ev.Output.kind,))
+                if batch:
+                    self.last_id = batch[-1].id
+                    self._deliver(batch)
+        finally:
+            store.close()
+
+    def stop(self) -> None:
+        """Ask the polling loop to end."""
+        self._stop.set()

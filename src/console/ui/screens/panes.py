@@ -1,0 +1,221 @@
+"""The console's panes: home (pipelines and runs), the run view and pending gates."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Input, Label, Static
+
+from console.durations import format_duration
+from console.model import resolve
+from console.model.load import Config
+from console.report import STATUS_MARK, duration, short_time
+from console.sanitize import printable
+from console.state import Gate, RunState
+from console.ui.widgets.logs import LogPane
+from console.ui.widgets.matrix import RunMatrix
+
+RUN_STYLE = {
+    "succeeded": "green",
+    "failed": "bold red",
+    "rejected": "bold red",
+    "expired": "yellow",
+    "cancelled": "yellow",
+    "waiting": "bold yellow",
+    "running": "cyan",
+    "interrupted": "bold magenta",
+}
+
+
+def status_text(status: str) -> Text:
+    """A run status as a symbol and a word, coloured."""
+    return Text(f"{STATUS_MARK.get(status, '?')} {status}", style=RUN_STYLE.get(status, ""))
+
+
+class HomePane(Vertical):
+    """Pipelines with their targets and last result, and the recent runs; filtered by typing."""
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="filter pipelines and runs (/)", id="filter")
+        yield Label("Pipelines", classes="section")
+        yield DataTable(id="pipelines", cursor_type="row", zebra_stripes=True)
+        yield Label("Recent runs", classes="section")
+        yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        pipelines = self.query_one("#pipelines", DataTable)
+        pipelines.add_column("pipeline", key="name")
+        pipelines.add_column("targets", key="targets")
+        pipelines.add_column("environments", key="envs")
+        pipelines.add_column("last result", key="last")
+        runs = self.query_one("#runs", DataTable)
+        for label, key in (
+            ("status", "status"),
+            ("run", "id"),
+            ("pipeline", "pipeline"),
+            ("operator", "operator"),
+            ("started", "started"),
+            ("duration", "duration"),
+        ):
+            runs.add_column(label, key=key)
+
+    def fill_pipelines(self, config: Config, runs: dict[str, RunState], needle: str) -> None:
+        """List the pipelines that match the filter."""
+        table = self.query_one("#pipelines", DataTable)
+        table.clear()
+        last: dict[str, RunState] = {}
+        for state in sorted(runs.values(), key=lambda s: s.created_at or 0):
+            last[state.pipeline] = state
+        for name, pf in sorted(config.pipelines.items()):
+            if needle and needle not in name.lower():
+                continue
+            hosts = resolve.select(config.inventory, pf.pipeline.targets)
+            envs = sorted(
+                {e for h in hosts if (e := resolve.host_environment(config.inventory, h))}
+            )
+            result = (
+                status_text(last[name].status) if name in last else Text("never run", style="dim")
+            )
+            table.add_row(
+                printable(name), f"{len(hosts)} hosts", ", ".join(envs) or "-", result, key=name
+            )
+
+    def fill_runs(self, runs: dict[str, RunState], needle: str) -> None:
+        """List the runs that match the filter, newest first."""
+        table = self.query_one("#runs", DataTable)
+        table.clear()
+        for state in sorted(runs.values(), key=lambda s: s.created_at or 0, reverse=True):
+            if needle and not any(
+                needle in f.lower()
+                for f in (state.id, state.pipeline, state.operator, state.status)
+            ):
+                continue
+            table.add_row(*run_row(state), key=state.id)
+
+    def update_run(self, state: RunState) -> None:
+        """Repaint one run's row, or add it at the top."""
+        table = self.query_one("#runs", DataTable)
+        if state.id in table.rows:
+            for key, value in zip(
+                ("status", "id", "pipeline", "operator", "started", "duration"),
+                run_row(state),
+                strict=True,
+            ):
+                table.update_cell(state.id, key, value, update_width=True)
+        else:
+            table.add_row(*run_row(state), key=state.id)
+            table.sort("started", reverse=True)
+
+
+def run_row(state: RunState) -> tuple[Text, str, str, str, str, str]:
+    """The runs table's cells for a run."""
+    return (
+        status_text(state.status),
+        state.id,
+        printable(state.pipeline),
+        state.operator,
+        short_time(state.started_at or state.created_at),
+        format_duration(duration(state)),
+    )
+
+
+class RunPane(Vertical):
+    """One run: its matrix of steps against hosts, and the output of the chosen cell."""
+
+    def __init__(self, store: Path, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._store = store
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            "No run open: choose one on the home pane (1) and press Enter.", id="run-title"
+        )
+        yield RunMatrix()
+        yield LogPane(self._store)
+
+    def open(self, state: RunState) -> None:
+        """Show a run."""
+        self.describe(state)
+        self.query_one(RunMatrix).show(state)
+        self.query_one(LogPane).follow(state.id)
+
+    def describe(self, state: RunState) -> None:
+        """The title line: pipeline, status, params, progress, elapsed."""
+        done = sum(
+            1 for c in state.cells.values() if c.status not in ("pending", "running", "waiting")
+        )
+        params = ", ".join(f"{k}={v}" for k, v in state.params.items()) or "no params"
+        title = Text.assemble(
+            (printable(state.pipeline), "bold"),
+            f"  {state.id}  ",
+            status_text(state.status),
+            f"  {printable(params)}  by {state.operator}  ·  {done}/{len(state.cells)} steps  ·  "
+            f"{format_duration(duration(state))}",
+        )
+        if state.message:
+            title.append(f"  —  {printable(state.message)}")
+        self.query_one("#run-title", Static).update(title)
+
+
+class GatesPane(Vertical):
+    """Every open gate across runs, with what it will change and the policy it needs."""
+
+    def compose(self) -> ComposeResult:
+        yield Label("Pending approvals — a approves, r rejects", classes="section")
+        yield DataTable(id="gate-list", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#gate-list", DataTable)
+        for label in (
+            "run",
+            "pipeline",
+            "environment",
+            "launched by",
+            "gate",
+            "will change",
+            "waiting",
+            "approvals",
+        ):
+            table.add_column(label, key=label)
+
+    def fill(self, runs: dict[str, RunState], now: float) -> None:
+        """List open gates, oldest first."""
+        table = self.query_one("#gate-list", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        open_gates = [(s, g) for s in runs.values() if not s.is_final for g in s.open_gates()]
+        for state, gate in sorted(open_gates, key=lambda sg: sg[1].opened_at or 0):
+            table.add_row(*gate_row(state, gate, now), key=gate_key(state.id, gate))
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
+
+
+def gate_key(run_id: str, gate: Gate) -> str:
+    """A gates-table row key naming the run and the gate."""
+    return f"{run_id}\x1f{gate.stage}\x1f{gate.step}"
+
+
+def gate_row(state: RunState, gate: Gate, now: float) -> tuple[str, ...]:
+    """The gates table's cells for an open gate."""
+    params = ", ".join(f"{k}={v}" for k, v in state.params.items())
+    change = f"{printable(params) or 'no params'} on {len(state.targets)} host(s)"
+    waited = format_duration(now - gate.opened_at) if gate.opened_at else "-"
+    return (
+        state.id,
+        printable(state.pipeline),
+        ", ".join(state.environments) or "-",
+        state.operator,
+        printable(f"{gate.step}: {gate.message}")[:60],
+        change,
+        waited,
+        f"{len(gate.approvers)} of {gate.approvals_required}",
+    )
+
+
+def now() -> float:
+    """The current time (the app takes a clock so that tests can fix it)."""
+    return time.time()

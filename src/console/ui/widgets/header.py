@@ -1,0 +1,50 @@
+"""The console's top line: inventory, operator, pending approvals (always visible) and clock."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import Static
+
+
+class ConsoleHeader(Static):
+    """Inventory name, who is acting with their roles, open gates and the time."""
+
+    DEFAULT_CSS = """
+    ConsoleHeader { height: 1; background: $panel; color: $text; padding: 0 1; }
+    """
+    pending: reactive[int] = reactive(0)
+
+    def __init__(
+        self, inventory: str, operator: str, roles: list[str], clock: Callable[[], float]
+    ) -> None:
+        super().__init__()
+        self._inventory, self._operator, self._roles, self._clock = (
+            inventory,
+            operator,
+            roles,
+            clock,
+        )
+
+    def on_mount(self) -> None:
+        self.set_interval(1, self.refresh)
+
+    def render(self) -> Text:
+        roles = ", ".join(self._roles) or "no roles"
+        text = Text.assemble(
+            ("Ops Console", "bold"),
+            "  ",
+            self._inventory,
+            "  │  ",
+            (self._operator, "bold"),
+            f" ({roles})",
+            "  │  ",
+        )
+        gates = f"⏸ {self.pending} pending approval{'s' if self.pending != 1 else ''}"
+        text.append(gates, style="bold reverse" if self.pending else "")
+        clock = time.strftime("%H:%M:%S", time.localtime(self._clock()))
+        text.append("  │  " + clock)
+        return text

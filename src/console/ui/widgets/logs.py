@@ -1,0 +1,104 @@
+"""The logs pane: a bounded window onto a run's output, followed live from the store."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from textual.message import Message
+from textual.widgets import Log
+
+from console import events as ev
+from console.sanitize import Sanitizer, printable
+from console.store.sqlite import SQLiteStore
+
+WINDOW = 5000
+"""Lines the widget keeps; the store keeps everything."""
+
+
+class OutputLines(Message):
+    """Sanitized lines for the logs pane, from its follower thread."""
+
+    def __init__(self, follower: int, lines: list[str]) -> None:
+        super().__init__()
+        self.follower, self.lines = follower, lines
+
+
+class LogPane(Log):
+    """Shows one run's output (optionally one host and step), following it as it grows."""
+
+    def __init__(self, store: Path) -> None:
+        super().__init__(max_lines=WINDOW, highlight=False, auto_scroll=True)
+        self._store = store
+        self._generation = 0
+        self._stop = threading.Event()
+
+    def follow(self, run_id: str, host: str | None = None, step: str | None = None) -> None:
+        """Clear the pane and follow a run's output from its start."""
+        self._stop.set()
+        self._stop = threading.Event()
+        self._generation += 1
+        self.clear()
+        title = (
+            f"output of {run_id}"
+            + (f" · {host}" if host else "")
+            + (f" · {printable(step)}" if step else "")
+        )
+        self.border_title = title
+        generation, stop = self._generation, self._stop
+        self.run_worker(
+            lambda: self._pump(run_id, host, step, generation, stop),
+            thread=True,
+            group="logs",
+            exclusive=True,
+        )
+
+    def _pump(
+        self,
+        run_id: str,
+        host: str | None,
+        step: str | None,
+        generation: int,
+        stop: threading.Event,
+    ) -> None:
+        store = SQLiteStore(self._store)
+        cleaners: dict[tuple[str, str, str], Sanitizer] = {}
+        after = 0
+        try:
+            while not stop.is_set():
+                batch = store.read(run_id, after, kinds=(ev.Output.kind,), host=host, limit=2000)
+                if batch:
+                    after = batch[-1].id
+                    lines = _lines([b.event for b in batch], step, cleaners, host is None)
+                    if lines:
+                        self.post_message(OutputLines(generation, lines))
+                if len(batch) < 2000:
+                    stop.wait(0.1)
+        finally:
+            store.close()
+
+    def on_output_lines(self, message: OutputLines) -> None:
+        if message.follower == self._generation:
+            self.write_lines(message.lines)
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+
+
+def _lines(
+    events: list[ev.Event],
+    step: str | None,
+    cleaners: dict[tuple[str, str, str], Sanitizer],
+    with_host: bool,
+) -> list[str]:
+    out: list[str] = []
+    for event in events:
+        assert isinstance(event, ev.Output)
+        if step is not None and event.step != step:
+            continue
+        key = (event.host, event.step, event.stream)
+        text = cleaners.setdefault(key, Sanitizer(keep_colour=False)).feed(event.data)
+        prefix = f"{event.host} " if with_host else ""
+        mark = "!" if event.stream == "stderr" else "│"
+        out.extend(f"{prefix}{mark} {line}" for line in text.splitlines())
+    return out
