@@ -129,9 +129,7 @@ def start_sshd(folder: Path) -> Sshd:
         process = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)], stderr=log)
     _wait_for_port(port, process, folder)
     known = folder / "known_hosts"
-    server = Sshd(
-        port, folder, host_key, folder / "client_ed25519", known, process, login_user()
-    )
+    server = Sshd(port, folder, host_key, folder / "client_ed25519", known, process, login_user())
     known.write_text(server.known_line())
     return server
 

@@ -225,7 +225,9 @@ def test_a_killed_runner_shows_its_run_as_interrupted(estate: Estate) -> None:
     import os
     import signal
 
-    estate.pipeline("slow", f"""
+    estate.pipeline(
+        "slow",
+        f"""
         name = "slow"
         targets = ["h1"]
         [[stages]]
@@ -233,7 +235,8 @@ def test_a_killed_runner_shows_its_run_as_interrupted(estate: Estate) -> None:
           [[stages.steps]]
           name = "nap"
           run = "touch {estate.work}/started; sleep 33.75"
-    """)
+    """,
+    )
     run_id = _detached(estate, "slow")
     wait_for(lambda: (estate.work / "started").exists(), 60, "the step to start")
     pid = state_of(estate, run_id).runner_pid

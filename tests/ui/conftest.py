@@ -1,0 +1,36 @@
+"""The console under Pilot: the sample inventory, a real store, a fixed clock and operator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from console.model.load import load_config
+from console.ui.app import OpsConsoleApp, make_app
+from tests.ui.seed import T0
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def console_app(tmp_path: Path) -> Callable[..., OpsConsoleApp]:
+    """Build the app on the sample inventory and a store in tmp_path."""
+
+    def build(
+        operator: str = "alice", spawned: list[str] | None = None, store: Path | None = None
+    ) -> OpsConsoleApp:
+        config = load_config(ROOT / "sample_inventory.toml")
+        calls = spawned if spawned is not None else []
+        app = make_app(
+            config,
+            store or tmp_path / "store.db",
+            operator,
+            spawn=lambda run_id, _store, _accept: calls.append(run_id),
+            clock=lambda: T0 + 7260,
+        )
+        app.animation_level = "none"  # snapshots must not catch a tab's underline mid-slide
+        return app
+
+    return build

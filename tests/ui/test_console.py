@@ -1,0 +1,219 @@
+"""The console as a person drives it, with Pilot: panes, gates, launching, logs."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from textual.widgets import DataTable, Input, Log
+
+from console import events as ev
+from console.store.sqlite import SQLiteStore
+from console.ui.dialogs.decision import DecisionDialog
+from console.ui.dialogs.launch import LaunchDialog
+from console.ui.widgets.header import ConsoleHeader
+from console.ui.widgets.matrix import RunMatrix
+from tests.ui import seed
+
+SIZE = (120, 36)
+
+
+async def _settle(pilot, until, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(timeout / 0.05)):
+        await pilot.pause(0.05)
+        if until():
+            return
+    raise AssertionError("the console did not catch up")
+
+
+async def test_home_lists_pipelines_and_runs_from_the_store(console_app, tmp_path: Path) -> None:
+    seed.estate(tmp_path / "store.db")
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        runs = app.query_one("#runs", DataTable)
+        await _settle(pilot, lambda: runs.row_count == 3)
+        assert [r.key.value for r in runs.ordered_rows] == [
+            "20261117-110000-cccc",
+            "20261117-100000-bbbb",
+            "20261117-090000-aaaa",
+        ]
+        pipelines = app.query_one("#pipelines", DataTable)
+        assert pipelines.row_count == 5
+        assert str(pipelines.get_cell("deploy-ehr-web", "last")) == "⏸ waiting"
+        assert app.query_one(ConsoleHeader).pending == 1
+
+
+async def test_filter_narrows_both_lists(console_app, tmp_path: Path) -> None:
+    seed.estate(tmp_path / "store.db")
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, lambda: app.query_one("#runs", DataTable).row_count == 3)
+        await pilot.press("slash", *"carol")
+        assert app.query_one("#runs", DataTable).row_count == 1
+        assert app.query_one("#pipelines", DataTable).row_count == 0
+        await pilot.press("escape")
+        assert not app.query_one("#filter", Input).display
+
+
+async def test_run_view_follows_new_events_cell_by_cell(console_app, tmp_path: Path) -> None:
+    store = seed.estate(tmp_path / "store.db")
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        runs = app.query_one("#runs", DataTable)
+        await _settle(pilot, lambda: runs.row_count == 3)
+        await pilot.press("tab", "enter")
+        matrix = app.query_one(RunMatrix)
+        assert app.open_run == "20261117-110000-cccc"
+        assert str(matrix.get_cell("ehr-web-stg-01", "approval\x1fchange board")) == "⏸ waiting"
+        store.append(
+            [
+                ev.GateClosed(
+                    run_id="20261117-110000-cccc",
+                    at=seed.T0 + 7300,
+                    stage="approval",
+                    step="change board",
+                    outcome="approved",
+                ),
+                ev.StepStarted(
+                    run_id="20261117-110000-cccc",
+                    at=seed.T0 + 7301,
+                    stage="rollout",
+                    step="switch",
+                    host="ehr-web-stg-02",
+                ),
+            ]
+        )
+        await _settle(
+            pilot,
+            lambda: str(matrix.get_cell("ehr-web-stg-02", "rollout\x1fswitch")) == "▶ running",
+        )
+        assert str(matrix.get_cell("ehr-web-stg-01", "approval\x1fchange board")) == "✓ ok"
+
+
+async def test_logs_pane_shows_sanitized_output_of_the_chosen_cell(
+    console_app, tmp_path: Path
+) -> None:
+    store = seed.estate(tmp_path / "store.db")
+    seed.step(
+        store,
+        "20261117-110000-cccc",
+        seed.T0 + 7400,
+        "ehr-web-stg-02",
+        "ok",
+        b"\x1b]52;c;ZXZpbA==\x07safe \x1b[2Jtext [link=x]y[/]\r\n",
+    )
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, lambda: app.query_one("#runs", DataTable).row_count == 3)
+        await pilot.press("tab", "enter")
+        log = app.query_one(Log)
+        await _settle(pilot, lambda: any("safe" in line for line in log.lines))
+        text = "\n".join(log.lines)
+        assert "\x1b" not in text and "\x07" not in text
+        assert "ehr-web-stg-02 │ safe text [link=x]y[/]" in text
+
+
+async def test_approving_a_gate_records_the_decision(console_app, tmp_path: Path) -> None:
+    seed.estate(tmp_path / "store.db")
+    app = console_app(operator="carol")
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, lambda: app.query_one(ConsoleHeader).pending == 1)
+        await pilot.press("3", "a")
+        assert isinstance(app.screen, DecisionDialog)
+        await pilot.press(*"fits the window", "tab", *"CHG0001234", "enter")
+        store = SQLiteStore(tmp_path / "store.db")
+        await _settle(
+            pilot, lambda: bool(store.read("20261117-110000-cccc", kinds=("gate_decided",)))
+        )
+        decided = store.read("20261117-110000-cccc", kinds=("gate_decided",))[0].event
+        assert isinstance(decided, ev.GateDecided)
+        assert (decided.actor, decided.decision, decided.reason, decided.ticket) == (
+            "carol",
+            "approve",
+            "fits the window",
+            "CHG0001234",
+        )
+
+
+async def test_a_rejection_needs_a_reason(console_app, tmp_path: Path) -> None:
+    seed.estate(tmp_path / "store.db")
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, lambda: app.query_one(ConsoleHeader).pending == 1)
+        await pilot.press("3", "r", "enter")
+        assert isinstance(app.screen, DecisionDialog)
+        assert "needs a reason" in str(app.screen.query_one("#error").render())
+        await pilot.press(*"disk too full", "enter")
+        store = SQLiteStore(tmp_path / "store.db")
+        await _settle(
+            pilot, lambda: bool(store.read("20261117-110000-cccc", kinds=("gate_decided",)))
+        )
+        assert (
+            store.read("20261117-110000-cccc", kinds=("gate_decided",))[0].event.decision
+            == "reject"
+        )
+
+
+async def test_a_refused_decision_says_why(console_app, tmp_path: Path) -> None:
+    store = seed.estate(tmp_path / "store.db")
+    store.append(
+        [
+            ev.GateDecided(
+                run_id="20261117-110000-cccc",
+                at=seed.T0 + 7203,
+                stage="approval",
+                step="change board",
+                decision="approve",
+                actor="alice",
+            )
+        ]
+    )
+    app = console_app(operator="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, lambda: app.query_one(ConsoleHeader).pending == 1)
+        await pilot.press("3", "a", "enter")
+        await _settle(
+            pilot, lambda: any("already approved" in str(n.message) for n in app._notifications)
+        )
+        assert len(store.read("20261117-110000-cccc", kinds=("gate_decided",))) == 1
+
+
+async def test_launch_checks_params_as_typed_and_creates_the_run(
+    console_app, tmp_path: Path
+) -> None:
+    spawned: list[str] = []
+    app = console_app(spawned=spawned)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")  # deploy-ehr-web, the first pipeline
+        dialog = app.screen
+        assert isinstance(dialog, LaunchDialog)
+        await pilot.press(*"4.2", "enter")
+        assert dialog.plan is None and "does not match the pattern" in str(
+            dialog.query_one("#error").render()
+        )
+        await pilot.press(*".0", "tab", *"staging")
+        await pilot.pause()
+        assert dialog.plan is not None and dialog.plan.hosts == ["ehr-web-stg-01", "ehr-web-stg-02"]
+        assert "2 host(s) in staging" in str(dialog.query_one("#preview").render())
+        await pilot.press("enter")
+        await _settle(pilot, lambda: bool(spawned))
+        store = SQLiteStore(tmp_path / "store.db")
+        launched = store.read(spawned[0])[0].event
+        assert isinstance(launched, ev.RunLaunched)
+        assert (launched.params, launched.operator) == ({"version": "4.2.0"}, "alice")
+
+
+async def test_launching_into_prod_asks_for_the_environment_name(
+    console_app, tmp_path: Path
+) -> None:
+    spawned: list[str] = []
+    app = console_app(spawned=spawned)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter", *"4.2.0", "tab", *"ehr-web-01", "enter")
+        dialog = app.screen
+        assert isinstance(dialog, LaunchDialog)
+        assert "type 'prod' to confirm" in str(dialog.query_one("#confirm-label").render())
+        await asyncio.sleep(0.1)
+        assert not spawned
+        await pilot.press(*"prod", "enter")
+        await _settle(pilot, lambda: bool(spawned))
