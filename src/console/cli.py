@@ -53,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"opsconsole {__version__}")
+    parser.add_argument(
+        "--theme",
+        metavar="NAME",
+        default=None,
+        help="the console's theme: opsconsole-dark, opsconsole-light or opsconsole-high-contrast",
+    )
     _common(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text, configure, handler in commands.COMMANDS:

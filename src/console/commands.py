@@ -273,7 +273,7 @@ def open_console(args: argparse.Namespace) -> int:
     from console.ui.app import make_app
 
     config = load(args)
-    make_app(config, store_path(args), current_operator()).run()
+    make_app(config, store_path(args), current_operator(), theme=getattr(args, "theme", None)).run()
     return 0
 
 

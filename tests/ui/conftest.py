@@ -14,6 +14,12 @@ from tests.ui.seed import T0
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def own_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A person's remembered theme must not leak into the tests (or the tests into it)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
 @pytest.fixture
 def console_app(tmp_path: Path) -> Callable[..., OpsConsoleApp]:
     """Build the app on the sample inventory and a store in tmp_path."""

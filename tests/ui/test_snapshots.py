@@ -10,6 +10,14 @@ from console.ui.widgets.header import ConsoleHeader
 from tests.ui import seed
 
 
+async def _footer_drawn(app, pilot) -> None:  # type: ignore[no-untyped-def]
+    """The footer recomposes after focus moves; wait for its keys so the picture is complete."""
+    for _ in range(60):
+        await pilot.pause(0.05)
+        if len(app.query("FooterKey")) >= 5:
+            return
+
+
 def _loaded(app):  # type: ignore[no-untyped-def]
     async def wait(pilot) -> None:  # type: ignore[no-untyped-def]
         for _ in range(100):
@@ -27,6 +35,7 @@ def test_home_pane(snap_compare, console_app, tmp_path: Path) -> None:
 
     async def home(pilot) -> None:  # type: ignore[no-untyped-def]
         await _loaded(app)(pilot)
+        await _footer_drawn(app, pilot)
         assert app.query_one("#pipelines", DataTable).row_count == 5
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=home)
@@ -40,6 +49,7 @@ def test_run_view(snap_compare, console_app, tmp_path: Path) -> None:
         await _loaded(app)(pilot)
         await pilot.press("tab", "down", "enter")
         await pilot.pause(0.3)
+        await _footer_drawn(app, pilot)
         assert app.open_run == "20261117-100000-bbbb"
 
     assert snap_compare(app, terminal_size=(120, 30), run_before=open_run)
@@ -61,7 +71,7 @@ def test_gates_pane_at_80_by_24(snap_compare, console_app, tmp_path: Path) -> No
             ):
                 break
         await pilot.wait_for_scheduled_animations()
-        await pilot.pause(0.3)
+        await _footer_drawn(app, pilot)
         assert app.query_one("#gate-list", DataTable).row_count == 1
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=gates)

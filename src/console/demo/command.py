@@ -73,7 +73,10 @@ async def _console(args: argparse.Namespace, inventory: Path, work: Path) -> int
     from console.ui.app import make_app
 
     store = Path(args.store) if args.store else work / "store.db"
-    await make_app(load_config(inventory), store, current_operator()).run_async()
+    app = make_app(
+        load_config(inventory), store, current_operator(), theme=getattr(args, "theme", None)
+    )
+    await app.run_async()
     return 0
 
 

@@ -10,10 +10,11 @@ from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
 
 from console import events as ev
 from console.engine.plan import launch_event
-from console.errors import ConsoleError
+from console.errors import ConsoleError, UsageError
 from console.model.load import Config
 from console.services import record_decision, request_cancel
 from console.state import RunState, apply
@@ -24,6 +25,8 @@ from console.ui.dialogs.launch import LaunchDialog, LaunchRequest
 from console.ui.feed import StoreFeed
 from console.ui.messages import EventsArrived
 from console.ui.screens.panes import GatesPane, HomePane, RunPane
+from console.ui.themes import DEFAULT as DEFAULT_THEME
+from console.ui.themes import load_themes, remember_theme, remembered_theme
 from console.ui.widgets.header import ConsoleHeader
 from console.ui.widgets.matrix import RunMatrix
 
@@ -65,8 +68,13 @@ class OpsConsoleApp(App[None]):
         operator: str,
         spawn: Spawner,
         clock: Callable[[], float] = time.time,
+        theme: str | None = None,
     ) -> None:
         super().__init__()
+        for found in load_themes():
+            self.register_theme(found)
+        self._remember = theme is None
+        self.theme = theme or remembered_theme() or DEFAULT_THEME
         self.config, self.store_path, self.operator = config, store, operator
         self.spawn, self.clock = spawn, clock
         self.runs: dict[str, RunState] = {}
@@ -105,6 +113,22 @@ class OpsConsoleApp(App[None]):
 
     def on_unmount(self) -> None:
         self._feed.stop()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Background work that fails says so, instead of vanishing or closing the console."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            text = (
+                str(error)
+                if isinstance(error, ConsoleError)
+                else f"{type(error).__name__}: {error}"
+            )
+            self.notify(text, title="Something went wrong", severity="error", timeout=10)
+
+    def watch_theme(self, theme: str) -> None:
+        """Remember a theme chosen in the palette for next time."""
+        if self.is_mounted and self._remember:
+            remember_theme(theme)
 
     def on_events_arrived(self, message: EventsArrived) -> None:
         changed: dict[str, set[tuple[str, str, str]]] = {}
@@ -178,13 +202,17 @@ class OpsConsoleApp(App[None]):
 
     @on(TabbedContent.TabActivated)
     def _pane_shown(self, event: TabbedContent.TabActivated) -> None:
-        self.focus_pane(event.pane.id or "")
+        if (
+            event.tabbed_content.active == event.pane.id
+        ):  # a late event for a pane since left is stale
+            self.focus_pane(event.pane.id or "")
 
     def focus_pane(self, pane: str) -> None:
         """Put the keyboard on the pane's main widget."""
         target = {"home": "#pipelines", "run": "RunMatrix", "gates": "#gate-list"}.get(pane)
-        if target:
-            self.query_one(target).focus()
+        found = self.query(target) if target else None
+        if found:  # the pane may still be mounting
+            found.first().focus()
 
     @on(Input.Changed, "#filter")
     def _filter(self, event: Input.Changed) -> None:
@@ -318,10 +346,14 @@ def make_app(
     operator: str,
     spawn: Spawner | None = None,
     clock: Callable[[], float] = time.time,
+    theme: str | None = None,
 ) -> OpsConsoleApp:
     """The one factory the CLI, the demo and the tests use."""
     if spawn is None:
         from console.cli import spawn_runner
 
         spawn = spawn_runner
-    return OpsConsoleApp(config, store, operator, spawn, clock)
+    names = [t.name for t in load_themes()]
+    if theme is not None and theme not in names:
+        raise UsageError(f"no theme '{theme}'; the themes are {', '.join(names)}")
+    return OpsConsoleApp(config, store, operator, spawn, clock, theme)

@@ -1,0 +1,49 @@
+"""Themes load from files, keep text readable (WCAG AA) and are remembered."""
+
+from __future__ import annotations
+
+import pytest
+
+from console.ui.themes import load_themes, remembered_theme
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_three_themes_ship() -> None:
+    assert {t.name for t in load_themes()} == {
+        "opsconsole-dark",
+        "opsconsole-light",
+        "opsconsole-high-contrast",
+    }
+
+
+@pytest.mark.parametrize("theme", load_themes(), ids=lambda t: t.name)
+def test_text_meets_wcag_aa_on_every_background(theme) -> None:
+    for background in (theme.background, theme.surface, theme.panel):
+        assert _contrast(theme.foreground, background) >= 4.5
+    for status in (theme.success, theme.warning, theme.error):
+        assert _contrast(status, theme.background) >= 4.5
+
+
+async def test_theme_chosen_in_the_console_is_remembered(
+    console_app, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    app = console_app()
+    async with app.run_test() as pilot:
+        assert app.theme == "opsconsole-dark"
+        app.theme = "opsconsole-light"
+        await pilot.pause()
+    assert remembered_theme() == "opsconsole-light"
+    again = console_app()
+    async with again.run_test():
+        assert again.theme == "opsconsole-light"
