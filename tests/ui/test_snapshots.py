@@ -61,17 +61,22 @@ def test_gates_pane_at_80_by_24(snap_compare, console_app, tmp_path: Path) -> No
 
     async def gates(pilot) -> None:  # type: ignore[no-untyped-def]
         await _loaded(app)(pilot)
-        await pilot.press("3")
-        for _ in range(40):
-            await pilot.pause(0.05)
-            if (
-                app.query_one("ContentSwitcher").current == "gates"
-                and app.focused is not None
-                and app.focused.id == "gate-list"
-            ):
-                break
+        for _ in range(3):  # right after start the tabs may still settle on their first pane
+            await pilot.press("3")
+            for _ in range(20):
+                await pilot.pause(0.05)
+                if (
+                    app.query_one("ContentSwitcher").current == "gates"
+                    and app.focused is not None
+                    and app.focused.id == "gate-list"
+                ):
+                    break
+            else:
+                continue
+            break
         await pilot.wait_for_scheduled_animations()
         await _footer_drawn(app, pilot)
         assert app.query_one("#gate-list", DataTable).row_count == 1
+        assert app.query_one("ContentSwitcher").current == "gates", app.focused
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=gates)

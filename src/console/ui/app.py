@@ -164,7 +164,9 @@ class OpsConsoleApp(App[None]):
         state = self.runs[self.open_run]
         pane = self.query_one(RunPane)
         pane.describe(state)
-        pane.query_one(RunMatrix).update_cells(state, keys)
+        for matrix in pane.query(RunMatrix):
+            if matrix.run_id == state.id:
+                matrix.update_cells(state, keys)
 
     def _refresh_gates(self) -> None:
         self.query_one(GatesPane).fill(self.runs, self.clock())

@@ -129,6 +129,7 @@ class RunPane(Vertical):
     def __init__(self, store: Path, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._store = store
+        self._shown: RunState | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -138,13 +139,22 @@ class RunPane(Vertical):
         yield LogPane(self._store)
 
     def open(self, state: RunState) -> None:
-        """Show a run."""
+        """Show a run (once the pane's widgets are mounted: a pane not yet shown may still be composing)."""
+        self._shown = state
+        if not self.query(RunMatrix):
+            return
         self.describe(state)
         self.query_one(RunMatrix).show(state)
         self.query_one(LogPane).follow(state.id)
 
+    def on_mount(self) -> None:
+        if self._shown is not None:
+            self.call_after_refresh(self.open, self._shown)
+
     def describe(self, state: RunState) -> None:
         """The title line: pipeline, status, params, progress, elapsed."""
+        if not self.query("#run-title"):
+            return
         done = sum(
             1 for c in state.cells.values() if c.status not in ("pending", "running", "waiting")
         )
