@@ -217,3 +217,17 @@ async def test_launching_into_prod_asks_for_the_environment_name(
         assert not spawned
         await pilot.press(*"prod", "enter")
         await _settle(pilot, lambda: bool(spawned))
+
+
+async def test_keys_move_between_panes_and_back(console_app, tmp_path: Path) -> None:
+    seed.estate(tmp_path / "store.db")
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, lambda: app.query_one("#runs", DataTable).row_count == 3)
+        await pilot.press("tab", "j", "enter")
+        await _settle(pilot, lambda: app.query_one("ContentSwitcher").current == "run")
+        assert app.open_run == "20261117-100000-bbbb"
+        await pilot.press("escape")
+        await _settle(pilot, lambda: app.query_one("ContentSwitcher").current == "home")
+        await pilot.press("3")
+        await _settle(pilot, lambda: app.query_one("ContentSwitcher").current == "gates")

@@ -59,6 +59,9 @@ class OpsConsoleApp(App[None]):
         Binding("c", "cancel_run", "Cancel run", id="run.cancel"),
         Binding("question_mark", "show_help_panel", "Keys", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("escape", "back", "Back", show=False, id="app.back"),
+        Binding("j", "cursor('down')", "Down", show=False, id="app.down"),
+        Binding("k", "cursor('up')", "Up", show=False, id="app.up"),
     ]
 
     def __init__(
@@ -182,6 +185,16 @@ class OpsConsoleApp(App[None]):
     def action_pane(self, pane: str) -> None:
         """Jump to a pane."""
         self.query_one(TabbedContent).active = pane
+
+    def action_back(self) -> None:
+        """Esc backs out: from the run view or the gates pane to home."""
+        if self.query_one(TabbedContent).active != "home":
+            self.action_pane("home")
+
+    def action_cursor(self, direction: str) -> None:
+        """j/k move like the arrows in whichever table has the keyboard."""
+        if isinstance(self.focused, DataTable):
+            getattr(self.focused, f"action_cursor_{direction}")()
 
     def action_filter(self) -> None:
         """Show and focus the filter on the home pane."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -38,6 +39,13 @@ class RunMatrix(DataTable[Text]):
         def __init__(self, host: str, stage: str, step: str) -> None:
             super().__init__()
             self.host, self.stage, self.step = host, stage, step
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False, id="matrix.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="matrix.up"),
+        Binding("h", "cursor_left", "Left", show=False, id="matrix.left"),
+        Binding("l", "cursor_right", "Right", show=False, id="matrix.right"),
+    ]
 
     def __init__(self) -> None:
         super().__init__(cursor_type="cell", zebra_stripes=True)
