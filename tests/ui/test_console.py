@@ -231,3 +231,19 @@ async def test_keys_move_between_panes_and_back(console_app, tmp_path: Path) -> 
         await _settle(pilot, lambda: app.query_one("ContentSwitcher").current == "home")
         await pilot.press("3")
         await _settle(pilot, lambda: app.query_one("ContentSwitcher").current == "gates")
+
+
+async def test_logs_pane_skips_ahead_when_output_outruns_the_screen(console_app, tmp_path: Path) -> None:
+    store = seed.estate(tmp_path / "store.db")
+    flood = [ev.Output(run_id="20261117-110000-cccc", at=seed.T0 + 7500, stage="preflight", step="disk space",
+                       host="ehr-web-stg-01", stream="stdout", data=b"line %d\n" % i) for i in range(1000)]
+    store.append(flood)
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, lambda: app.query_one("#runs", DataTable).row_count == 3)
+        await pilot.press("tab", "enter")
+        log = app.query_one(Log)
+        await _settle(pilot, lambda: any("line 999" in line for line in log.lines))
+        assert any("lines not shown here (all are kept" in line for line in log.lines)
+        assert len(log.lines) < 400
+    assert len(SQLiteStore(tmp_path / "store.db").read("20261117-110000-cccc", kinds=("output",))) == 1003

@@ -15,6 +15,9 @@ from console.store.sqlite import SQLiteStore
 WINDOW = 5000
 """Lines the widget keeps; the store keeps everything."""
 
+PER_TICK = 250
+"""Lines drawn per follow tick (10 a second); faster output is skipped on screen, never lost."""
+
 
 class OutputLines(Message):
     """Sanitized lines for the logs pane, from its follower thread."""
@@ -69,11 +72,10 @@ class LogPane(Log):
                 batch = store.read(run_id, after, kinds=(ev.Output.kind,), host=host, limit=2000)
                 if batch:
                     after = batch[-1].id
-                    lines = _lines([b.event for b in batch], step, cleaners, host is None)
+                    lines = _window([b.event for b in batch], step, cleaners, host is None, run_id)
                     if lines:
                         self.post_message(OutputLines(generation, lines))
-                if len(batch) < 2000:
-                    stop.wait(0.1)
+                stop.wait(0.1)
         finally:
             store.close()
 
@@ -83,6 +85,28 @@ class LogPane(Log):
 
     def on_unmount(self) -> None:
         self._stop.set()
+
+
+def _window(
+    events: list[ev.Event],
+    step: str | None,
+    cleaners: dict[tuple[str, str, str], Sanitizer],
+    with_host: bool,
+    run_id: str,
+) -> list[str]:
+    """The lines to draw this tick: all of them, or the newest when output outruns the screen.
+
+    Skipped output is not even decoded (the follower must not starve the UI of the GIL); the
+    sanitizers start afresh after a skip, which can only drop a sequence, never pass one.
+    """
+    if step is not None:
+        events = [e for e in events if isinstance(e, ev.Output) and e.step == step]
+    if len(events) <= PER_TICK:
+        return _lines(events, None, cleaners, with_host)
+    skipped = sum(e.data.count(b"\n") for e in events[:-PER_TICK] if isinstance(e, ev.Output))
+    cleaners.clear()
+    note = f"… {skipped} lines not shown here (all are kept: opsconsole logs {run_id})"
+    return [note, *_lines(events[-PER_TICK:], None, cleaners, with_host)]
 
 
 def _lines(
