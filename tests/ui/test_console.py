@@ -246,4 +246,4 @@ async def test_logs_pane_skips_ahead_when_output_outruns_the_screen(console_app,
         await _settle(pilot, lambda: any("line 999" in line for line in log.lines))
         assert any("lines not shown here (all are kept" in line for line in log.lines)
         assert len(log.lines) < 400
-    assert len(SQLiteStore(tmp_path / "store.db").read("20261117-110000-cccc", kinds=("output",))) == 1003
+    assert len(SQLiteStore(tmp_path / "store.db").read("20261117-110000-cccc", kinds=("output",))) == 1000
