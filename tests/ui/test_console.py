@@ -233,10 +233,22 @@ async def test_keys_move_between_panes_and_back(console_app, tmp_path: Path) -> 
         await _settle(pilot, lambda: app.query_one("ContentSwitcher").current == "gates")
 
 
-async def test_logs_pane_skips_ahead_when_output_outruns_the_screen(console_app, tmp_path: Path) -> None:
+async def test_logs_pane_skips_ahead_when_output_outruns_the_screen(
+    console_app, tmp_path: Path
+) -> None:
     store = seed.estate(tmp_path / "store.db")
-    flood = [ev.Output(run_id="20261117-110000-cccc", at=seed.T0 + 7500, stage="preflight", step="disk space",
-                       host="ehr-web-stg-01", stream="stdout", data=b"line %d\n" % i) for i in range(1000)]
+    flood = [
+        ev.Output(
+            run_id="20261117-110000-cccc",
+            at=seed.T0 + 7500,
+            stage="preflight",
+            step="disk space",
+            host="ehr-web-stg-01",
+            stream="stdout",
+            data=b"line %d\n" % i,
+        )
+        for i in range(1000)
+    ]
     store.append(flood)
     app = console_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -246,4 +258,24 @@ async def test_logs_pane_skips_ahead_when_output_outruns_the_screen(console_app,
         await _settle(pilot, lambda: any("line 999" in line for line in log.lines))
         assert any("lines not shown here (all are kept" in line for line in log.lines)
         assert len(log.lines) < 400
-    assert len(SQLiteStore(tmp_path / "store.db").read("20261117-110000-cccc", kinds=("output",))) == 1000
+    assert (
+        len(SQLiteStore(tmp_path / "store.db").read("20261117-110000-cccc", kinds=("output",)))
+        == 1000
+    )
+
+
+async def test_palette_finds_pipelines_and_runs(console_app, tmp_path: Path) -> None:
+    seed.estate(tmp_path / "store.db")
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, lambda: app.query_one("#runs", DataTable).row_count == 3)
+        await pilot.press("ctrl+p", *"launch rotate")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await _settle(pilot, lambda: isinstance(app.screen, LaunchDialog))
+        assert app.screen.pipeline_name == "rotate-certificates"
+        await pilot.press("escape")
+        await pilot.press("ctrl+p", *"open run 100000")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await _settle(pilot, lambda: app.open_run == "20261117-100000-bbbb")

@@ -20,6 +20,7 @@ from console.services import record_decision, request_cancel
 from console.state import RunState, apply
 from console.store.base import StoredEvent
 from console.store.sqlite import SQLiteStore
+from console.ui.commands import ConsoleCommands
 from console.ui.dialogs.decision import Decision, DecisionDialog
 from console.ui.dialogs.launch import LaunchDialog, LaunchRequest
 from console.ui.feed import StoreFeed
@@ -48,6 +49,7 @@ class OpsConsoleApp(App[None]):
     LogPane { height: 1fr; border: round $primary-darken-2; }
     #gate-list { height: 1fr; }
     """
+    COMMANDS = App.COMMANDS | {ConsoleCommands}
     BINDINGS = [
         Binding("1", "pane('home')", "Home", id="pane.home"),
         Binding("2", "pane('run')", "Run", id="pane.run"),
@@ -267,6 +269,10 @@ class OpsConsoleApp(App[None]):
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
             if key:
                 self._launch(key)
+
+    def launch(self, pipeline: str) -> None:
+        """Open the launch form for a pipeline."""
+        self._launch(pipeline)
 
     def _launch(self, pipeline: str) -> None:
         dialog = LaunchDialog(self.config, pipeline, self.operator)

@@ -1,0 +1,40 @@
+"""The command palette's console entries: launch a pipeline, open a run, jump to a pane."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from console.sanitize import printable
+
+if TYPE_CHECKING:
+    from console.ui.app import OpsConsoleApp
+
+
+class ConsoleCommands(Provider):
+    """Pipelines, recent runs and panes, found by fuzzy search in Ctrl+P."""
+
+    def _entries(self) -> Iterator[tuple[str, Callable[[], object], str]]:
+        app: OpsConsoleApp = self.app  # type: ignore[assignment]
+        for name, pf in sorted(app.config.pipelines.items()):
+            yield f"Launch {name}", partial(app.launch, name), printable(pf.pipeline.description)
+        newest = sorted(app.runs.values(), key=lambda s: s.created_at or 0, reverse=True)[:50]
+        for state in newest:
+            text = f"Open run {state.id} ({state.pipeline}, {state.status})"
+            yield printable(text), partial(app.show_run, state.id), f"launched by {state.operator}"
+        for pane, label in (("home", "Home"), ("run", "Run view"), ("gates", "Pending gates")):
+            yield f"Go to {label}", partial(app.action_pane, pane), ""
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, action, help_text in self._entries():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), action, help=help_text)
+
+    async def discover(self) -> Hits:
+        for text, action, help_text in self._entries():
+            yield DiscoveryHit(text, action, help=help_text)
