@@ -279,3 +279,26 @@ async def test_palette_finds_pipelines_and_runs(console_app, tmp_path: Path) -> 
         await pilot.pause(0.5)
         await pilot.press("enter")
         await _settle(pilot, lambda: app.open_run == "20261117-100000-bbbb")
+
+
+async def test_logs_pane_pauses_follow_and_shows_times(console_app, tmp_path: Path) -> None:
+    store = seed.estate(tmp_path / "store.db")
+    seed.step(store, "20261117-110000-cccc", seed.T0 + 7400, "ehr-web-stg-02", "ok", b"hello\n")
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, lambda: app.query_one("#runs", DataTable).row_count == 3)
+        await pilot.press("tab", "enter")
+        log = app.query_one(Log)
+        await _settle(pilot, lambda: any("hello" in line for line in log.lines))
+        log.focus()
+        await pilot.press("f")
+        assert not log.auto_scroll and "follow paused" in str(log.border_subtitle)
+        await pilot.press("t")
+        stamp = __import__("time").strftime(
+            "%H:%M:%S", __import__("time").localtime(seed.T0 + 7400)
+        )
+        await _settle(
+            pilot, lambda: any(line.startswith(stamp) and "hello" in line for line in log.lines)
+        )
+        await pilot.press("f")
+        assert log.auto_scroll

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Log
 
@@ -30,14 +32,35 @@ class OutputLines(Message):
 class LogPane(Log):
     """Shows one run's output (optionally one host and step), following it as it grows."""
 
+    BINDINGS = [
+        Binding("f", "toggle_follow", "Follow", id="logs.follow"),
+        Binding("t", "toggle_times", "Times", id="logs.times"),
+    ]
+
     def __init__(self, store: Path) -> None:
         super().__init__(max_lines=WINDOW, highlight=False, auto_scroll=True)
         self._store = store
         self._generation = 0
         self._stop = threading.Event()
+        self.timestamps = False
+        self._following: tuple[str, str | None, str | None] | None = None
+
+    def action_toggle_follow(self) -> None:
+        """Stop or resume scrolling to the newest line (output keeps arriving either way)."""
+        self.auto_scroll = not self.auto_scroll
+        self.border_subtitle = "" if self.auto_scroll else "follow paused (f resumes)"
+        if self.auto_scroll:
+            self.scroll_end(animate=False)
+
+    def action_toggle_times(self) -> None:
+        """Show or hide each chunk's arrival time, redrawing from the store."""
+        self.timestamps = not self.timestamps
+        if self._following:
+            self.follow(*self._following)
 
     def follow(self, run_id: str, host: str | None = None, step: str | None = None) -> None:
         """Clear the pane and follow a run's output from its start."""
+        self._following = (run_id, host, step)
         self._stop.set()
         self._stop = threading.Event()
         self._generation += 1
@@ -72,7 +95,8 @@ class LogPane(Log):
                 batch = store.read(run_id, after, kinds=(ev.Output.kind,), host=host, limit=2000)
                 if batch:
                     after = batch[-1].id
-                    lines = _window([b.event for b in batch], step, cleaners, host is None, run_id)
+                    events = [b.event for b in batch]
+                    lines = _window(events, step, cleaners, host is None, run_id, self.timestamps)
                     if lines:
                         self.post_message(OutputLines(generation, lines))
                 stop.wait(0.1)
@@ -93,6 +117,7 @@ def _window(
     cleaners: dict[tuple[str, str, str], Sanitizer],
     with_host: bool,
     run_id: str,
+    times: bool = False,
 ) -> list[str]:
     """The lines to draw this tick: all of them, or the newest when output outruns the screen.
 
@@ -102,11 +127,11 @@ def _window(
     if step is not None:
         events = [e for e in events if isinstance(e, ev.Output) and e.step == step]
     if len(events) <= PER_TICK:
-        return _lines(events, None, cleaners, with_host)
+        return _lines(events, None, cleaners, with_host, times)
     skipped = sum(e.data.count(b"\n") for e in events[:-PER_TICK] if isinstance(e, ev.Output))
     cleaners.clear()
     note = f"… {skipped} lines not shown here (all are kept: opsconsole logs {run_id})"
-    return [note, *_lines(events[-PER_TICK:], None, cleaners, with_host)]
+    return [note, *_lines(events[-PER_TICK:], None, cleaners, with_host, times)]
 
 
 def _lines(
@@ -114,6 +139,7 @@ def _lines(
     step: str | None,
     cleaners: dict[tuple[str, str, str], Sanitizer],
     with_host: bool,
+    times: bool = False,
 ) -> list[str]:
     out: list[str] = []
     for event in events:
@@ -123,6 +149,12 @@ def _lines(
         key = (event.host, event.step, event.stream)
         text = cleaners.setdefault(key, Sanitizer(keep_colour=False)).feed(event.data)
         prefix = f"{event.host} " if with_host else ""
+        if times:
+            prefix = (
+                time.strftime("%H:%M:%S", time.localtime(event.at))
+                + f".{int(event.at % 1 * 1000):03d} "
+                + prefix
+            )
         mark = "!" if event.stream == "stderr" else "│"
         out.extend(f"{prefix}{mark} {line}" for line in text.splitlines())
     return out
