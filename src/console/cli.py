@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -151,8 +150,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 def print_json(data: object) -> None:
     """Print a JSON document."""
     print(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def now() -> float:
-    """The current time, in one place so that tests can see where time is read."""
-    return time.time()

@@ -8,7 +8,7 @@ import time
 
 from console import events as ev
 from console.errors import UsageError
-from console.state import GATE_HOST, Gate, RunState, fold
+from console.state import Gate, RunState, fold
 from console.store.base import Store
 
 NON_OUTPUT = (ev.Output.kind,)
@@ -108,6 +108,3 @@ def request_cancel(store: Store, ref: str, actor: str) -> RunState:
         )
     store.append(events)
     return state
-
-
-__all__ = ["GATE_HOST", "record_decision", "request_cancel", "run_state"]

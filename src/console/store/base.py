@@ -46,6 +46,14 @@ class Store(Protocol):
     ) -> list[StoredEvent]:
         """Events of a run with ids greater than `after`, oldest first, optionally filtered."""
 
+    def read_all(
+        self, after: int = 0, exclude: Iterable[str] = (), limit: int = 10_000
+    ) -> list[StoredEvent]:
+        """Events of every run after an id, oldest first (how a console follows the store)."""
+
+    def last_id(self) -> int:
+        """The newest event id in the store (0 when empty)."""
+
     def runs(self, limit: int | None = None) -> list[RunSummary]:
         """Runs, newest first."""
 

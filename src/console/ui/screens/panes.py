@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from rich.text import Text
@@ -224,8 +223,3 @@ def gate_row(state: RunState, gate: Gate, now: float) -> tuple[str, ...]:
         waited,
         f"{len(gate.approvers)} of {gate.approvals_required}",
     )
-
-
-def now() -> float:
-    """The current time (the app takes a clock so that tests can fix it)."""
-    return time.time()
