@@ -25,7 +25,10 @@ def console_app(tmp_path: Path) -> Callable[..., OpsConsoleApp]:
     """Build the app on the sample inventory and a store in tmp_path."""
 
     def build(
-        operator: str = "alice", spawned: list[str] | None = None, store: Path | None = None
+        operator: str = "alice",
+        spawned: list[str] | None = None,
+        store: Path | None = None,
+        theme: str | None = None,
     ) -> OpsConsoleApp:
         config = load_config(ROOT / "sample_inventory.toml")
         calls = spawned if spawned is not None else []
@@ -35,6 +38,7 @@ def console_app(tmp_path: Path) -> Callable[..., OpsConsoleApp]:
             operator,
             spawn=lambda run_id, _store, _accept: calls.append(run_id),
             clock=lambda: T0 + 7260,
+            theme=theme,
         )
         app.animation_level = "none"  # snapshots must not catch a tab's underline mid-slide
         return app

@@ -133,3 +133,28 @@ def estate(path: Path) -> SQLiteStore:
     step(store, "20261117-110000-cccc", T0 + 7201, "ehr-web-stg-02", "ok")
     waiting(store, "20261117-110000-cccc", T0 + 7202)
     return store
+
+
+def output(
+    store: SQLiteStore,
+    run_id: str,
+    host: str,
+    chunks: list[bytes],
+    at: float = T0 + 7500,
+    step: str = "disk space",
+) -> None:
+    """Output chunks of a preflight step on one host, appended in one go."""
+    store.append(
+        [
+            ev.Output(
+                run_id=run_id,
+                at=at + i / 1000,
+                stage="preflight",
+                step=step,
+                host=host,
+                stream="stdout",
+                data=chunk,
+            )
+            for i, chunk in enumerate(chunks)
+        ]
+    )

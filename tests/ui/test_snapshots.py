@@ -1,82 +1,118 @@
-"""Snapshots of the console's panes (fixed store, clock, names and sizes), each with a behaviour check."""
+"""Snapshots of every screen at 80×24 and 160×48, dark and high contrast (fixed store, clock, names)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
 from textual.widgets import DataTable
 
+from console.ui.dialogs.decision import DecisionDialog
+from console.ui.dialogs.launch import LaunchDialog
 from console.ui.widgets.header import ConsoleHeader
 from tests.ui import seed
+
+SIZES = [(80, 24), (160, 48)]
+THEMES = ["opsconsole-dark", "opsconsole-high-contrast"]
 
 
 async def _footer_drawn(app, pilot) -> None:  # type: ignore[no-untyped-def]
     """The footer recomposes after focus moves; wait for its keys so the picture is complete."""
     for _ in range(60):
         await pilot.pause(0.05)
-        if len(app.query("FooterKey")) >= 5:
+        if len(app.query("FooterKey")) >= 4:
             return
 
 
-def _loaded(app):  # type: ignore[no-untyped-def]
-    async def wait(pilot) -> None:  # type: ignore[no-untyped-def]
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if app.query_one("#runs", DataTable).row_count == 3:
-                break
-        assert app.query_one(ConsoleHeader).pending == 1
-
-    return wait
-
-
-def test_home_pane(snap_compare, console_app, tmp_path: Path) -> None:
-    seed.estate(tmp_path / "store.db")
-    app = console_app()
-
-    async def home(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _loaded(app)(pilot)
-        await _footer_drawn(app, pilot)
-        assert app.query_one("#pipelines", DataTable).row_count == 5
-
-    assert snap_compare(app, terminal_size=(100, 30), run_before=home)
-
-
-def test_run_view(snap_compare, console_app, tmp_path: Path) -> None:
-    seed.estate(tmp_path / "store.db")
-    app = console_app()
-
-    async def open_run(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _loaded(app)(pilot)
-        await pilot.press("tab", "down", "enter")
-        await pilot.pause(0.3)
-        await _footer_drawn(app, pilot)
-        assert app.open_run == "20261117-100000-bbbb"
-
-    assert snap_compare(app, terminal_size=(120, 30), run_before=open_run)
-
-
-def test_gates_pane_at_80_by_24(snap_compare, console_app, tmp_path: Path) -> None:
-    seed.estate(tmp_path / "store.db")
-    app = console_app()
-
-    async def gates(pilot) -> None:  # type: ignore[no-untyped-def]
-        await _loaded(app)(pilot)
-        for _ in range(3):  # right after start the tabs may still settle on their first pane
-            await pilot.press("3")
-            for _ in range(20):
-                await pilot.pause(0.05)
-                if (
-                    app.query_one("ContentSwitcher").current == "gates"
-                    and app.focused is not None
-                    and app.focused.id == "gate-list"
-                ):
-                    break
-            else:
-                continue
+async def _loaded(app, pilot) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(100):
+        await pilot.pause(0.05)
+        if app.query_one("#runs", DataTable).row_count == 3:
             break
+    assert app.query_one(ConsoleHeader).pending == 1
+
+
+async def _pane(app, pilot, key: str, pane: str, focus: str) -> None:  # type: ignore[no-untyped-def]
+    """Jump to a pane and wait until it shows and has the keyboard."""
+    for _ in range(3):  # right after start the tabs may still settle on their first pane
+        await pilot.press(key)
+        for _ in range(20):
+            await pilot.pause(0.05)
+            focused = app.focused
+            names = (focused.id, type(focused).__name__) if focused is not None else ()
+            if app.query_one("ContentSwitcher").current == pane and focus in names:
+                return
+    raise AssertionError(f"pane {pane} did not take the keyboard")
+
+
+async def home(app, pilot) -> None:  # type: ignore[no-untyped-def]
+    assert app.query_one("#pipelines", DataTable).row_count == 5
+
+
+async def run_view(app, pilot) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press("tab", "down", "enter")
+    await pilot.pause(0.3)
+    assert app.open_run == "20261117-100000-bbbb"
+
+
+async def gates(app, pilot) -> None:  # type: ignore[no-untyped-def]
+    await _pane(app, pilot, "3", "gates", "gate-list")
+    assert app.query_one("#gate-list", DataTable).row_count == 1
+
+
+async def launch(app, pilot) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press("l")
+    for _ in range(40):
+        await pilot.pause(0.05)
+        if isinstance(app.screen, LaunchDialog):
+            break
+    await pilot.pause(0.3)
+    assert isinstance(app.screen, LaunchDialog)
+
+
+async def decision(app, pilot) -> None:  # type: ignore[no-untyped-def]
+    await gates(app, pilot)
+    await pilot.press("a")
+    for _ in range(40):
+        await pilot.pause(0.05)
+        if isinstance(app.screen, DecisionDialog):
+            break
+    await pilot.pause(0.2)
+    assert isinstance(app.screen, DecisionDialog)
+
+
+async def help_overlay(app, pilot) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press("question_mark")
+    for _ in range(40):
+        await pilot.pause(0.05)
+        if app.query("HelpPanel"):
+            break
+    await pilot.pause(0.3)
+    assert app.query("HelpPanel")
+
+
+SCREENS: dict[str, Callable[..., Awaitable[None]]] = {
+    "home": home,
+    "run": run_view,
+    "gates": gates,
+    "launch": launch,
+    "decision": decision,
+    "help": help_overlay,
+}
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_screen(snap_compare, console_app, tmp_path: Path, screen: str, size, theme: str) -> None:
+    seed.estate(tmp_path / "store.db")
+    app = console_app(theme=theme)
+
+    async def arrange(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _loaded(app, pilot)
+        await SCREENS[screen](app, pilot)
         await pilot.wait_for_scheduled_animations()
         await _footer_drawn(app, pilot)
-        assert app.query_one("#gate-list", DataTable).row_count == 1
-        assert app.query_one("ContentSwitcher").current == "gates", app.focused
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=gates)
+    assert snap_compare(app, terminal_size=size, run_before=arrange)

@@ -43,8 +43,10 @@ class Store(Protocol):
         exclude: Iterable[str] | None = None,
         host: str | None = None,
         limit: int | None = None,
+        step: str | None = None,
+        before: int | None = None,
     ) -> list[StoredEvent]:
-        """Events of a run with ids greater than `after`, oldest first, optionally filtered."""
+        """Events of a run with ids greater than `after` (and below `before`), oldest first."""
 
     def read_all(
         self, after: int = 0, exclude: Iterable[str] = (), limit: int = 10_000

@@ -153,8 +153,14 @@ class SQLiteStore:
         exclude: Iterable[str] | None = None,
         host: str | None = None,
         limit: int | None = None,
+        step: str | None = None,
+        before: int | None = None,
     ) -> list[StoredEvent]:
-        """Events of a run after an id, oldest first, filtered by kind or host."""
+        """Events of a run after an id, oldest first, filtered by kind, host or step.
+
+        With `before`, the newest `limit` events below that id (still oldest first): how a
+        view pages back through a long run without reading it whole.
+        """
         sql = "SELECT id, run_id, at, kind, host, stage, step, data, blob FROM events WHERE run_id = ? AND id > ?"
         params: list[Any] = [run_id, after]
         if kinds is not None:
@@ -165,14 +171,20 @@ class SQLiteStore:
             unwanted = list(exclude)
             sql += f" AND kind NOT IN ({','.join('?' * len(unwanted))})"
             params += unwanted
-        if host is not None:
-            sql += " AND host = ?"
-            params.append(host)
-        sql += " ORDER BY id"
+        for column, value in (("host", host), ("step", step)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                params.append(value)
+        if before is not None:
+            sql += " AND id < ?"
+            params.append(before)
+        sql += " ORDER BY id DESC" if before is not None else " ORDER BY id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
+        if before is not None:
+            rows.reverse()
         return [StoredEvent(row[0], _decode(row)) for row in rows]
 
     def read_all(

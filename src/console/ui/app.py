@@ -30,6 +30,7 @@ from console.ui.themes import DEFAULT as DEFAULT_THEME
 from console.ui.themes import load_themes, remember_theme, remembered_theme
 from console.ui.widgets.header import ConsoleHeader
 from console.ui.widgets.matrix import RunMatrix
+from console.ui.widgets.stages import StageStrip, spinner
 
 Spawner = Callable[[str, Path, bool], None]
 
@@ -45,6 +46,7 @@ class OpsConsoleApp(App[None]):
     #filter { margin: 0 0 0 0; }
     HomePane DataTable { height: 1fr; }
     #run-title { height: auto; padding: 0 1; background: $boost; }
+    #stages { height: auto; padding: 0 1; }
     RunMatrix { height: 1fr; min-height: 6; }
     LogPane { height: 1fr; border: round $primary-darken-2; }
     #gate-list { height: 1fr; }
@@ -110,6 +112,7 @@ class OpsConsoleApp(App[None]):
         self.query_one("#pipelines", DataTable).focus()
         self._follow_store()
         self.set_interval(1, self._tick)
+        self.set_interval(0.2, self._spin)
 
     @work(thread=True, group="feed", exit_on_error=False)
     def _follow_store(self) -> None:
@@ -183,6 +186,17 @@ class OpsConsoleApp(App[None]):
         if self.open_run in self.runs:
             self.query_one(RunPane).describe(self.runs[self.open_run])
 
+    def _spin(self) -> None:
+        state = self.runs.get(self.open_run or "")
+        if state is None or state.is_final or self.query_one(TabbedContent).active != "run":
+            return
+        frame = spinner(self.clock())
+        pane = self.query_one(RunPane)
+        pane.query_one(StageStrip).show(state, self.clock())
+        for matrix in pane.query(RunMatrix):
+            if matrix.run_id == state.id:
+                matrix.spin(state, frame)
+
     # ── navigation ──────────────────────────────────────────────────────────
     def action_pane(self, pane: str) -> None:
         """Jump to a pane."""
@@ -248,6 +262,28 @@ class OpsConsoleApp(App[None]):
         self.open_run = run_id
         self.query_one(RunPane).open(self.runs[run_id])
         self.action_pane("run")
+
+    def show_host(self, host: str) -> None:
+        """Open the open run (or the newest run touching the host) on that host's row."""
+        runs = sorted(self.runs.values(), key=lambda s: s.created_at or 0, reverse=True)
+        if self.open_run in self.runs:
+            runs.insert(0, self.runs[self.open_run])
+        state = next((s for s in runs if host in s.targets), None)
+        if state is None:
+            self.notify(f"No recent run has touched {host}.", severity="warning")
+            return
+        if state.id != self.open_run:
+            self.show_run(state.id)
+        self.action_pane("run")
+        self._move_to_host(state.id, host)
+
+    def _move_to_host(self, run_id: str, host: str, tries: int = 20) -> None:
+        matrix = self.query_one(RunMatrix)
+        if matrix.run_id == run_id and host in matrix.rows:
+            matrix.move_cursor(row=matrix.get_row_index(host), column=max(1, matrix.cursor_column))
+            matrix.focus()
+        elif tries:
+            self.set_timer(0.1, lambda: self._move_to_host(run_id, host, tries - 1))
 
     @on(RunMatrix.CellChosen)
     def _cell_chosen(self, event: RunMatrix.CellChosen) -> None:

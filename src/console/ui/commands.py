@@ -1,4 +1,4 @@
-"""The command palette's console entries: launch a pipeline, open a run, jump to a pane."""
+"""The command palette's console entries: launch a pipeline, open a run or a host, jump to a pane."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 class ConsoleCommands(Provider):
-    """Pipelines, recent runs and panes, found by fuzzy search in Ctrl+P."""
+    """Pipelines, recent runs, hosts and panes, found by fuzzy search in Ctrl+P."""
 
     def _entries(self) -> Iterator[tuple[str, Callable[[], object], str]]:
         app: OpsConsoleApp = self.app  # type: ignore[assignment]
@@ -25,6 +25,9 @@ class ConsoleCommands(Provider):
         for state in newest:
             text = f"Open run {state.id} ({state.pipeline}, {state.status})"
             yield printable(text), partial(app.show_run, state.id), f"launched by {state.operator}"
+        for host, spec in sorted(app.config.inventory.hosts.items()):
+            where = printable(f"{spec.address} · {', '.join(spec.groups) or 'no groups'}")
+            yield f"Show host {printable(host)}", partial(app.show_host, host), where
         for pane, label in (("home", "Home"), ("run", "Run view"), ("gates", "Pending gates")):
             yield f"Go to {label}", partial(app.action_pane, pane), ""
 

@@ -17,6 +17,7 @@ from console.sanitize import printable
 from console.state import Gate, RunState
 from console.ui.widgets.logs import LogPane
 from console.ui.widgets.matrix import RunMatrix
+from console.ui.widgets.stages import StageStrip
 
 RUN_STYLE = {
     "succeeded": "green",
@@ -134,6 +135,7 @@ class RunPane(Vertical):
         yield Static(
             "No run open: choose one on the home pane (1) and press Enter.", id="run-title"
         )
+        yield StageStrip(id="stages")
         yield RunMatrix()
         yield LogPane(self._store)
 
@@ -151,9 +153,10 @@ class RunPane(Vertical):
             self.call_after_refresh(self.open, self._shown)
 
     def describe(self, state: RunState) -> None:
-        """The title line: pipeline, status, params, progress, elapsed."""
+        """The title line (pipeline, status, params, progress, elapsed) and the stage strip."""
         if not self.query("#run-title"):
             return
+        self.query_one(StageStrip).show(state, self.app.clock())  # type: ignore[attr-defined]
         done = sum(
             1 for c in state.cells.values() if c.status not in ("pending", "running", "waiting")
         )

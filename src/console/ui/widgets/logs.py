@@ -1,160 +1,365 @@
-"""The logs pane: a bounded window onto a run's output, followed live from the store."""
+"""The logs pane: a run's output followed live, paged from the store, searched with / n N."""
 
 from __future__ import annotations
 
 import threading
-import time
+from dataclasses import replace
 from pathlib import Path
+from typing import ClassVar
 
-from textual.binding import Binding
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Log
+from textual.widgets import Input
 
-from console import events as ev
 from console.sanitize import Sanitizer, printable
 from console.store.sqlite import SQLiteStore
+from console.ui.widgets.logtext import Filter, LineKey, event_lines, search
+from console.ui.widgets.logview import LogView
 
 WINDOW = 5000
-"""Lines the widget keeps; the store keeps everything."""
+"""Lines the widget keeps; the store keeps everything and pages it back in."""
 
 PER_TICK = 250
-"""Lines drawn per follow tick (10 a second); faster output is skipped on screen, never lost."""
+"""Output events drawn per follow tick (10 a second); faster output is skipped on screen, never lost."""
+
+PAGE = 1000
+"""Output events read per page when the reader scrolls past the window or jumps to a match."""
+
+_NEWEST = 1 << 62
 
 
-class OutputLines(Message):
-    """Sanitized lines for the logs pane, from its follower thread."""
+class Lines(Message):
+    """New lines at the end of the output, from the follower thread."""
 
-    def __init__(self, follower: int, lines: list[str]) -> None:
+    def __init__(self, generation: int, pairs: list[tuple[LineKey, str]]) -> None:
         super().__init__()
-        self.follower, self.lines = follower, lines
+        self.generation, self.pairs = generation, pairs
 
 
-class LogPane(Log):
-    """Shows one run's output (optionally one host and step), following it as it grows."""
+class Window(Message):
+    """A whole window of lines read from the store, centred on a line (or ending at the tail)."""
 
-    BINDINGS = [
+    def __init__(
+        self,
+        generation: int,
+        pairs: list[tuple[LineKey, str]],
+        centre: LineKey | None,
+        ends: tuple[bool, bool],
+    ) -> None:
+        super().__init__()
+        self.generation, self.pairs, self.centre, self.ends = generation, pairs, centre, ends
+
+
+class Page(Message):
+    """Older or newer lines next to the window, read because the reader scrolled there."""
+
+    def __init__(
+        self, generation: int, pairs: list[tuple[LineKey, str]], older: bool, last: bool
+    ) -> None:
+        super().__init__()
+        self.generation, self.pairs, self.older, self.last = generation, pairs, older, last
+
+
+class Found(Message):
+    """Where a search term occurs in the filtered output."""
+
+    def __init__(self, generation: int, needle: str, matches: list[LineKey]) -> None:
+        super().__init__()
+        self.generation, self.needle, self.matches = generation, needle, matches
+
+
+class LogPane(Vertical):
+    """One run's output, optionally one host and step: live at the tail, or paused and paged."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "search", "Search", id="logs.search"),
+        Binding("n", "next_match(1)", "Next", id="logs.next"),
+        Binding("N", "next_match(-1)", "Prev", id="logs.prev"),
         Binding("f", "toggle_follow", "Follow", id="logs.follow"),
         Binding("t", "toggle_times", "Times", id="logs.times"),
+        Binding("o", "toggle_host", "Host/all", id="logs.host"),
+        Binding("s", "toggle_step", "Step/all", id="logs.step"),
     ]
 
     def __init__(self, store: Path) -> None:
-        super().__init__(max_lines=WINDOW, highlight=False, auto_scroll=True)
+        super().__init__()
         self._store = store
+        self.view: Filter | None = None
+        self.cell: tuple[str, str] | None = None
+        self.live = True
+        self.ends = (True, True)
+        self.matches: list[LineKey] = []
+        self.match = -1
+        self.needle = ""
         self._generation = 0
         self._stop = threading.Event()
-        self.timestamps = False
-        self._following: tuple[str, str | None, str | None] | None = None
+        self._paging = False
 
-    def action_toggle_follow(self) -> None:
-        """Stop or resume scrolling to the newest line (output keeps arriving either way)."""
-        self.auto_scroll = not self.auto_scroll
-        self.border_subtitle = "" if self.auto_scroll else "follow paused (f resumes)"
-        if self.auto_scroll:
-            self.scroll_end(animate=False)
+    def compose(self) -> ComposeResult:
+        yield LogView()
+        yield Input(
+            placeholder="search the whole output (Enter finds, Esc closes)", id="log-search"
+        )
 
-    def action_toggle_times(self) -> None:
-        """Show or hide each chunk's arrival time, redrawing from the store."""
-        self.timestamps = not self.timestamps
-        if self._following:
-            self.follow(*self._following)
+    def on_mount(self) -> None:
+        self.query_one("#log-search", Input).display = False
 
+    @property
+    def lines(self) -> LogView:
+        """The scrolling widget holding the window."""
+        return self.query_one(LogView)
+
+    # ── what is shown ──────────────────────────────────────────────────────
     def follow(self, run_id: str, host: str | None = None, step: str | None = None) -> None:
-        """Clear the pane and follow a run's output from its start."""
-        self._following = (run_id, host, step)
+        """Follow a run's output (one host and step when given) live from its newest lines."""
+        if host is not None and step is not None:
+            self.cell = (host, step)
+        elif self.view is None or self.view.run_id != run_id:
+            self.cell = None
+        times = self.view.times if self.view else False
+        self._show(Filter(run_id, host, step, times))
+
+    def _show(self, view: Filter) -> None:
+        self.view, self.matches, self.match, self.needle = view, [], -1, ""
+        self.lines.mark("", None)
+        self._go_live()
+
+    def _next_generation(self) -> tuple[int, threading.Event]:
         self._stop.set()
         self._stop = threading.Event()
         self._generation += 1
-        self.clear()
-        title = (
-            f"output of {run_id}"
-            + (f" · {host}" if host else "")
-            + (f" · {printable(step)}" if step else "")
-        )
-        self.border_title = title
-        generation, stop = self._generation, self._stop
+        self._paging = False
+        return self._generation, self._stop
+
+    def _go_live(self) -> None:
+        assert self.view is not None
+        generation, stop = self._next_generation()
+        self.live = True
+        self._describe()
+        view = self.view
         self.run_worker(
-            lambda: self._pump(run_id, host, step, generation, stop),
-            thread=True,
-            group="logs",
-            exclusive=True,
+            lambda: self._pump(view, generation, stop), thread=True, group="logs", exclusive=True
         )
 
-    def _pump(
-        self,
-        run_id: str,
-        host: str | None,
-        step: str | None,
-        generation: int,
-        stop: threading.Event,
-    ) -> None:
+    def _describe(self) -> None:
+        view = self.view
+        if view is None:
+            return
+        self.border_title = (
+            f"output of {view.run_id}"
+            + (f" · {printable(view.host)}" if view.host else " · all hosts")
+            + (f" · {printable(view.step)}" if view.step else " · all steps")
+        )
+        if self.matches:
+            mode = f"match {self.match + 1} of {len(self.matches)} for '{printable(self.needle)}' (n/N)"
+        else:
+            mode = "following (f pauses)" if self.live else "paused (f follows)"
+        self.border_subtitle = mode
+
+    # ── threads: the follower and the readers ──────────────────────────────
+    def _pump(self, view: Filter, generation: int, stop: threading.Event) -> None:
         store = SQLiteStore(self._store)
-        cleaners: dict[tuple[str, str, str], Sanitizer] = {}
-        after = 0
         try:
-            while not stop.is_set():
-                batch = store.read(run_id, after, kinds=(ev.Output.kind,), host=host, limit=2000)
-                if batch:
-                    after = batch[-1].id
-                    events = [b.event for b in batch]
-                    lines = _window(events, step, cleaners, host is None, run_id, self.timestamps)
-                    if lines:
-                        self.post_message(OutputLines(generation, lines))
-                stop.wait(0.1)
+            tail = view.read(store, before=_NEWEST, limit=PAGE)
+            cleaners: dict[tuple[str, str, str], Sanitizer] = {}
+            pairs = event_lines(tail, {}, view)
+            self.post_message(Window(generation, pairs, None, (len(tail) < PAGE, True)))
+            after = tail[-1].id if tail else 0
+            while not stop.wait(0.1):
+                batch = view.read(store, after, before=_NEWEST, limit=PER_TICK + 1)
+                if not batch:
+                    continue
+                note: list[tuple[LineKey, str]] = []
+                if len(batch) > PER_TICK:  # more arrived than a tick can draw: show the newest
+                    batch = batch[1:]
+                    cleaners.clear()
+                    note = [((batch[0].id, -1), _SKIPPED)]
+                after = batch[-1].id
+                self.post_message(Lines(generation, note + event_lines(batch, cleaners, view)))
         finally:
             store.close()
 
-    def on_output_lines(self, message: OutputLines) -> None:
-        if message.follower == self._generation:
-            self.write_lines(message.lines)
+    def _read_window(self, view: Filter, generation: int, centre: LineKey | None) -> None:
+        """Read a contiguous window around a line (or ending at the tail) for the reader."""
+        store = SQLiteStore(self._store)
+        try:
+            event = centre[0] if centre else _NEWEST - 1
+            older = view.read(store, before=event + 1, limit=PAGE)
+            newer = view.read(store, after=event, limit=PAGE) if centre else []
+        finally:
+            store.close()
+        pairs = event_lines(older + newer, {}, view)
+        ends = (len(older) < PAGE, not centre or len(newer) < PAGE)
+        self.post_message(Window(generation, pairs, centre, ends))
+
+    def _read_page(self, view: Filter, generation: int, edge: int, older: bool) -> None:
+        store = SQLiteStore(self._store)
+        try:
+            window = {"before": edge + 1} if older else {"after": edge - 1}
+            batch = view.read(store, limit=PAGE, **window)
+        finally:
+            store.close()
+        self.post_message(Page(generation, event_lines(batch, {}, view), older, len(batch) < PAGE))
+
+    def _search(self, view: Filter, generation: int, needle: str) -> None:
+        self.post_message(Found(generation, needle, search(self._store, view, needle)))
+
+    # ── messages from the threads ──────────────────────────────────────────
+    def on_lines(self, message: Lines) -> None:
+        if message.generation == self._generation and self.live:
+            self.lines.append(message.pairs, WINDOW, follow=True)
+
+    def on_window(self, message: Window) -> None:
+        if message.generation != self._generation:
+            return
+        self.ends = message.ends
+        self.lines.replace(message.pairs, message.centre)
+        if self.matches:
+            self.lines.mark(self.needle, self.matches[self.match])
+
+    def on_page(self, message: Page) -> None:
+        if message.generation != self._generation:
+            return
+        self._paging = False
+        view = self.lines
+        if message.older:
+            edge = view.keys[0][0]
+            while view.keys and view.keys[0][0] == edge:  # the edge event is read again whole
+                view.drop(1, oldest=True)
+            view.prepend(message.pairs, WINDOW)
+            self.ends = (message.last, self.ends[1] and len(view.lines) < WINDOW)
+        else:
+            edge = view.keys[-1][0]
+            while view.keys and view.keys[-1][0] == edge:
+                view.drop(1, oldest=False)
+            view.append(message.pairs, WINDOW, follow=False)
+            self.ends = (self.ends[0] and len(view.lines) < WINDOW, message.last)
+
+    def on_found(self, message: Found) -> None:
+        if message.generation != self._generation:
+            return
+        if not message.matches:
+            self.notify(f"No line contains '{printable(message.needle)}'.", severity="warning")
+            return
+        self.needle, self.matches = message.needle, message.matches
+        keys = self.lines.keys
+        top = keys[min(round(self.lines.scroll_y), len(keys) - 1)] if keys else (0, 0)
+        self.match = next((i for i, key in enumerate(self.matches) if key >= top), 0)
+        self._goto()
+
+    # ── the reader's actions ───────────────────────────────────────────────
+    @on(LogView.Edge)
+    def _edge(self, event: LogView.Edge) -> None:
+        if self.view is None or not self.lines.keys:
+            return
+        if self.live:
+            if event.older:
+                self._pause()
+            return
+        if self._paging or self.ends[0 if event.older else 1]:
+            return
+        self._paging = True
+        view, generation = self.view, self._generation
+        edge = self.lines.keys[0][0] if event.older else self.lines.keys[-1][0]
+        self.run_worker(
+            lambda: self._read_page(view, generation, edge, event.older), thread=True, group="logs"
+        )
+
+    def _pause(self, centre: LineKey | None = None) -> None:
+        """Stop following and reload a gap-free window (live following skips what it cannot draw)."""
+        assert self.view is not None
+        if centre is None and self.lines.keys:
+            centre = self.lines.keys[min(round(self.lines.scroll_y), len(self.lines.keys) - 1)]
+        generation, _ = self._next_generation()
+        self.live = False
+        self._describe()
+        view = self.view
+        self.run_worker(
+            lambda: self._read_window(view, generation, centre), thread=True, group="logs"
+        )
+
+    def action_toggle_follow(self) -> None:
+        """Pause at what is on screen, or go back to following the newest output."""
+        if self.view is None:
+            return
+        if self.live:
+            self._pause()
+        else:
+            self.matches, self.match = [], -1
+            self.lines.mark("", None)
+            self._go_live()
+
+    def action_toggle_times(self) -> None:
+        """Show or hide each chunk's arrival time."""
+        if self.view is not None:
+            self._show(replace(self.view, times=not self.view.times))
+
+    def action_toggle_host(self) -> None:
+        """Show the chosen cell's host only, or every host."""
+        if self.view is not None and self.cell is not None:
+            host = None if self.view.host else self.cell[0]
+            self._show(replace(self.view, host=host))
+
+    def action_toggle_step(self) -> None:
+        """Show the chosen cell's step only, or every step."""
+        if self.view is not None and self.cell is not None:
+            step = None if self.view.step else self.cell[1]
+            self._show(replace(self.view, step=step))
+
+    def action_search(self) -> None:
+        """Open the search box under the output."""
+        box = self.query_one("#log-search", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#log-search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        box = event.input
+        box.display = False
+        self.lines.focus()
+        needle = event.value.strip()
+        if not needle or self.view is None:
+            return
+        if self.live:
+            self._pause()
+        view, generation = self.view, self._generation
+        self.run_worker(
+            lambda: self._search(view, generation, needle), thread=True, group="logs-search"
+        )
+
+    def on_key(self, event: object) -> None:
+        box = self.query_one("#log-search", Input)
+        if getattr(event, "key", "") == "escape" and self.app.focused is box:
+            box.display = False
+            self.lines.focus()
+            event.stop()  # type: ignore[attr-defined]
+
+    def action_next_match(self, step: int) -> None:
+        """Move to the next (1) or previous (-1) match, wrapping around."""
+        if not self.matches:
+            self.notify("Nothing searched yet: / searches the output.", severity="warning")
+            return
+        self.match = (self.match + step) % len(self.matches)
+        self._goto()
+
+    def _goto(self) -> None:
+        key = self.matches[self.match]
+        self._describe()
+        if self.lines.index_of(key) is not None:
+            self.lines.mark(self.needle, key)
+            return
+        assert self.view is not None
+        generation, _ = self._next_generation()
+        self.live = False
+        view = self.view
+        self.run_worker(lambda: self._read_window(view, generation, key), thread=True, group="logs")
 
     def on_unmount(self) -> None:
         self._stop.set()
 
 
-def _window(
-    events: list[ev.Event],
-    step: str | None,
-    cleaners: dict[tuple[str, str, str], Sanitizer],
-    with_host: bool,
-    run_id: str,
-    times: bool = False,
-) -> list[str]:
-    """The lines to draw this tick: all of them, or the newest when output outruns the screen.
-
-    Skipped output is not even decoded (the follower must not starve the UI of the GIL); the
-    sanitizers start afresh after a skip, which can only drop a sequence, never pass one.
-    """
-    if step is not None:
-        events = [e for e in events if isinstance(e, ev.Output) and e.step == step]
-    if len(events) <= PER_TICK:
-        return _lines(events, None, cleaners, with_host, times)
-    skipped = sum(e.data.count(b"\n") for e in events[:-PER_TICK] if isinstance(e, ev.Output))
-    cleaners.clear()
-    note = f"… {skipped} lines not shown here (all are kept: opsconsole logs {run_id})"
-    return [note, *_lines(events[-PER_TICK:], None, cleaners, with_host, times)]
-
-
-def _lines(
-    events: list[ev.Event],
-    step: str | None,
-    cleaners: dict[tuple[str, str, str], Sanitizer],
-    with_host: bool,
-    times: bool = False,
-) -> list[str]:
-    out: list[str] = []
-    for event in events:
-        assert isinstance(event, ev.Output)
-        if step is not None and event.step != step:
-            continue
-        key = (event.host, event.step, event.stream)
-        text = cleaners.setdefault(key, Sanitizer(keep_colour=False)).feed(event.data)
-        prefix = f"{event.host} " if with_host else ""
-        if times:
-            prefix = (
-                time.strftime("%H:%M:%S", time.localtime(event.at))
-                + f".{int(event.at % 1 * 1000):03d} "
-                + prefix
-            )
-        mark = "!" if event.stream == "stderr" else "│"
-        out.extend(f"{prefix}{mark} {line}" for line in text.splitlines())
-    return out
+_SKIPPED = "… output skipped here while following (all is kept: f pauses and pages through it)"

@@ -22,11 +22,13 @@ STYLE = {
 }
 
 
-def cell_text(cell: Cell | None) -> Text:
+def cell_text(cell: Cell | None, frame: str = "") -> Text:
     """A cell as a symbol and a word, so that status never relies on colour alone."""
     if cell is None:
         return Text("")
     mark, style = STYLE.get(cell.status, ("?", ""))
+    if cell.status == "running" and frame:
+        mark = frame
     return Text(f"{mark} {cell.status.replace('_', ' ')}", style=style)
 
 
@@ -64,9 +66,19 @@ class RunMatrix(DataTable[Text]):
             cells = [self._cell(state, stage, step, host) for stage, step in self._columns]
             self.add_row(Text(host, style="bold"), *cells, key=host)
 
-    def _cell(self, state: RunState, stage: str, step: str, host: str) -> Text:
+    def _cell(self, state: RunState, stage: str, step: str, host: str, frame: str = "") -> Text:
         cell = state.cells.get((stage, step, host)) or state.cells.get((stage, step, GATE_HOST))
-        return cell_text(cell)  # a gate's one cell shows on every host's row
+        return cell_text(cell, frame)  # a gate's one cell shows on every host's row
+
+    def spin(self, state: RunState, frame: str) -> None:
+        """Turn the spinner of the running cells on screen (the others are not drawn anyway)."""
+        first = max(0, round(self.scroll_y))
+        for row in self.ordered_rows[first : first + self.size.height]:
+            host = str(row.key.value)
+            for stage, step in self._columns:
+                cell = state.cells.get((stage, step, host))
+                if cell is not None and cell.status == "running":
+                    self.update_cell(row.key, f"{stage}\x1f{step}", cell_text(cell, frame))
 
     def update_cells(self, state: RunState, keys: set[tuple[str, str, str]]) -> None:
         """Repaint the cells whose (stage, step, host) changed."""

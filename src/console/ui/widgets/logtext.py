@@ -1,0 +1,102 @@
+"""Output events as the logs pane's lines: sanitized, colour kept, each keyed by where it came from."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from console import events as ev
+from console.sanitize import Sanitizer
+from console.store.base import StoredEvent
+from console.store.sqlite import SQLiteStore
+
+MAX_LINE = 4000
+"""Characters of one line kept for display; the store keeps the whole line."""
+
+LineKey = tuple[int, int]
+"""(event id, line within that event): a line's place in the run, stable across reloads."""
+
+_SGR = re.compile(r"\x1b\[[0-9;:]*m")
+_CUT_SGR = re.compile(r"\x1b\[[0-9;:]*$")
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which output the pane shows: a run, optionally one host and one step."""
+
+    run_id: str
+    host: str | None = None
+    step: str | None = None
+    times: bool = False
+
+    def read(
+        self, store: SQLiteStore, after: int = 0, before: int | None = None, limit: int = 2000
+    ) -> list[StoredEvent]:
+        """The output events this filter shows, in a window of ids."""
+        return store.read(
+            self.run_id,
+            after,
+            kinds=(ev.Output.kind,),
+            host=self.host,
+            step=self.step,
+            limit=limit,
+            before=before,
+        )
+
+
+def plain(line: str) -> str:
+    """A display line without its colours (what search and widths look at)."""
+    return _SGR.sub("", line)
+
+
+def event_lines(
+    stored: Iterable[StoredEvent], cleaners: dict[tuple[str, str, str], Sanitizer], view: Filter
+) -> list[tuple[LineKey, str]]:
+    """Each output event's lines, prefixed with time, host and stream mark as the view asks."""
+    out: list[tuple[LineKey, str]] = []
+    for item in stored:
+        event = item.event
+        assert isinstance(event, ev.Output)
+        key = (event.host, event.step, event.stream)
+        text = cleaners.setdefault(key, Sanitizer(keep_colour=True)).feed(event.data)
+        prefix = "" if view.host else f"{event.host} "
+        if view.times:
+            stamp = time.strftime("%H:%M:%S", time.localtime(event.at))
+            prefix = f"{stamp}.{int(event.at % 1 * 1000):03d} {prefix}"
+        mark = "!" if event.stream == "stderr" else "│"
+        for number, line in enumerate(text.splitlines()):
+            out.append(((item.id, number), f"{prefix}{mark} {_capped(line)}"))
+    return out
+
+
+def _capped(line: str) -> str:
+    if len(line) <= MAX_LINE:
+        return line
+    kept = _CUT_SGR.sub("", line[:MAX_LINE])  # never leave half a colour sequence behind
+    return f"{kept}\x1b[0m … (line truncated at {MAX_LINE} characters; the store has it all)"
+
+
+def search(path: Path, view: Filter, needle: str, cap: int = 100_000) -> list[LineKey]:
+    """Every line of the filtered output containing the needle (case-insensitive), in order."""
+    wanted = needle.lower()
+    found: list[LineKey] = []
+    cleaners: dict[tuple[str, str, str], Sanitizer] = {}
+    store = SQLiteStore(path)
+    try:
+        after = 0
+        while len(found) < cap:
+            batch = view.read(store, after, limit=5000)
+            if not batch:
+                break
+            after = batch[-1].id
+            found.extend(
+                key
+                for key, line in event_lines(batch, cleaners, view)
+                if wanted in plain(line).lower()
+            )
+    finally:
+        store.close()
+    return found[:cap]

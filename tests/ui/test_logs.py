@@ -1,0 +1,172 @@
+"""The logs pane under Pilot: hostile output, colours, following, paging, search and filters."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from textual.widgets import DataTable
+
+from console.store.sqlite import SQLiteStore
+from console.ui.widgets.logs import WINDOW, LogPane
+from console.ui.widgets.logtext import plain
+from console.ui.widgets.logview import LogView
+from tests.ui import seed
+from tests.ui.test_console import SIZE, _settle
+
+RUN = "20261117-110000-cccc"
+
+
+async def _open_newest_run(app, pilot) -> LogView:  # type: ignore[no-untyped-def]
+    await _settle(pilot, lambda: app.query_one("#runs", DataTable).row_count == 3)
+    await pilot.press("tab", "enter")
+    return app.query_one(LogView)
+
+
+def _text(view: LogView) -> list[str]:
+    return [plain(line) for line in view.lines]
+
+
+def _screen(view: LogView) -> list[str]:
+    return [view.render_line(y).text for y in range(view.size.height)]
+
+
+async def test_hostile_output_reaches_the_screen_as_visible_text_only(
+    console_app, tmp_path: Path
+) -> None:
+    store = seed.estate(tmp_path / "store.db")
+    hostile = (
+        b"\x1b]52;c;ZXZpbA==\x07\x1b]0;owned\x07safe \x1b[2J\x1b[3A\x1b[Htext "
+        b"[link=x]y[/] \x1b[31mred\x1b[0m\r\n"
+    )
+    seed.output(store, RUN, "ehr-web-stg-02", [hostile])
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        view = await _open_newest_run(app, pilot)
+        await _settle(pilot, lambda: any("safe" in line for line in view.lines))
+        await pilot.pause(0.1)
+        shown = "\n".join(_screen(view))
+        assert "ehr-web-stg-02 │ safe text [link=x]y[/] red" in shown
+        assert "\x1b" not in shown and "\x07" not in shown and "owned" not in shown
+        assert "ZXZpbA" not in shown
+        line = next(i for i, text in enumerate(view.lines) if "safe" in text)
+        strip = view.render_line(line - round(view.scroll_y))
+        red = [seg for seg in strip if seg.text == "red"]
+        assert red and red[0].style is not None and red[0].style.color is not None
+        assert red[0].style.color.number == 1  # ANSI red, as the host sent it
+
+
+async def test_following_skips_what_it_cannot_draw_and_pausing_shows_it_all(
+    console_app, tmp_path: Path
+) -> None:
+    store = seed.estate(tmp_path / "store.db")
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        view = await _open_newest_run(app, pilot)
+        await pilot.pause(0.3)
+        seed.output(store, RUN, "ehr-web-stg-01", [b"line %d\n" % i for i in range(1000)])
+        await _settle(pilot, lambda: any("line 999" in line for line in view.lines))
+        assert any("output skipped here while following" in line for line in view.lines)
+        assert len(view.lines) < 400
+        view.focus()
+        await pilot.press("f")
+        pane = app.query_one(LogPane)
+        await _settle(pilot, lambda: any(t.endswith("│ line 0") for t in _text(view)))
+        assert not pane.live and "paused" in str(pane.border_subtitle)
+        assert not any("skipped" in line for line in view.lines)
+        assert sum("│ line " in t for t in _text(view)) == 1000
+        await pilot.press("f")
+        assert pane.live and "following" in str(pane.border_subtitle)
+
+
+async def test_scrolling_back_pages_older_output_in_from_the_store(
+    console_app, tmp_path: Path
+) -> None:
+    store = seed.estate(tmp_path / "store.db")
+    seed.output(store, RUN, "ehr-web-stg-01", [b"old %05d\n" % i for i in range(12_000)])
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        view = await _open_newest_run(app, pilot)
+        await _settle(pilot, lambda: any("old 11999" in line for line in view.lines))
+        assert not any("old 00000" in line for line in view.lines)
+        view.focus()
+        for _ in range(40):
+            await pilot.press("home")
+            await pilot.pause(0.05)
+            if any(t.endswith("old 00000") for t in _text(view)):
+                break
+        assert any(t.endswith("old 00000") for t in _text(view))
+        assert len(view.lines) <= WINDOW
+        numbers = [int(t.rsplit(" ", 1)[1]) for t in _text(view)]
+        assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))  # no gaps
+        await pilot.press("end")
+        for _ in range(40):
+            await pilot.press("end")
+            await pilot.pause(0.05)
+            if any(t.endswith("old 11999") for t in _text(view)):
+                break
+        assert any(t.endswith("old 11999") for t in _text(view))
+
+
+async def test_search_finds_lines_in_the_whole_output_and_n_moves_between_them(
+    console_app, tmp_path: Path
+) -> None:
+    store = seed.estate(tmp_path / "store.db")
+    chunks = [(b"ERROR disk %d\n" if i in (5, 9000) else b"ok %d\n") % i for i in range(12_000)]
+    seed.output(store, RUN, "ehr-web-stg-01", chunks)
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        view = await _open_newest_run(app, pilot)
+        pane = app.query_one(LogPane)
+        await _settle(pilot, lambda: any("ok 11999" in line for line in view.lines))
+        view.focus()
+        await pilot.press("slash", *"error", "enter")
+        await _settle(pilot, lambda: len(pane.matches) == 2 and view.current is not None)
+        await _settle(pilot, lambda: view.index_of(pane.matches[pane.match]) is not None)
+        assert "match 1 of 2" in str(pane.border_subtitle) or "match 2 of 2" in str(
+            pane.border_subtitle
+        )
+        first = pane.match
+        await pilot.press("n")
+        await _settle(pilot, lambda: view.index_of(pane.matches[pane.match]) is not None)
+        assert pane.match == (first + 1) % 2
+        for wanted in ("ERROR disk 5", "ERROR disk 9000"):
+            while wanted not in plain(view.lines[view.index_of(view.current) or 0]):
+                await pilot.press("n")
+                await _settle(
+                    pilot,
+                    lambda: view.current is not None and view.index_of(view.current) is not None,
+                )
+            index = view.index_of(view.current)  # type: ignore[arg-type]
+            assert index is not None
+            await pilot.pause(0.1)
+            assert any(wanted in row for row in _screen(view))  # scrolled into sight
+            strip = view.render_line(index - round(view.scroll_y))
+            assert any(
+                seg.text.lower() == "error" and seg.style and seg.style.bgcolor for seg in strip
+            )
+        await pilot.press("N")
+        assert pane.match in (0, 1)
+
+
+async def test_timestamps_and_host_and_step_filters(console_app, tmp_path: Path) -> None:
+    store = seed.estate(tmp_path / "store.db")
+    seed.output(store, RUN, "ehr-web-stg-01", [b"one\n"], at=seed.T0 + 7400)
+    seed.output(store, RUN, "ehr-web-stg-02", [b"two\n"], at=seed.T0 + 7401)
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        view = await _open_newest_run(app, pilot)
+        pane = app.query_one(LogPane)
+        await _settle(pilot, lambda: sum(("one" in t or "two" in t) for t in _text(view)) == 2)
+        pane.follow(RUN, "ehr-web-stg-01", "disk space")
+        await _settle(
+            pilot, lambda: [t for t in _text(view) if "one" in t or "two" in t] == ["│ one"]
+        )
+        view.focus()
+        await pilot.press("o")
+        await _settle(pilot, lambda: sum(("one" in t or "two" in t) for t in _text(view)) == 2)
+        assert "all hosts" in str(pane.border_title)
+        await pilot.press("t")
+        stamp = time.strftime("%H:%M:%S", time.localtime(seed.T0 + 7401))
+        await _settle(pilot, lambda: any(t.startswith(stamp) and "two" in t for t in _text(view)))
+    assert len(SQLiteStore(tmp_path / "store.db").read(RUN, kinds=("output",))) == 2
