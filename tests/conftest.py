@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from console.identity import current_operator
 from tests.sshd import Sshd, share, start_sshd
 
 
@@ -63,6 +64,9 @@ def write_estate(
         "",
         "[environments.test]",
         "approvals = 1",
+        "",
+        f"[operators.{current_operator()}]",
+        'roles = ["ops"]',
         "",
         "[groups.all]",
         'environment = "test"',

@@ -18,7 +18,7 @@ from console.identity import current_operator
 from console.model.load import load_config
 from console.model.params import parse_assignments
 from console.sanitize import Sanitizer
-from console.services import record_decision, request_cancel, run_state
+from console.services import DecisionRequest, record_decision, request_cancel, run_state
 from console.state import FINAL_RUN
 
 
@@ -228,34 +228,40 @@ def _configure_decision(p: argparse.ArgumentParser, reason_required: bool) -> No
     p.add_argument("--gate", metavar="NAME", help="which gate, when several are open")
     p.add_argument("--reason", default="", required=reason_required, help="why")
     p.add_argument("--ticket", default="", help="the change ticket")
+    p.add_argument(
+        "--digest",
+        metavar="PREFIX",
+        help="the plan digest you reviewed (`opsconsole show RUN`); refused if the plan changed since",
+    )
+
+
+def _decide(args: argparse.Namespace, decision: str) -> int:
+    config = load(args)
+    request = DecisionRequest(
+        args.run,
+        decision,
+        current_operator(),
+        args.gate,
+        args.reason or "",
+        args.ticket or "",
+        getattr(args, "digest", None),
+    )
+    event = record_decision(open_store(args), config.inventory, request)
+    verb = "approved" if decision == "approve" else "rejected"
+    emergency = " as an emergency change during a freeze" if event.emergency else ""
+    print(
+        f"{verb} gate '{event.step}' of run {event.run_id} as {event.actor}{emergency} "
+        f"(plan {event.plan_digest[:12] or 'not recorded'})"
+    )
+    return 0
 
 
 def _approve(args: argparse.Namespace) -> int:
-    event = record_decision(
-        open_store(args),
-        args.run,
-        "approve",
-        current_operator(),
-        args.gate,
-        args.reason,
-        args.ticket,
-    )
-    print(f"approved gate '{event.step}' of run {event.run_id} as {event.actor}")
-    return 0
+    return _decide(args, "approve")
 
 
 def _reject(args: argparse.Namespace) -> int:
-    event = record_decision(
-        open_store(args),
-        args.run,
-        "reject",
-        current_operator(),
-        args.gate,
-        args.reason,
-        args.ticket,
-    )
-    print(f"rejected gate '{event.step}' of run {event.run_id} as {event.actor}")
-    return 0
+    return _decide(args, "reject")
 
 
 def _configure_cancel(p: argparse.ArgumentParser) -> None:

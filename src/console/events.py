@@ -141,6 +141,9 @@ class GateOpened(Event):
     message: str
     approvals_required: int
     expires_at: float | None = None
+    plan_digest: str = ""
+    digest_parts: dict[str, Any] = field(default_factory=dict)
+    policy: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,6 +157,31 @@ class GateDecided(Event):
     actor: str
     reason: str = ""
     ticket: str = ""
+    emergency: bool = False
+    plan_digest: str = ""
+    signature: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateVoided(Event):
+    """What an approval was bound to changed before the gated steps began: the gate asks again."""
+
+    kind: ClassVar[str] = "gate_voided"
+    stage: str
+    step: str
+    reason: str
+    old_digest: str
+    new_digest: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class HostKeyAccepted(Event):
+    """A host's key was unknown and recorded because the operator chose to accept new keys."""
+
+    kind: ClassVar[str] = "host_key_accepted"
+    host: str
+    fingerprint: str
+    known_hosts: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -205,6 +233,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         GateOpened,
         GateDecided,
         GateClosed,
+        GateVoided,
+        HostKeyAccepted,
         RollbackStarted,
         CancelRequested,
         RunFinished,

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import socket
 import time
+from dataclasses import dataclass
 
 from console import events as ev
 from console.errors import UsageError
+from console.model.inventory import Inventory
+from console.policy import Ballot, Policy, judge
 from console.state import Gate, RunState, fold
 from console.store.base import Store
 
@@ -57,34 +60,53 @@ def _open_gate(state: RunState, gate_name: str | None) -> Gate:
     return gates[0]
 
 
-def record_decision(
-    store: Store,
-    ref: str,
-    decision: str,
-    actor: str,
-    gate_name: str | None = None,
-    reason: str = "",
-    ticket: str = "",
-) -> ev.GateDecided:
-    """Record an approval or rejection of a run's open gate, refusing what cannot count."""
-    state = run_state(store, ref)
-    gate = _open_gate(state, gate_name)
-    if decision == "reject" and not reason.strip():
-        raise UsageError("a rejection needs a reason; pass --reason TEXT")
-    if decision == "approve" and actor in gate.approvers:
+@dataclass(frozen=True)
+class DecisionRequest:
+    """Someone's approval or rejection of a run's gate, as they asked for it."""
+
+    run: str
+    decision: str
+    actor: str
+    gate: str | None = None
+    reason: str = ""
+    ticket: str = ""
+    plan_digest: str | None = None
+    """The plan digest the decider was shown; None takes the gate's current one."""
+
+
+def record_decision(store: Store, inventory: Inventory, request: DecisionRequest) -> ev.GateDecided:
+    """Record an approval or rejection of a run's open gate, refusing (in words) what cannot count."""
+    state = run_state(store, request.run)
+    gate = _open_gate(state, request.gate)
+    if request.plan_digest and not gate.plan_digest.startswith(request.plan_digest):
         raise UsageError(
-            f"{actor} has already approved gate '{gate.step}' of run {state.id}; "
-            "an approver counts once"
+            f"the plan of gate '{gate.step}' changed since you looked (it is now "
+            f"{gate.plan_digest[:12]}, you saw {request.plan_digest[:12]}); review it again"
         )
+    known = inventory.operators.get(request.actor)
+    ballot = Ballot(
+        request.actor,
+        tuple(known.roles) if known else None,
+        request.decision,
+        request.reason.strip(),
+        request.ticket.strip(),
+    )
+    policy = Policy.from_dict(gate.policy)
+    now = time.time()
+    problem, emergency = judge(policy, ballot, state.operator, request.actor in gate.approvers, now)
+    if problem:
+        raise UsageError(f"{problem} (run {state.id}, gate '{gate.step}')")
     event = ev.GateDecided(
         run_id=state.id,
-        at=time.time(),
+        at=now,
         stage=gate.stage,
         step=gate.step,
-        decision=decision,
-        actor=actor,
-        reason=reason.strip(),
-        ticket=ticket.strip(),
+        decision=request.decision,
+        actor=request.actor,
+        reason=ballot.reason,
+        ticket=ballot.ticket,
+        emergency=emergency,
+        plan_digest=gate.plan_digest,
     )
     store.append([event])
     return event

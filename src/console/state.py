@@ -59,13 +59,21 @@ class Gate:
     expires_at: float | None = None
     decisions: list[ev.GateDecided] = field(default_factory=list)
     outcome: str | None = None
+    plan_digest: str = ""
+    digest_parts: dict[str, Any] = field(default_factory=dict)
+    policy: dict[str, Any] = field(default_factory=dict)
+    voided: list[str] = field(default_factory=list)
+
+    def binds(self, decision: ev.GateDecided) -> bool:
+        """A decision counts only for the plan its approver was shown."""
+        return not self.plan_digest or decision.plan_digest == self.plan_digest
 
     @property
     def approvers(self) -> list[str]:
-        """Distinct people who approved, in order."""
+        """Distinct people who approved this plan, in order."""
         seen: list[str] = []
         for d in self.decisions:
-            if d.decision == "approve" and d.actor not in seen:
+            if d.decision == "approve" and d.actor not in seen and self.binds(d):
                 seen.append(d.actor)
         return seen
 
@@ -202,6 +210,11 @@ def _gate_opened(s: RunState, e: ev.GateOpened) -> None:
     gate = s.gates.setdefault((e.stage, e.step), Gate(e.stage, e.step))
     gate.message, gate.approvals_required = e.message, e.approvals_required
     gate.opened_at, gate.expires_at, gate.outcome, gate.decisions = e.at, e.expires_at, None, []
+    gate.plan_digest, gate.digest_parts, gate.policy = (
+        e.plan_digest,
+        dict(e.digest_parts),
+        dict(e.policy),
+    )
     cell = _cell(s, e.stage, e.step, GATE_HOST)
     cell.status, cell.started_at = "waiting", e.at
     s.status = "waiting"
@@ -211,6 +224,13 @@ def _gate_decided(s: RunState, e: ev.GateDecided) -> None:
     gate = s.gates.get((e.stage, e.step))
     if gate and gate.outcome is None:
         gate.decisions.append(e)
+
+
+def _gate_voided(s: RunState, e: ev.GateVoided) -> None:
+    gate = s.gates.get((e.stage, e.step))
+    if gate and gate.outcome is None:
+        gate.voided.append(e.reason)
+        gate.decisions = []
 
 
 def _gate_closed(s: RunState, e: ev.GateClosed) -> None:
@@ -253,6 +273,7 @@ _HANDLERS: dict[type[ev.Event], Any] = {
     ev.GateOpened: _gate_opened,
     ev.GateDecided: _gate_decided,
     ev.GateClosed: _gate_closed,
+    ev.GateVoided: _gate_voided,
     ev.RollbackStarted: _rollback,
     ev.CancelRequested: _cancel,
     ev.RunFinished: _finished,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from console import events as ev
+from console.policy import Policy
 from console.store.sqlite import SQLiteStore
 
 T0 = 1_795_000_000.0  # a fixed moment, so that snapshots do not depend on the clock
@@ -104,6 +105,21 @@ def waiting(store: SQLiteStore, run_id: str, at: float) -> None:
                 step="change board",
                 message="Release 4.2.0 to the EHR web tier",
                 approvals_required=1,
+                plan_digest="ab12" * 16,
+                digest_parts={
+                    "pipeline": "cd34" * 16,
+                    "params": {"version": "4.2.0"},
+                    "targets": {
+                        "ehr-web-stg-01": "10.20.1.11:22",
+                        "ehr-web-stg-02": "10.20.1.12:22",
+                    },
+                    "host_keys": {"ehr-web-stg-01": ["SHA256:x"], "ehr-web-stg-02": ["SHA256:y"]},
+                },
+                policy=Policy(
+                    environments=("staging",),
+                    approver_roles=("ops", "change-board"),
+                    self_approval=False,
+                ).as_dict(),
             )
         ]
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from textual.widgets import DataTable, Input
 
 from console import events as ev
@@ -99,6 +100,8 @@ async def test_approving_a_gate_records_the_decision(console_app, tmp_path: Path
         await _settle(pilot, lambda: app.query_one(ConsoleHeader).pending == 1)
         await pilot.press("3", "a")
         assert isinstance(app.screen, DecisionDialog)
+        shown = " ".join(str(label.render()) for label in app.screen.query("Label"))
+        assert "Plan ab12ab12ab12" in shown and "no self-approval" in shown
         await pilot.press(*"fits the window", "tab", *"CHG0001234", "enter")
         store = SQLiteStore(tmp_path / "store.db")
         await _settle(
@@ -112,6 +115,7 @@ async def test_approving_a_gate_records_the_decision(console_app, tmp_path: Path
             "fits the window",
             "CHG0001234",
         )
+        assert decided.plan_digest == "ab12" * 16  # bound to the plan the dialog showed
 
 
 async def test_a_rejection_needs_a_reason(console_app, tmp_path: Path) -> None:
@@ -133,28 +137,39 @@ async def test_a_rejection_needs_a_reason(console_app, tmp_path: Path) -> None:
         )
 
 
-async def test_a_refused_decision_says_why(console_app, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("operator", "approved_before", "says"),
+    [
+        ("alice", True, "has already approved this gate"),
+        ("bob", False, "bob launched this run and so cannot approve its gates in staging"),
+        ("mallory", False, "mallory is not an operator in the inventory"),
+    ],
+)
+async def test_a_refused_decision_says_why(
+    console_app, tmp_path: Path, operator: str, approved_before: bool, says: str
+) -> None:
     store = seed.estate(tmp_path / "store.db")
-    store.append(
-        [
-            ev.GateDecided(
-                run_id="20261117-110000-cccc",
-                at=seed.T0 + 7203,
-                stage="approval",
-                step="change board",
-                decision="approve",
-                actor="alice",
-            )
-        ]
-    )
-    app = console_app(operator="alice")
+    if approved_before:
+        store.append(
+            [
+                ev.GateDecided(
+                    run_id="20261117-110000-cccc",
+                    at=seed.T0 + 7203,
+                    stage="approval",
+                    step="change board",
+                    decision="approve",
+                    actor=operator,
+                    plan_digest="ab12" * 16,
+                )
+            ]
+        )
+    before = len(store.read("20261117-110000-cccc", kinds=("gate_decided",)))
+    app = console_app(operator=operator)
     async with app.run_test(size=SIZE) as pilot:
         await _settle(pilot, lambda: app.query_one(ConsoleHeader).pending == 1)
         await pilot.press("3", "a", "enter")
-        await _settle(
-            pilot, lambda: any("already approved" in str(n.message) for n in app._notifications)
-        )
-        assert len(store.read("20261117-110000-cccc", kinds=("gate_decided",))) == 1
+        await _settle(pilot, lambda: any(says in str(n.message) for n in app._notifications))
+        assert len(store.read("20261117-110000-cccc", kinds=("gate_decided",))) == before
 
 
 async def test_launch_checks_params_as_typed_and_creates_the_run(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from console.engine.plan import launch_event, plan_run
 from console.identity import current_operator
+from console.model.inventory import Inventory
 from console.model.load import load_config
 from console.model.params import parse_assignments
 from console.store.sqlite import SQLiteStore
@@ -19,7 +20,7 @@ from console.store.sqlite import SQLiteStore
 DEFAULT_PIPELINE = "deploy-ehr-web"
 DEFAULT_PARAMS = ["version=4.2.0"]
 DEFAULT_LIMIT = "staging"
-DEMO_APPROVER = "demo-change-board"
+DEMO_REASON = "approved by the demo's simulated change board"
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -120,7 +121,9 @@ async def _run(args: argparse.Namespace, inventory: Path, work: Path) -> int:
         flush=True,
     )
     approver = (
-        None if args.no_auto_approve else asyncio.create_task(_auto_approve(store, plan.run_id))
+        None
+        if args.no_auto_approve
+        else asyncio.create_task(_auto_approve(store, config.inventory, plan.run_id))
     )
     try:
         status = await run_here(
@@ -133,9 +136,10 @@ async def _run(args: argparse.Namespace, inventory: Path, work: Path) -> int:
     return EXIT_STATUS.get(status, 1)
 
 
-async def _auto_approve(store: SQLiteStore, run_id: str) -> None:
+async def _auto_approve(store: SQLiteStore, inventory: Inventory, run_id: str) -> None:
     """Stand in for the change board: approve each gate a moment after it opens."""
-    from console.services import record_decision, run_state
+    from console.demo.estate import DEMO_APPROVERS
+    from console.services import DecisionRequest, record_decision, run_state
 
     decided: set[tuple[str, str]] = set()
     while True:
@@ -145,16 +149,12 @@ async def _auto_approve(store: SQLiteStore, run_id: str) -> None:
             key = (gate.stage, gate.step)
             if key in decided or gate.opened_at is None or time.time() - gate.opened_at < 1.5:
                 continue
-            for n in range(gate.approvals_required):
+            for approver in DEMO_APPROVERS[: gate.approvals_required]:
                 await asyncio.to_thread(
                     record_decision,
                     store,
-                    run_id,
-                    "approve",
-                    f"{DEMO_APPROVER}-{n + 1}",
-                    None,
-                    "approved by the demo's simulated change board",
-                    "CHG0000001",
+                    inventory,
+                    DecisionRequest(run_id, "approve", approver, None, DEMO_REASON, "CHG0000001"),
                 )
             decided.add(key)
             print(f"demo: gate '{gate.step}' approved by the simulated change board", flush=True)

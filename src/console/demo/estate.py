@@ -73,10 +73,25 @@ async def start_estate(source: Path, work: Path) -> Estate:
         "pipelines": str(pipelines),
         "name": data["inventory"]["name"] + " (demo)",
     }
+    _demo_operators(data)
     _link_local_files(source.parent, work)
     target = work / "inventory.toml"
     target.write_text(tomli_w.dumps(_host_paths(data, hosts)))
     return Estate(hosts, target)
+
+
+DEMO_APPROVERS = ("demo-change-board-1", "demo-change-board-2")
+"""The simulated change board that approves the demo's gates."""
+
+
+def _demo_operators(data: dict[str, Any]) -> None:
+    """You launch in the demo as an ops engineer; two simulated board members approve."""
+    from console.identity import current_operator
+
+    operators = data.setdefault("operators", {})
+    operators.setdefault(current_operator(), {"roles": ["ops"]})
+    for name in DEMO_APPROVERS:
+        operators[name] = {"roles": ["ops", "change-board"]}
 
 
 def _host_paths(data: dict[str, Any], hosts: dict[str, DemoHost]) -> dict[str, Any]:

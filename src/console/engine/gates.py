@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from console import events as ev
+from console.engine.digest import changes, current_parts, digest_of, digest_parts
 from console.model.pipeline import Stage
+from console.model.templates import render
+from console.policy import Policy, gate_policy, tally
 from console.state import apply
 from console.store.sqlite import SQLiteStore
 
 if TYPE_CHECKING:
     from console.engine.runner import Engine
+
+RECHECK_SECONDS = 5.0
+"""How often a waiting gate re-reads what its approvals are bound to, so approvers see changes."""
 
 
 class GateWatcher:
@@ -22,6 +28,7 @@ class GateWatcher:
         self._engine = engine
         self._reader = reader
         self._seen = 0
+        self.verdict = ""
 
     async def _poll(self) -> list[ev.Event]:
         """New decisions and cancel requests written by any process since the last look."""
@@ -50,24 +57,12 @@ class GateWatcher:
     async def wait(self, stage: Stage, cancelled: asyncio.Event) -> str:
         """Open the stage's gate and wait until it is approved, rejected, expired or cancelled."""
         engine, step = self._engine, stage.steps[0]
-        required, timeout = self._policy()
-        expires = time.time() + timeout if timeout else None
-        message = step.gate or ""
-        from console.model.templates import render
-
-        message = render(message, engine.plan.params, None)
-        engine.emit(
-            ev.GateOpened(
-                run_id=engine.plan.run_id,
-                at=time.time(),
-                stage=stage.name,
-                step=step.name,
-                message=message,
-                approvals_required=required,
-                expires_at=expires,
-            )
-        )
-        outcome = await self._outcome(stage.name, step.name, expires, cancelled)
+        policy = gate_policy(engine.plan.config.inventory, engine.plan.environments(), step)
+        expires = time.time() + policy.gate_timeout if policy.gate_timeout else None
+        message = render(step.gate or "", engine.plan.params, None)
+        parts = await asyncio.to_thread(digest_parts, engine.plan.config, engine.plan)
+        self._open(stage, message, policy, expires, parts)
+        outcome = await self._outcome(stage, message, policy, expires, parts, cancelled)
         engine.emit(
             ev.GateClosed(
                 run_id=engine.plan.run_id,
@@ -79,28 +74,83 @@ class GateWatcher:
         )
         return outcome
 
-    def _policy(self) -> tuple[int, float | None]:
-        inventory = self._engine.plan.config.inventory
-        policies = [
-            inventory.environments[e]
-            for e in self._engine.plan.environments()
-            if e in inventory.environments
-        ]
-        required = max((p.approvals for p in policies), default=1)
-        timeouts = [p.gate_timeout for p in policies if p.gate_timeout]
-        return required, min(timeouts) if timeouts else None
+    def _open(
+        self,
+        stage: Stage,
+        message: str,
+        policy: Policy,
+        expires: float | None,
+        parts: dict[str, Any],
+    ) -> None:
+        engine = self._engine
+        engine.emit(
+            ev.GateOpened(
+                run_id=engine.plan.run_id,
+                at=time.time(),
+                stage=stage.name,
+                step=stage.steps[0].name,
+                message=message,
+                approvals_required=policy.approvals,
+                expires_at=expires,
+                plan_digest=digest_of(parts),
+                digest_parts=parts,
+                policy=policy.as_dict(),
+            )
+        )
 
     async def _outcome(
-        self, stage: str, step: str, expires: float | None, cancelled: asyncio.Event
+        self,
+        stage: Stage,
+        message: str,
+        policy: Policy,
+        expires: float | None,
+        parts: dict[str, Any],
+        cancelled: asyncio.Event,
     ) -> str:
-        gate = self._engine.state.gates[(stage, step)]
+        engine, step = self._engine, stage.steps[0].name
+        operators = engine.plan.config.inventory.operators
+        checked = time.monotonic()
         while True:
+            gate = engine.state.gates[(stage.name, step)]
             if cancelled.is_set():
                 return "cancelled"
-            if any(d.decision == "reject" for d in gate.decisions):
+            approvers, rejection = tally(policy, gate, engine.plan.operator, operators)
+            if rejection is not None:
+                self.verdict = f"rejected by {rejection.actor}: {rejection.reason}"
                 return "rejected"
-            if len(gate.approvers) >= gate.approvals_required:
-                return "approved"
+            enough = len(approvers) >= policy.approvals
+            if enough or time.monotonic() - checked > RECHECK_SECONDS:
+                checked = time.monotonic()
+                fresh, config = await asyncio.to_thread(current_parts, engine.plan)
+                if digest_of(fresh) != digest_of(parts):
+                    self._void(stage, parts, fresh)
+                    why = engine.adopt(config) if config else fresh["error"]
+                    if why:
+                        self.verdict = (
+                            f"the plan changed under the gate and cannot be taken up: {why}"
+                        )
+                        return "voided"
+                    parts = fresh
+                    self._open(stage, message, policy, expires, parts)
+                    continue
+                if enough:
+                    self.verdict = "approved by " + ", ".join(approvers)
+                    return "approved"
             if expires is not None and time.time() >= expires:
+                self.verdict = f"expired after waiting {policy.gate_timeout:.0f} s for approvals"
                 return "expired"
             await asyncio.sleep(0.1)
+
+    def _void(self, stage: Stage, old: dict[str, Any], new: dict[str, Any]) -> None:
+        engine = self._engine
+        engine.emit(
+            ev.GateVoided(
+                run_id=engine.plan.run_id,
+                at=time.time(),
+                stage=stage.name,
+                step=stage.steps[0].name,
+                reason=changes(old, new) + "; approvals given before are void",
+                old_digest=digest_of(old),
+                new_digest=digest_of(new),
+            )
+        )

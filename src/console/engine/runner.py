@@ -8,13 +8,16 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from console import events as ev
 from console.engine.gates import GateWatcher
 from console.engine.plan import RunPlan
 from console.engine.steps import Outcome, StepContext, execute, template_values
-from console.model.pipeline import Stage, Step
+from console.model import resolve
+from console.model.load import Config
+from console.model.pipeline import Pipeline, Stage, Step
 from console.state import RunState, apply
 from console.store.sqlite import SQLiteStore
 from console.store.writer import BatchWriter
@@ -93,9 +96,27 @@ class Engine:
             self._writer.close()
             reader.close()
 
+    def adopt(self, config: Config) -> str | None:
+        """Run the rest with the configuration as it is now (what was approved again); or say why not."""
+        pf = config.pipelines[self.plan.pipeline.name]
+        if _shape(pf.pipeline) != _shape(self.plan.pipeline):
+            return "the pipeline's stages or steps changed; launch it again"
+        hosts = resolve.select(config.inventory, pf.pipeline.targets)
+        if self.plan.limit:
+            limited = set(resolve.select(config.inventory, self.plan.limit.split(",")))
+            hosts = [h for h in hosts if h in limited]
+        if set(hosts) != set(self.plan.hosts):
+            return "the pipeline's target hosts changed; launch it again"
+        self.plan = replace(self.plan, config=config, pipeline_file=pf)
+        for host in list(self._targets):
+            if host_target(config.inventory, host, config.base_dir) != self._targets.pop(host):
+                self._pool.forget(host)  # the host moved: connect afresh, checking its key
+        return None
+
     async def _stages(self, watcher: GateWatcher) -> tuple[str, str]:
         active = list(self.plan.hosts)
-        for stage in self.plan.pipeline.stages:
+        for index in range(len(self.plan.pipeline.stages)):
+            stage = self.plan.pipeline.stages[index]  # by index: a gate may adopt a changed plan
             if self._cancelled.is_set():
                 return "cancelled", f"cancelled by {self.state.cancel_requested_by}"
             self.emit(ev.StageStarted(run_id=self.plan.run_id, at=time.time(), stage=stage.name))
@@ -103,7 +124,7 @@ class Engine:
                 outcome = await watcher.wait(stage, self._cancelled)
                 self._finish_stage(stage, "ok" if outcome == "approved" else outcome, [])
                 if outcome != "approved":
-                    return _gate_status(outcome), f"gate '{stage.steps[0].name}' {outcome}"
+                    return _gate_status(outcome), f"gate '{stage.steps[0].name}' {watcher.verdict}"
                 continue
             failed, touched = await self._stage(stage, active)
             active = [h for h in active if h not in failed]
@@ -296,6 +317,10 @@ class Engine:
 
 def _over_threshold(stage: Stage, failed: int, total: int) -> bool:
     return failed > 0 and failed * 100 / max(total, 1) > stage.max_fail_percentage
+
+
+def _shape(pipeline: Pipeline) -> list[tuple[str, list[str]]]:
+    return [(s.name, [step.name for step in s.steps]) for s in pipeline.stages]
 
 
 def _gate_status(outcome: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
+from console.freeze import check_window
 from console.model.base import Duration, Name, Scalar, Strict, check_regex
 
 
@@ -34,13 +35,22 @@ class Environment(Strict):
     approvals: int = Field(default=1, ge=1)
     approver_roles: list[str] = []
     self_approval: bool | None = None
+    """May the launcher approve their own run's gates? Unset: no in staging and prod, yes elsewhere."""
     ticket_pattern: str | None = None
     gate_timeout: Duration | None = None
+    freeze: list[str] = []
+    emergency_roles: list[str] = []
+    signed_approvals: bool = False
 
     @field_validator("ticket_pattern")
     @classmethod
     def _pattern_compiles(cls, value: str | None) -> str | None:
         return check_regex(value)
+
+    @field_validator("freeze")
+    @classmethod
+    def _windows_parse(cls, value: list[str]) -> list[str]:
+        return [check_window(w) for w in value]
 
 
 class Operator(Strict):

@@ -10,6 +10,15 @@ from pydantic import Field, field_validator, model_validator
 from console.model.base import Duration, Name, Scalar, Strict, check_regex
 
 STEP_KINDS = ("run", "script", "upload", "download", "check", "gate")
+GATE_POLICY = (
+    "approvals",
+    "approver_roles",
+    "self_approval",
+    "ticket_pattern",
+    "gate_timeout",
+    "signed_approvals",
+)
+"""A gate step's own policy settings; they can tighten the environment's, never loosen it."""
 
 _MODE = re.compile(r"^0?[0-7]{3,4}$")
 _PERCENT = re.compile(r"^(\d{1,3})%$")
@@ -70,6 +79,17 @@ class Step(Strict):
     retries: int = Field(default=0, ge=0, le=1000)
     delay: Duration = 1.0
     hosts: list[str] | None = None
+    approvals: int | None = Field(default=None, ge=1)
+    approver_roles: list[str] | None = None
+    self_approval: bool | None = None
+    ticket_pattern: str | None = None
+    gate_timeout: Duration | None = None
+    signed_approvals: bool | None = None
+
+    @field_validator("ticket_pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str | None) -> str | None:
+        return check_regex(value)
 
     @model_validator(mode="after")
     def _one_kind(self) -> Step:
@@ -85,6 +105,11 @@ class Step(Strict):
         if self.gate is not None and (self.hosts is not None or self.retries):
             raise ValueError(
                 f"gate '{self.name}' applies to the whole run; remove 'hosts'/'retries'"
+            )
+        policy = [k for k in GATE_POLICY if getattr(self, k) is not None]
+        if policy and self.gate is None:
+            raise ValueError(
+                f"step '{self.name}' sets {', '.join(policy)}, which only a gate step can have"
             )
         return self
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from console import events as ev
+from console.audit import GENESIS, AuditRecord, Entry, canonical, chain, entry_for
 from console.errors import StoreError, UsageError
+from console.identity import current_operator
 from console.store.base import RunSummary, StoredEvent
 
 MIGRATIONS: list[str] = [
@@ -44,6 +47,23 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER events_no_delete BEFORE DELETE ON events
         BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
     """,
+    """
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        details TEXT NOT NULL,
+        prev TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_by_subject ON audit(subject);
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+    """,
 ]
 
 _Row = tuple[str, float, str, int, str | None, str | None, str | None, str, bytes | None]
@@ -63,11 +83,13 @@ def open_store(path: Path | None = None) -> SQLiteStore:
 class SQLiteStore:
     """A store in one SQLite file; every process opens its own and they share the file."""
 
-    def __init__(self, path: Path, busy_timeout_ms: int = 15000) -> None:
+    def __init__(self, path: Path, busy_timeout_ms: int = 15000, actor: str | None = None) -> None:
         self.path = path
+        self.actor = actor or current_operator()
         self._lock = threading.Lock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            _create(path)
             self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
             self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             self._db.execute("PRAGMA journal_mode = WAL")
@@ -103,12 +125,13 @@ class SQLiteStore:
                 self._db.execute("ROLLBACK")
                 raise
 
-    def _write(self, sql_rows: list[tuple[str, Sequence[Any]]]) -> None:
+    def _write(self, sql_rows: list[tuple[str, Sequence[Any]]], entries: list[Entry]) -> None:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 for sql, params in sql_rows:
                     self._db.execute(sql, params)
+                self._chain(entries)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -128,22 +151,80 @@ class SQLiteStore:
                     (launched.pipeline_digest, pipeline_text),
                 ),
                 (_INSERT, _encode(launched)),
-            ]
+            ],
+            [e for e in [entry_for(launched, self.actor)] if e],
         )
 
     def append(self, events: Sequence[ev.Event]) -> None:
-        """Append events in one transaction."""
+        """Append events in one transaction, with the audit records they call for."""
         if not events:
             return
         rows = [_encode(e) for e in events]
+        entries = [e for e in (entry_for(x, self.actor) for x in events if x.kind != "output") if e]
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.executemany(_INSERT, rows)
+                self._chain(entries)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+    def _chain(self, entries: list[Entry]) -> None:
+        """Link entries onto the audit chain; the caller holds the write transaction."""
+        if not entries:
+            return
+        row = self._db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = row if row else (0, GENESIS)
+        for entry in entries:
+            seq += 1
+            record = chain(entry, seq, prev)
+            self._db.execute(
+                "INSERT INTO audit (seq, at, actor, action, subject, details, prev, hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.seq,
+                    record.at,
+                    record.actor,
+                    record.action,
+                    record.subject,
+                    canonical(record.details).decode(),
+                    record.prev,
+                    record.hash,
+                ),
+            )
+            prev = record.hash
+
+    def audit(self, entries: list[Entry]) -> None:
+        """Record audit entries that no event carries (configuration loaded, audit exported)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._chain(entries)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def audit_records(self, after: int = 0, limit: int | None = None) -> list[AuditRecord]:
+        """The audit chain in order, from the record after `after`."""
+        sql = "SELECT seq, at, actor, action, subject, details, prev, hash FROM audit WHERE seq > ? ORDER BY seq"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock:
+            rows = self._db.execute(sql, (after,)).fetchall()
+        return [
+            AuditRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7]) for r in rows
+        ]
+
+    def audit_head(self) -> tuple[int, str]:
+        """The newest audit record's number and hash (0 and the genesis hash when empty)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+        return (int(row[0]), str(row[1])) if row else (0, GENESIS)
 
     def read(
         self,
@@ -247,6 +328,25 @@ class SQLiteStore:
         """Close the connection."""
         with self._lock:
             self._db.close()
+
+
+def _create(path: Path) -> None:
+    """Create the database file: shared with the group in a setgid folder, else private.
+
+    SQLite gives the WAL and shared-memory files the database file's mode, so this one
+    choice covers all three.
+    """
+    if path.exists():
+        return
+    mode = 0o660 if path.parent.stat().st_mode & stat.S_ISGID else 0o600
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode)
+    except FileExistsError:
+        return  # another process created it first
+    try:
+        os.fchmod(fd, mode)  # the umask must not take the group's write permission away
+    finally:
+        os.close(fd)
 
 
 _INSERT = (

@@ -141,6 +141,16 @@ class SshPool:
             raise _lost(target, exc) from None
         return await _Supervisor(conn, target, process, sink).run(timeout, stdin)
 
+    def forget(self, name: str) -> None:
+        """Drop a host's connection, so that the next step connects (and checks its key) afresh."""
+        task = self._conns.pop(name, None)
+        if task is None:
+            return
+        if task.done() and not task.cancelled() and task.exception() is None:
+            task.result().close()
+        else:
+            task.cancel()
+
     async def close(self) -> None:
         """Close every connection that was opened."""
         for task in self._conns.values():

@@ -5,10 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.lazy import Lazy
+from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
@@ -16,7 +19,7 @@ from console import events as ev
 from console.engine.plan import launch_event
 from console.errors import ConsoleError, UsageError
 from console.model.load import Config
-from console.services import record_decision, request_cancel
+from console.services import DecisionRequest, record_decision, request_cancel
 from console.state import RunState, apply
 from console.store.base import StoredEvent
 from console.store.sqlite import SQLiteStore
@@ -33,6 +36,7 @@ from console.ui.widgets.matrix import RunMatrix
 from console.ui.widgets.stages import StageStrip, spinner
 
 Spawner = Callable[[str, Path, bool], None]
+W = TypeVar("W", bound=Widget)
 
 
 class OpsConsoleApp(App[None]):
@@ -100,10 +104,10 @@ class OpsConsoleApp(App[None]):
         with TabbedContent(initial="home"):
             with TabPane("1 Home", id="home"):
                 yield HomePane()
-            with TabPane("2 Run", id="run"):
-                yield RunPane(self.store_path)
+            with TabPane("2 Run", id="run"):  # hidden panes mount after the first frame
+                yield Lazy(RunPane(self.store_path))
             with TabPane("3 Gates", id="gates"):
-                yield GatesPane()
+                yield Lazy(GatesPane())
         yield Footer()
 
     def on_mount(self) -> None:
@@ -151,7 +155,7 @@ class OpsConsoleApp(App[None]):
             )
         if self.open_run in changed:
             self._refresh_open_run(changed[self.open_run])
-        self._refresh_gates()
+        self.refresh_gates()
 
     def _apply(self, stored: StoredEvent, changed: dict[str, set[tuple[str, str, str]]]) -> None:
         event = stored.event
@@ -167,31 +171,44 @@ class OpsConsoleApp(App[None]):
         if isinstance(event, ev.RunFinished):
             keys.update(state.cells)
 
+    def mounted(self, kind: type[W]) -> W | None:
+        """A pane's widget, or None while it is still waiting to be mounted."""
+        found = self.query(kind)
+        return found.first() if found else None
+
     def _refresh_open_run(self, keys: set[tuple[str, str, str]]) -> None:
         assert self.open_run is not None
         state = self.runs[self.open_run]
-        pane = self.query_one(RunPane)
+        pane = self.mounted(RunPane)
+        if pane is None:
+            return
         pane.describe(state)
         for matrix in pane.query(RunMatrix):
             if matrix.run_id == state.id:
                 matrix.update_cells(state, keys)
 
-    def _refresh_gates(self) -> None:
-        self.query_one(GatesPane).fill(self.runs, self.clock())
+    def refresh_gates(self) -> None:
+        """Refill the gates pane and the header's count of pending approvals."""
+        gates = self.mounted(GatesPane)
+        if gates is not None:
+            gates.fill(self.runs, self.clock())
         self.query_one(ConsoleHeader).pending = sum(
             len(s.open_gates()) for s in self.runs.values() if not s.is_final
         )
 
     def _tick(self) -> None:
-        if self.open_run in self.runs:
-            self.query_one(RunPane).describe(self.runs[self.open_run])
+        pane = self.mounted(RunPane)
+        if pane is not None and self.open_run in self.runs:
+            pane.describe(self.runs[self.open_run])
 
     def _spin(self) -> None:
         state = self.runs.get(self.open_run or "")
         if state is None or state.is_final or self.query_one(TabbedContent).active != "run":
             return
         frame = spinner(self.clock())
-        pane = self.query_one(RunPane)
+        pane = self.mounted(RunPane)
+        if pane is None:
+            return
         pane.query_one(StageStrip).show(state, self.clock())
         for matrix in pane.query(RunMatrix):
             if matrix.run_id == state.id:
@@ -260,7 +277,9 @@ class OpsConsoleApp(App[None]):
     def show_run(self, run_id: str) -> None:
         """Open a run in the run pane."""
         self.open_run = run_id
-        self.query_one(RunPane).open(self.runs[run_id])
+        pane = self.mounted(RunPane)
+        if pane is not None:  # else the pane opens it when it mounts
+            pane.open(self.runs[run_id])
         self.action_pane("run")
 
     def show_host(self, host: str) -> None:
@@ -354,9 +373,7 @@ class OpsConsoleApp(App[None]):
             return
         run_id, stage, step = chosen
         gate = self.runs[run_id].gates[(stage, step)]
-        policy = [self.config.inventory.environments.get(e) for e in self.runs[run_id].environments]
-        hint = next((f"({p.ticket_pattern})" for p in policy if p and p.ticket_pattern), "")
-        dialog = DecisionDialog(decision, run_id, step, gate.message, hint)
+        dialog = DecisionDialog(decision, run_id, gate)
         self.push_screen(dialog, lambda result: self._decided(run_id, step, result))
 
     def _decided(self, run_id: str, step: str, result: Decision | None) -> None:
@@ -368,9 +385,16 @@ class OpsConsoleApp(App[None]):
     def _record(self, run_id: str, step: str, result: Decision) -> None:
         store = SQLiteStore(self.store_path)
         try:
-            record_decision(
-                store, run_id, result.decision, self.operator, step, result.reason, result.ticket
+            request = DecisionRequest(
+                run_id,
+                result.decision,
+                self.operator,
+                step,
+                result.reason,
+                result.ticket,
+                result.plan_digest,
             )
+            record_decision(store, self.config.inventory, request)
             verb = "Approved" if result.decision == "approve" else "Rejected"
             self.call_from_thread(self.notify, f"{verb} gate '{step}' of run {run_id}")
         except ConsoleError as exc:

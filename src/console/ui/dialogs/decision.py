@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,7 +11,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+from console.policy import Policy
 from console.sanitize import printable
+from console.state import Gate
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,7 @@ class Decision:
     decision: str
     reason: str
     ticket: str
+    plan_digest: str = ""
 
 
 class DecisionDialog(ModalScreen[Decision | None]):
@@ -29,18 +33,21 @@ class DecisionDialog(ModalScreen[Decision | None]):
     DecisionDialog { align: center middle; }
     DecisionDialog > Vertical { width: 72; height: auto; border: thick $primary; background: $surface; padding: 1 2; }
     DecisionDialog Label.title { text-style: bold; margin-bottom: 1; }
-    DecisionDialog Label.error { color: $error; height: auto; }
+    DecisionDialog Label.problem { color: $text-error; background: transparent; height: auto; }
+    DecisionDialog Label { width: 100%; }
+    DecisionDialog Label.detail { color: $text-muted; height: auto; }
     DecisionDialog Horizontal { height: auto; margin-top: 1; }
     DecisionDialog Button { margin-right: 2; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
-    def __init__(
-        self, decision: str, run_id: str, gate: str, message: str, ticket_hint: str = ""
-    ) -> None:
+    def __init__(self, decision: str, run_id: str, gate: Gate) -> None:
         super().__init__()
-        self.decision, self.run_id, self.gate, self.message = decision, run_id, gate, message
-        self.ticket_hint = ticket_hint
+        self.decision, self.run_id, self.gate = decision, run_id, gate.step
+        self.message, self.plan_digest = gate.message, gate.plan_digest
+        self.policy = Policy.from_dict(gate.policy)
+        self.ticket_hint = " or ".join(self.policy.ticket_patterns)
+        self.approvers, self.parts = gate.approvers, gate.digest_parts
 
     def compose(self) -> ComposeResult:
         verb = "Approve" if self.decision == "approve" else "Reject"
@@ -49,12 +56,18 @@ class DecisionDialog(ModalScreen[Decision | None]):
                 f"{verb} gate '{printable(self.gate)}' of run {self.run_id}", classes="title"
             )
             yield Label(printable(self.message))
+            so_far = ", ".join(self.approvers) or "none yet"
+            yield Label(
+                f"Policy: {printable(self.policy.describe())} — approved so far: {so_far}",
+                classes="detail",
+            )
+            yield Label(plan_summary(self.plan_digest, self.parts), classes="detail")
             yield Input(
                 placeholder="reason" + (" (required)" if self.decision == "reject" else ""),
                 id="reason",
             )
             yield Input(placeholder=f"change ticket {self.ticket_hint}".strip(), id="ticket")
-            yield Label("", id="error", classes="error")
+            yield Label("", id="error", classes="problem")
             with Horizontal():
                 yield Button(
                     verb, variant="primary" if self.decision == "approve" else "error", id="ok"
@@ -79,7 +92,20 @@ class DecisionDialog(ModalScreen[Decision | None]):
         if self.decision == "reject" and not reason:
             self.query_one("#error", Label).update("A rejection needs a reason.")
             return
-        self.dismiss(Decision(self.decision, reason, ticket))
+        self.dismiss(Decision(self.decision, reason, ticket, self.plan_digest))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def plan_summary(digest: str, parts: dict[str, Any]) -> str:
+    """What the approval is bound to, in one or two lines."""
+    if not digest:
+        return "Plan: not recorded for this gate"
+    params = ", ".join(f"{k}={v}" for k, v in parts.get("params", {}).items()) or "no params"
+    targets = parts.get("targets", {})
+    keys = sum(1 for fingerprints in parts.get("host_keys", {}).values() if fingerprints)
+    return printable(
+        f"Plan {digest[:12]}: pipeline {str(parts.get('pipeline', ''))[:12]}, {params}, "
+        f"{len(targets)} target(s), known host keys for {keys}"
+    )

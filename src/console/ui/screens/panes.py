@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Input, Label, Static
 from console.durations import format_duration
 from console.model import resolve
 from console.model.load import Config
+from console.policy import Policy
 from console.report import STATUS_MARK, duration, short_time
 from console.sanitize import printable
 from console.state import Gate, RunState
@@ -149,8 +150,10 @@ class RunPane(Vertical):
         self.query_one(LogPane).follow(state.id)
 
     def on_mount(self) -> None:
-        if self._shown is not None:
-            self.call_after_refresh(self.open, self._shown)
+        app = self.app
+        shown = self._shown or app.runs.get(app.open_run or "")  # type: ignore[attr-defined]
+        if shown is not None:
+            self.call_after_refresh(self.open, shown)
 
     def describe(self, state: RunState) -> None:
         """The title line (pipeline, status, params, progress, elapsed) and the stage strip."""
@@ -193,6 +196,7 @@ class GatesPane(Vertical):
             "approvals",
         ):
             table.add_column(label, key=label)
+        self.call_after_refresh(self.app.refresh_gates)  # type: ignore[attr-defined]
 
     def fill(self, runs: dict[str, RunState], now: float) -> None:
         """List open gates, oldest first."""
@@ -224,5 +228,13 @@ def gate_row(state: RunState, gate: Gate, now: float) -> tuple[str, ...]:
         printable(f"{gate.step}: {gate.message}")[:60],
         change,
         waited,
-        f"{len(gate.approvers)} of {gate.approvals_required}",
+        approvals_cell(gate),
     )
+
+
+def approvals_cell(gate: Gate) -> str:
+    """`1 of 2 · change-board`: how far the gate is, and who may approve it."""
+    policy = Policy.from_dict(gate.policy)
+    roles = f" · {'/'.join(policy.approver_roles)}" if policy.approver_roles else ""
+    own = "" if policy.self_approval else " · not launcher"
+    return f"{len(gate.approvers)} of {gate.approvals_required}{roles}{own}"

@@ -1,0 +1,221 @@
+"""The console measured through a real pty: start-up, `--help`, key latency under output floods, memory.
+
+Every figure is taken side by side in one run, medians of several rounds:
+
+- first frame: `opsconsole` on the sample inventory until its footer shows, against a minimal
+  Textual app (Header, Log, Footer) until its footer shows;
+- `opsconsole --help` against `python -c 'import textual.app'`;
+- key latency: with a 200-host run open in the run view while a second process appends its
+  output at a given rate, the time from writing `j` (or `k`) on the pty until the logs pane's
+  title names the host the cursor moved to (the cursor moved, the cell's output is followed);
+  idle first, then each rate;
+- memory: the console's resident size before the flood and its peak after it.
+
+    .venv/bin/python -m bench.console --rounds 5 --presses 40 --rates 20000,100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.pty import Terminal
+from console import events as ev
+from console.store.sqlite import SQLiteStore
+
+ROOT = Path(__file__).resolve().parents[1]
+HOSTS = [f"h{i:03d}" for i in range(200)]
+RUN = "20261128-000000-flood"
+PYTHON = sys.executable
+OPSCONSOLE = str(Path(PYTHON).with_name("opsconsole"))
+
+MINIMAL_APP = """
+from textual.app import App
+from textual.widgets import Footer, Header, Log
+class Minimal(App):
+    BINDINGS = [("q", "quit", "Quit")]
+    def compose(self):
+        yield Header()
+        yield Log()
+        yield Footer()
+Minimal().run()
+"""
+
+FLOOD = """
+import sys, time
+from pathlib import Path
+from console import events as ev
+from console.store.writer import BatchWriter
+path, run, rate, seconds = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+hosts = [f"h{i:03d}" for i in range(200)]
+writer = BatchWriter(path)
+per_chunk, lines, start = 10, 0, time.perf_counter()
+for h in hosts:
+    writer.put(ev.StepStarted(run_id=run, at=time.time(), stage="s", step="work", host=h))
+while (elapsed := time.perf_counter() - start) < seconds:
+    if lines > rate * elapsed:
+        time.sleep(0.002)
+        continue
+    now = time.time()
+    for h in hosts:
+        data = b"".join(b"record %d of %s processed\\n" % (lines + i, h.encode()) for i in range(per_chunk))
+        writer.put(ev.Output(run_id=run, at=now, stage="s", step="work", host=h, stream="stdout", data=data))
+    lines += per_chunk * len(hosts)
+writer.close()
+print(lines, time.perf_counter() - start)
+"""
+
+
+def seed(store_path: Path) -> None:
+    """A running 200-host run for the console to open."""
+    store = SQLiteStore(store_path)
+    plan = [
+        ev.StagePlan(
+            name="s", strategy="parallel", steps=[ev.StepPlan(name="work", kind="run", hosts=HOSTS)]
+        )
+    ]
+    launched = ev.RunLaunched(
+        run_id=RUN,
+        at=time.time(),
+        pipeline="flood",
+        pipeline_digest="0" * 64,
+        pipeline_path="p",
+        inventory_path="i",
+        inventory_digest="0" * 64,
+        params={},
+        targets=HOSTS,
+        environments=[],
+        operator="bench",
+        stages=plan,
+    )
+    store.create_run(launched, "")
+    store.append([ev.RunStarted(run_id=RUN, at=time.time(), pid=os.getpid(), node=os.uname()[1])])
+    store.close()
+
+
+def console(store: Path, config: Path) -> list[str]:
+    """The command line that opens the console on the sample inventory."""
+    return [OPSCONSOLE, "--inventory", str(ROOT / "sample_inventory.toml"), "--store", str(store)]
+
+
+def first_frame(argv: list[str], config: Path) -> float:
+    """Seconds from starting a program on a pty until its footer (`Quit`) is on screen."""
+    term = Terminal(argv, XDG_CONFIG_HOME=str(config))
+    try:
+        return term.wait_for("Quit", term.started) - term.started
+    finally:
+        term.close()
+
+
+def timed(argv: list[str]) -> float:
+    """Seconds a command takes to finish."""
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def start_up(rounds: int) -> dict[str, list[float]]:
+    """First frame and `--help`, each contender once per round in turn."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-console-"))
+    results: dict[str, list[float]] = {k: [] for k in ("minimal", "console", "import", "help")}
+    for i in range(rounds + 1):
+        store = folder / f"start-{i}.db"
+        frames = {
+            "minimal": first_frame([PYTHON, "-c", MINIMAL_APP], folder),
+            "console": first_frame(console(store, folder), folder),
+            "import": timed([PYTHON, "-c", "import textual.app"]),
+            "help": timed([OPSCONSOLE, "--help"]),
+        }
+        if i:  # the first round warms the page cache
+            for key, value in frames.items():
+                results[key].append(value)
+    return results
+
+
+def latency(presses: int, rate: int) -> tuple[list[float], int, float, int, int]:
+    """Key latencies, lines written, seconds, and memory (KiB) before and at peak."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-console-"))
+    store = folder / "store.db"
+    seed(store)
+    term = Terminal(console(store, folder), XDG_CONFIG_HOME=str(folder))
+    flood = None
+    try:
+        term.wait_for("Quit", term.started)
+        time.sleep(0.5)
+        term.wait_for("output of", term.press("\t\r"))  # the newest run, in the run view
+        time.sleep(1.0)
+        before = term.memory_kib()
+        if rate:
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+            seconds = presses * 0.35 + 3
+            command = [PYTHON, "-c", FLOOD, str(store), RUN, str(rate), str(seconds)]
+            flood = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
+            time.sleep(2.0)
+        term.wait_for("h000 · work", term.press("l"))  # onto the first host's cell
+        samples = []
+        for i in range(presses):  # down and up the matrix; the logs pane follows the new cell
+            key, host = ("j", "h001") if i % 2 == 0 else ("k", "h000")
+            sent = term.press(key)
+            samples.append(term.wait_for(f"{host} · work", sent, timeout=10) - sent)
+            time.sleep(0.15)
+        lines, seconds = 0, 0.0
+        if flood:
+            out, _ = flood.communicate()
+            lines, seconds = int(out.split()[0]), float(out.split()[1])
+        peak = term.memory_kib("VmHWM")
+        return samples, lines, seconds, before, peak
+    finally:
+        if flood and flood.poll() is None:
+            flood.kill()
+        term.close()
+
+
+def ms(values: list[float], q: float) -> float:
+    """A quantile in milliseconds."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--presses", type=int, default=40)
+    parser.add_argument("--rates", default="20000,100000")
+    args = parser.parse_args()
+
+    starts = start_up(args.rounds)
+    med = {k: statistics.median(v) for k, v in starts.items()}
+    print("| measure | median s | min s | max s | ratio |\n|---|---:|---:|---:|---:|")
+    for key, label, base in (
+        ("minimal", "minimal Textual app, first frame", "minimal"),
+        ("console", "opsconsole, first frame", "minimal"),
+        ("import", "python -c 'import textual.app'", "import"),
+        ("help", "opsconsole --help", "import"),
+    ):
+        v = starts[key]
+        print(
+            f"| {label} | {med[key]:.3f} | {min(v):.3f} | {max(v):.3f} | {med[key] / med[base]:.2f}× |"
+        )
+
+    print(
+        "\n| output rate | lines written | median ms | p95 ms | p99 ms | max ms | RSS before MiB | peak MiB |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for rate in [0, *(int(r) for r in args.rates.split(","))]:
+        samples, lines, seconds, before, peak = latency(args.presses, rate)
+        label = "idle" if not rate else f"{lines / seconds:,.0f} lines/s"
+        print(
+            f"| {label} | {lines:,} | {statistics.median(samples) * 1000:.1f} | {ms(samples, 0.95):.1f} | "
+            f"{ms(samples, 0.99):.1f} | {max(samples) * 1000:.1f} | {before / 1024:.0f} | {peak / 1024:.0f} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""The audit trail: a hash chain of compliance records, derived from events and checked end to end.
+
+Each record's hash is SHA-256 over a canonical JSON encoding of its fields, the previous
+record's hash included, so that editing, deleting, inserting or moving a record breaks the
+chain from that record on. Keeping the head hash somewhere else (`opsconsole audit head`)
+also catches records cut off the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from console import events as ev
+
+GENESIS = "0" * 64
+"""The `prev` of the first record."""
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One link of the chain, as stored."""
+
+    seq: int
+    at: str
+    actor: str
+    action: str
+    subject: str
+    details: dict[str, Any]
+    prev: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What to record, before it is numbered and chained."""
+
+    at: float
+    actor: str
+    action: str
+    subject: str
+    details: dict[str, Any]
+
+
+def canonical(value: object) -> bytes:
+    """The one JSON encoding that is hashed: sorted keys, no spaces, UTF-8."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
+
+
+def utc(at: float) -> str:
+    """A timestamp as UTC ISO 8601 with microseconds."""
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def link_hash(
+    seq: int, at: str, actor: str, action: str, subject: str, details: object, prev: str
+) -> str:
+    """The hash a record with these fields must carry."""
+    body = {
+        "seq": seq,
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "details": details,
+        "prev": prev,
+    }
+    return hashlib.sha256(canonical(body)).hexdigest()
+
+
+def chain(entry: Entry, seq: int, prev: str) -> AuditRecord:
+    """Number an entry and link it after the record whose hash is `prev`."""
+    at = utc(entry.at)
+    digest = link_hash(seq, at, entry.actor, entry.action, entry.subject, entry.details, prev)
+    return AuditRecord(
+        seq, at, entry.actor, entry.action, entry.subject, entry.details, prev, digest
+    )
+
+
+def entry_for(event: ev.Event, actor: str) -> Entry | None:
+    """The audit entry an event calls for, or None for events of no compliance interest."""
+    found = _describe(event)
+    if found is None:
+        return None
+    action, subject, details = found
+    who = getattr(event, "actor", None) or getattr(event, "operator", None) or actor
+    return Entry(event.at, str(who), action, subject, details)
+
+
+def _describe(event: ev.Event) -> tuple[str, str, dict[str, Any]] | None:
+    run = event.run_id
+    if isinstance(event, ev.RunLaunched):
+        keep = (
+            "pipeline",
+            "pipeline_digest",
+            "pipeline_path",
+            "inventory_path",
+            "inventory_digest",
+        )
+        details = {k: getattr(event, k) for k in keep}
+        details |= {"params": event.params, "targets": event.targets, "limit": event.limit}
+        details["environments"] = event.environments
+        return "run_launched", run, details
+    if isinstance(event, ev.GateOpened):
+        details = {"message": event.message, "approvals_required": event.approvals_required}
+        details |= {"plan_digest": event.plan_digest, "policy": event.policy}
+        return "gate_opened", f"{run}/{event.step}", details
+    if isinstance(event, ev.GateDecided):
+        details = {"reason": event.reason, "ticket": event.ticket, "emergency": event.emergency}
+        details |= {"plan_digest": event.plan_digest, "signed": bool(event.signature)}
+        return f"gate_{event.decision}d", f"{run}/{event.step}", details
+    if isinstance(event, ev.GateVoided):
+        details = {"reason": event.reason, "old_digest": event.old_digest}
+        return "approvals_voided", f"{run}/{event.step}", details | {"new_digest": event.new_digest}
+    if isinstance(event, ev.GateClosed):
+        return "gate_closed", f"{run}/{event.step}", {"outcome": event.outcome}
+    if isinstance(event, ev.CancelRequested):
+        return "cancel_requested", run, {}
+    if isinstance(event, ev.RollbackStarted):
+        return "rollback_started", run, {"stage": event.stage, "hosts": event.hosts}
+    if isinstance(event, ev.RunFinished):
+        return "run_finished", run, {"status": event.status, "message": event.message}
+    if isinstance(event, ev.HostKeyAccepted):
+        details = {"fingerprint": event.fingerprint, "known_hosts": event.known_hosts}
+        return "host_key_accepted", event.host, details
+    return None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What `audit verify` found: intact up to a head, or broken at a record."""
+
+    count: int
+    head: str
+    broken_at: int | None = None
+    problem: str = ""
+
+    @property
+    def intact(self) -> bool:
+        """True when every record checks out."""
+        return self.broken_at is None
+
+
+def verify(records: list[AuditRecord], anchor: str | None = None) -> Verdict:
+    """Recompute the chain and name the first record that was edited, deleted, inserted or moved."""
+    prev, expected = GENESIS, 1
+    for record in records:
+        if record.seq != expected:
+            return Verdict(
+                len(records), prev, expected, f"record {expected} is missing: it was deleted"
+            )
+        fields = asdict(record)
+        fields.pop("hash")
+        if link_hash(**fields) != record.hash:
+            problem = f"record {record.seq} was altered (edited or moved): its content does not match its hash"
+            return Verdict(len(records), prev, record.seq, problem)
+        if record.prev != prev:
+            problem = (
+                f"record {record.seq} does not follow record {record.seq - 1}: a record was "
+                "inserted, moved or replaced here"
+            )
+            return Verdict(len(records), prev, record.seq, problem)
+        prev, expected = record.hash, expected + 1
+    if anchor and anchor not in {r.hash for r in records} and anchor != GENESIS:
+        problem = (
+            f"the kept head {anchor[:16]}… is not in the chain: records after it were removed "
+            "or the chain was rewritten"
+        )
+        return Verdict(len(records), prev, expected, problem)
+    return Verdict(len(records), prev)

@@ -1,0 +1,222 @@
+"""Who may decide a gate, and what a decision needs: the one place these rules live.
+
+The runner works out a gate's policy when it opens the gate and records it in the event, so
+the console, the CLI and the runner all judge decisions by the same rules. A refusal is a
+sentence that says why.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from console import events as ev
+from console import freeze
+from console.model.inventory import Environment, Inventory, Operator
+from console.model.pipeline import Step
+from console.state import Gate
+
+STRICT_BY_DEFAULT = ("staging", "prod", "production")
+"""Environments where, unless the inventory says otherwise, nobody approves their own run."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The rules a gate's decisions must meet, merged over the environments the run touches."""
+
+    environments: tuple[str, ...] = ()
+    approvals: int = 1
+    approver_roles: tuple[str, ...] = ()
+    self_approval: bool = True
+    ticket_patterns: tuple[str, ...] = ()
+    gate_timeout: float | None = None
+    freeze: tuple[str, ...] = ()
+    emergency_roles: tuple[str, ...] = ()
+    signed_approvals: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready, for the GateOpened event."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Policy:
+        """Back from the event (an empty dict is the permissive policy of older runs)."""
+        fields: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
+        }
+        return cls(**{k: v for k, v in fields.items() if k in cls.__dataclass_fields__})
+
+    @property
+    def where(self) -> str:
+        """The environments, for sentences."""
+        return ", ".join(self.environments) or "this run"
+
+    def describe(self) -> str:
+        """One line for people: `2 approvals · roles change-board · no self-approval · ticket CHG\\d+`."""
+        parts = [f"{self.approvals} approval{'s' if self.approvals != 1 else ''}"]
+        if self.approver_roles:
+            parts.append("roles " + "/".join(self.approver_roles))
+        if not self.self_approval:
+            parts.append("no self-approval")
+        parts += [f"ticket {p}" for p in self.ticket_patterns]
+        if self.freeze:
+            parts.append("freeze " + "; ".join(self.freeze))
+        if self.signed_approvals:
+            parts.append("signed")
+        return " · ".join(parts)
+
+
+def _self_approval(name: str, env: Environment) -> bool:
+    return env.self_approval if env.self_approval is not None else name not in STRICT_BY_DEFAULT
+
+
+def _narrow(current: tuple[str, ...], more: list[str] | None) -> tuple[str, ...]:
+    """Role lists combine by intersection: an approver must satisfy every environment."""
+    if not more:
+        return current
+    return tuple(r for r in current if r in more) if current else tuple(more)
+
+
+def gate_policy(inventory: Inventory, environments: list[str], step: Step | None = None) -> Policy:
+    """The strictest combination of the environments' policies and the gate step's own settings."""
+    policy = Policy(environments=tuple(environments))
+    for name in environments:
+        env = inventory.environments.get(name)
+        if env is None:
+            continue
+        timeouts = [t for t in (policy.gate_timeout, env.gate_timeout) if t]
+        policy = Policy(
+            environments=policy.environments,
+            approvals=max(policy.approvals, env.approvals),
+            approver_roles=_narrow(policy.approver_roles, env.approver_roles),
+            self_approval=policy.self_approval and _self_approval(name, env),
+            ticket_patterns=policy.ticket_patterns
+            + ((env.ticket_pattern,) if env.ticket_pattern else ()),
+            gate_timeout=min(timeouts) if timeouts else None,
+            freeze=policy.freeze + tuple(env.freeze),
+            emergency_roles=_narrow(policy.emergency_roles, env.emergency_roles),
+            signed_approvals=policy.signed_approvals or env.signed_approvals,
+        )
+    return _tighten(policy, step) if step is not None else policy
+
+
+def _tighten(policy: Policy, step: Step) -> Policy:
+    timeouts = [t for t in (policy.gate_timeout, step.gate_timeout) if t]
+    return Policy(
+        environments=policy.environments,
+        approvals=max(policy.approvals, step.approvals or 1),
+        approver_roles=_narrow(policy.approver_roles, step.approver_roles),
+        self_approval=policy.self_approval and step.self_approval is not False,
+        ticket_patterns=policy.ticket_patterns
+        + ((step.ticket_pattern,) if step.ticket_pattern else ()),
+        gate_timeout=min(timeouts) if timeouts else None,
+        freeze=policy.freeze,
+        emergency_roles=policy.emergency_roles,
+        signed_approvals=policy.signed_approvals or bool(step.signed_approvals),
+    )
+
+
+@dataclass(frozen=True)
+class Ballot:
+    """A decision someone wants to record, with who they are according to the inventory."""
+
+    actor: str
+    roles: tuple[str, ...] | None  # None: the inventory does not know this account
+    decision: str
+    reason: str = ""
+    ticket: str = ""
+    signed: bool = False
+
+
+def judge(
+    policy: Policy, ballot: Ballot, launcher: str, approved_before: bool, now: float
+) -> tuple[str | None, bool]:
+    """Why the decision cannot count (None when it can), and whether it is an emergency change."""
+    who, where = ballot.actor, policy.where
+    if ballot.roles is None:
+        return (
+            f"{who} is not an operator in the inventory's [operators] table, so may watch but not decide gates",
+            False,
+        )
+    if ballot.decision == "reject":
+        if not ballot.reason.strip():
+            return "a rejection needs a reason; say why the change must not go ahead", False
+        return _role_problem(policy.approver_roles, ballot, where, "decide"), False
+    window = freeze.active(policy.freeze, now)
+    if window is not None:
+        if not set(ballot.roles) & set(policy.emergency_roles):
+            allowed = "/".join(policy.emergency_roles) or "nobody (no emergency_roles are set)"
+            return (
+                f"{where} is in a change freeze ({window}); only {allowed} may approve while it "
+                "lasts, as an emergency change with a reason",
+                False,
+            )
+        if not ballot.reason.strip():
+            return f"an emergency approval during the freeze of {where} needs a reason", True
+    else:
+        problem = _role_problem(policy.approver_roles, ballot, where, "approve")
+        if problem:
+            return problem, False
+    if who == launcher and not policy.self_approval:
+        return (
+            f"{who} launched this run and so cannot approve its gates in {where}: a second person must",
+            False,
+        )
+    if approved_before:
+        return f"{who} has already approved this gate; an approver counts once", False
+    for pattern in policy.ticket_patterns:
+        if not ballot.ticket:
+            return (
+                f"gates in {where} need a change ticket matching {pattern}; give one with the approval",
+                False,
+            )
+        if not re.fullmatch(pattern, ballot.ticket):
+            return (
+                f"ticket '{ballot.ticket}' does not match {pattern}, the change ticket format for {where}",
+                False,
+            )
+    if policy.signed_approvals and not ballot.signed:
+        return (
+            f"approvals in {where} must be signed with the approver's SSH key through ssh-agent",
+            False,
+        )
+    return None, window is not None
+
+
+def _role_problem(roles: tuple[str, ...], ballot: Ballot, where: str, verb: str) -> str | None:
+    if not roles or set(ballot.roles or ()) & set(roles):
+        return None
+    has = "/".join(ballot.roles or ()) or "no roles"
+    needs = "/".join(roles)
+    return f"{ballot.actor} may not {verb} gates in {where}: that needs the role {needs} (they have {has})"
+
+
+def tally(
+    policy: Policy, gate: Gate, launcher: str, operators: dict[str, Operator]
+) -> tuple[list[str], ev.GateDecided | None]:
+    """The approvers that count under the policy, and the first valid rejection if there is one.
+
+    Every decision is judged again here, at the moment it was made: a decision written into
+    the store by any other means than `record_decision` still counts only if it is allowed.
+    """
+    approvers: list[str] = []
+    for decision in gate.decisions:
+        if not gate.binds(decision):
+            continue
+        known = operators.get(decision.actor)
+        ballot = Ballot(
+            decision.actor,
+            tuple(known.roles) if known else None,
+            decision.decision,
+            decision.reason,
+            decision.ticket,
+            bool(decision.signature),
+        )
+        problem, _ = judge(policy, ballot, launcher, decision.actor in approvers, decision.at)
+        if problem:
+            continue
+        if decision.decision == "reject":
+            return approvers, decision
+        approvers.append(decision.actor)
+    return approvers, None
