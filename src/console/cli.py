@@ -19,7 +19,8 @@ EXIT_STATUS = {"succeeded": 0, "failed": 1, "rejected": 1, "expired": 1, "cancel
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
+def common_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """--inventory, --pipelines and --store, accepted before or after any subcommand."""
     default = argparse.SUPPRESS if suppress else None
     parser.add_argument(
         "--inventory",
@@ -58,14 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the console's theme: opsconsole-dark, opsconsole-light or opsconsole-high-contrast",
     )
-    _common(parser, suppress=False)
+    common_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text, configure, handler in commands.COMMANDS:
         if help_text == argparse.SUPPRESS:
             child = sub.add_parser(name)  # internal: listed nowhere
         else:
             child = sub.add_parser(name, help=help_text, description=help_text)
-        _common(child, suppress=True)
+        common_options(child, suppress=True)
         configure(child)
         child.set_defaults(handler=handler)
     return parser

@@ -12,13 +12,19 @@ from pathlib import Path
 from console import events as ev
 from console import report
 from console.cli import EXIT_STATUS, load, open_store, print_json, spawn_runner, store_path
-from console.engine.plan import RunPlan, launch_event, plan_run
+from console.engine.plan import RunPlan, plan_run
 from console.errors import UsageError
 from console.identity import current_operator
 from console.model.load import load_config
 from console.model.params import parse_assignments
 from console.sanitize import Sanitizer
-from console.services import DecisionRequest, record_decision, request_cancel, run_state
+from console.services import (
+    DecisionRequest,
+    create_run,
+    record_decision,
+    request_cancel,
+    run_state,
+)
 from console.state import FINAL_RUN
 
 
@@ -73,8 +79,7 @@ def _run(args: argparse.Namespace) -> int:
         config, args.pipeline, parse_assignments(args.param or []), current_operator(), args.limit
     )
     store = open_store(args)
-    launched = launch_event(plan, time.time())
-    store.create_run(launched, plan.pipeline_file.source.text)
+    launched = create_run(store, plan)
     store.close()
     if args.detach:
         spawn_runner(plan.run_id, store_path(args), args.accept_new_host_keys)
@@ -295,6 +300,18 @@ def _configure_demo(p: argparse.ArgumentParser) -> None:
     configure(p)
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from console import audit_cli
+
+    return audit_cli.run(args)
+
+
+def _configure_audit(p: argparse.ArgumentParser) -> None:
+    from console import audit_cli
+
+    audit_cli.configure(p)
+
+
 def _none(p: argparse.ArgumentParser) -> None:
     return None
 
@@ -313,6 +330,7 @@ COMMANDS = [
     ("approve", "approve a run's open gate", lambda p: _configure_decision(p, False), _approve),
     ("reject", "reject a run's open gate", lambda p: _configure_decision(p, True), _reject),
     ("cancel", "ask a run to stop", _configure_cancel, _cancel),
+    ("audit", "verify, anchor and export the audit trail", _configure_audit, _audit),
     ("demo", "run the bundled sample on embedded SSH hosts", _configure_demo, _demo),
     ("_runner", argparse.SUPPRESS, _configure_runner, _runner),
 ]

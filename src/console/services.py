@@ -8,11 +8,15 @@ import time
 from dataclasses import dataclass
 
 from console import events as ev
+from console.audit import Entry
+from console.engine.plan import RunPlan, launch_event
 from console.errors import UsageError
 from console.model.inventory import Inventory
+from console.model.load import Config
 from console.policy import Ballot, Policy, judge
 from console.state import Gate, RunState, fold
 from console.store.base import Store
+from console.store.sqlite import SQLiteStore
 
 NON_OUTPUT = (ev.Output.kind,)
 
@@ -130,3 +134,22 @@ def request_cancel(store: Store, ref: str, actor: str) -> RunState:
         )
     store.append(events)
     return state
+
+
+def note_config(store: SQLiteStore, config: Config, actor: str) -> None:
+    """Record the configuration's files and their SHA-256 when they differ from the last record."""
+    files = {str(config.source.path.resolve()): config.source.digest}
+    for pf in config.pipelines.values():
+        files[str(pf.source.path.resolve())] = pf.source.digest
+    subject = str(config.source.path.resolve())
+    last = store.last_audit("config_loaded", subject)
+    if last is None or last.details.get("files") != files:
+        store.audit([Entry(time.time(), actor, "config_loaded", subject, {"files": files})])
+
+
+def create_run(store: SQLiteStore, plan: RunPlan) -> ev.RunLaunched:
+    """Record a planned run (and the configuration it came from, when that is new to the trail)."""
+    note_config(store, plan.config, plan.operator)
+    launched = launch_event(plan, time.time())
+    store.create_run(launched, plan.pipeline_file.source.text)
+    return launched

@@ -10,11 +10,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from console.engine.plan import launch_event, plan_run
+from console.engine.plan import plan_run
 from console.identity import current_operator
 from console.model.inventory import Inventory
 from console.model.load import load_config
 from console.model.params import parse_assignments
+from console.services import create_run
 from console.store.sqlite import SQLiteStore
 
 DEFAULT_PIPELINE = "deploy-ehr-web"
@@ -113,8 +114,7 @@ async def _run(args: argparse.Namespace, inventory: Path, work: Path) -> int:
     plan = plan_run(config, args.pipeline, params, current_operator(), limit)
     store_path = Path(args.store) if args.store else work / "store.db"
     store = SQLiteStore(store_path)
-    launched = launch_event(plan, time.time())
-    store.create_run(launched, plan.pipeline_file.source.text)
+    launched = create_run(store, plan)
     print(
         f"demo: {len(config.inventory.hosts)} embedded SSH hosts on loopback; "
         f"running {plan.pipeline.name} on {len(plan.hosts)} host(s) as run {plan.run_id}",

@@ -82,7 +82,14 @@ def plan_run(
         raise UsageError(
             f"pipeline '{pipeline_name}' has no target hosts{where}; check its targets"
         )
-    return RunPlan(run_id or new_run_id(), config, pf, params, hosts, operator, limit)
+    plan = RunPlan(run_id or new_run_id(), config, pf, params, hosts, operator, limit)
+    governed = [e for e in plan.environments() if e in inventory.environments]
+    if governed and operator not in inventory.operators:
+        raise UsageError(
+            f"{operator} is not an operator in the inventory's [operators] table, so may watch "
+            f"but not launch into {', '.join(governed)}; ask for an [operators.{operator}] entry"
+        )
+    return plan
 
 
 def launch_event(plan: RunPlan, at: float) -> ev.RunLaunched:

@@ -218,6 +218,18 @@ class SQLiteStore:
             AuditRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7]) for r in rows
         ]
 
+    def last_audit(self, action: str, subject: str) -> AuditRecord | None:
+        """The newest audit record of an action about a subject."""
+        sql = (
+            "SELECT seq, at, actor, action, subject, details, prev, hash FROM audit "
+            "WHERE action = ? AND subject = ? ORDER BY seq DESC LIMIT 1"
+        )
+        with self._lock:
+            r = self._db.execute(sql, (action, subject)).fetchone()
+        return (
+            AuditRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7]) if r else None
+        )
+
     def audit_head(self) -> tuple[int, str]:
         """The newest audit record's number and hash (0 and the genesis hash when empty)."""
         with self._lock:

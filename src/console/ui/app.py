@@ -16,10 +16,9 @@ from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from console import events as ev
-from console.engine.plan import launch_event
 from console.errors import ConsoleError, UsageError
 from console.model.load import Config
-from console.services import DecisionRequest, record_decision, request_cancel
+from console.services import DecisionRequest, create_run, record_decision, request_cancel
 from console.state import RunState, apply
 from console.store.base import StoredEvent
 from console.store.sqlite import SQLiteStore
@@ -343,7 +342,7 @@ class OpsConsoleApp(App[None]):
         plan = request.plan
         store = SQLiteStore(self.store_path)
         try:
-            store.create_run(launch_event(plan, time.time()), plan.pipeline_file.source.text)
+            create_run(store, plan)
         finally:
             store.close()
         self.spawn(plan.run_id, self.store_path, False)

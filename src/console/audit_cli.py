@@ -1,0 +1,180 @@
+"""`opsconsole audit verify|head|export|signers`: the audit trail for auditors."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from console.audit import AuditRecord, Entry, canonical, verify
+from console.cli import common_options, load, open_store
+from console.errors import UsageError
+from console.identity import current_operator
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    """The audit subcommands."""
+    sub = p.add_subparsers(dest="audit_action", metavar="ACTION", required=True)
+    check = sub.add_parser(
+        "verify", help="recompute the hash chain; exit 1 at the first bad record"
+    )
+    check.add_argument(
+        "--head", metavar="HASH", help="a head kept earlier, which must be in the chain"
+    )
+    sub.add_parser("head", help="print the newest record's number and hash, to keep elsewhere")
+    export = sub.add_parser("export", help="write records for auditors, ending with the chain head")
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument("--since", metavar="DATE", help="from this UTC date or time (ISO 8601)")
+    export.add_argument("--until", metavar="DATE", help="before this UTC date or time (ISO 8601)")
+    export.add_argument("--run", metavar="RUN", help="only records about this run")
+    export.add_argument("--actor", metavar="NAME", help="only records by this operator")
+    export.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    signers = sub.add_parser(
+        "signers", help="write an OpenSSH allowed_signers file from the inventory"
+    )
+    signers.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    for child in (check, export, signers, sub.choices["head"]):
+        common_options(child, suppress=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch to the chosen action."""
+    action = {"verify": _verify, "head": _head, "export": _export, "signers": _signers}
+    return action[args.audit_action](args)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    try:
+        verdict = verify(store.audit_records(), args.head)
+    finally:
+        store.close()
+    if verdict.intact:
+        print(f"audit trail intact: {verdict.count} records, head {verdict.head}")
+        return 0
+    print(f"audit trail broken at record {verdict.broken_at}: {verdict.problem}", file=sys.stderr)
+    return 1
+
+
+def _head(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    try:
+        seq, digest = store.audit_head()
+    finally:
+        store.close()
+    print(f"{seq} {digest}")
+    return 0
+
+
+def _moment(text: str | None, option: str) -> str | None:
+    """An ISO date or time as the audit trail's UTC timestamp text, for comparing."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"{option} '{text}' is not an ISO 8601 date such as 2026-11-28 or 2026-11-28T09:00"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def select(
+    records: Iterable[AuditRecord], args: argparse.Namespace, run_id: str | None
+) -> list[AuditRecord]:
+    """The records the export's filters keep."""
+    since, until = _moment(args.since, "--since"), _moment(args.until, "--until")
+    kept = []
+    for r in records:
+        if (since and r.at < since) or (until and r.at >= until):
+            continue
+        if run_id and r.subject != run_id and not r.subject.startswith(run_id + "/"):
+            continue
+        if args.actor and r.actor != args.actor:
+            continue
+        kept.append(r)
+    return kept
+
+
+def _export(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    try:
+        run_id = store.resolve_run(args.run) if args.run else None
+        records = store.audit_records()
+        head_seq, head = store.audit_head()
+        chosen = select(records, args, run_id)
+        text = (
+            _jsonl(chosen, head_seq, head)
+            if args.format == "jsonl"
+            else _csv(chosen, head_seq, head)
+        )
+        if args.out:
+            Path(args.out).write_text(text)
+        else:
+            sys.stdout.write(text)
+        filters = {
+            k: getattr(args, k) for k in ("since", "until", "run", "actor") if getattr(args, k)
+        }
+        details = {"format": args.format, "filters": filters, "records": len(chosen), "head": head}
+        store.audit(
+            [Entry(time.time(), current_operator(), "audit_exported", args.out or "-", details)]
+        )
+    finally:
+        store.close()
+    if args.out:
+        print(f"exported {len(chosen)} audit records to {args.out}; chain head {head_seq} {head}")
+    return 0
+
+
+def _row(record: AuditRecord) -> dict[str, object]:
+    return {
+        "seq": record.seq,
+        "at": record.at,
+        "actor": record.actor,
+        "action": record.action,
+        "subject": record.subject,
+        "details": record.details,
+        "prev": record.prev,
+        "hash": record.hash,
+    }
+
+
+def _jsonl(records: list[AuditRecord], head_seq: int, head: str) -> str:
+    lines = [canonical(_row(r)).decode() for r in records]
+    lines.append(canonical({"chain_head": head, "seq": head_seq}).decode())
+    return "\n".join(lines) + "\n"
+
+
+def _csv(records: list[AuditRecord], head_seq: int, head: str) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["seq", "at", "actor", "action", "subject", "details", "prev", "hash"])
+    for r in records:
+        row = _row(r)
+        row["details"] = canonical(r.details).decode()
+        writer.writerow(row.values())
+    writer.writerow([head_seq, "", "", "chain_head", "", "", "", head])
+    return out.getvalue()
+
+
+def _signers(args: argparse.Namespace) -> int:
+    config = load(args)
+    lines = [
+        f'{name} namespaces="opsconsole-approval" {op.ssh_public_key.strip()}'
+        for name, op in sorted(config.inventory.operators.items())
+        if op.ssh_public_key
+    ]
+    text = "\n".join(lines) + ("\n" if lines else "")
+    if args.out:
+        Path(args.out).write_text(text)
+        print(f"wrote {len(lines)} signer(s) to {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
