@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import pwd
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from console.cli import main
@@ -63,3 +67,64 @@ def wait_for(condition: Callable[[], bool], timeout: float = 60.0, what: str = "
             return
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+SECOND_ACCOUNT = "opsconsole-ssh"
+"""A second operating-system account (the test sshd's login user, created when run as root)."""
+
+
+@dataclass
+class Child:
+    """`opsconsole` running in a forked process that has become another account."""
+
+    pid: int
+    out: int
+    err: int
+
+    def result(self) -> tuple[int, str, str]:
+        """Wait for it: exit status, standard output and standard error."""
+        with os.fdopen(self.out) as out, os.fdopen(self.err) as err:
+            stdout, stderr = out.read(), err.read()
+        _, status = os.waitpid(self.pid, 0)
+        return os.waitstatus_to_exitcode(status), stdout, stderr
+
+
+def fork_as(user: str, argv: list[str], start_at: float | None = None) -> Child:
+    """Run `console.cli.main(argv)` as `user`: a real process of that account, no sudo needed.
+
+    The child is forked from this interpreter (modules already loaded), drops to the account's
+    uid and gid, and then runs the command exactly as that person's shell would.
+    """
+    account = pwd.getpwnam(user)
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child never returns into pytest
+        code = 99
+        try:
+            os.dup2(out_w, 1)
+            os.dup2(err_w, 2)
+            sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
+            sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True)
+            os.setgroups([])
+            os.setgid(account.pw_gid)
+            os.setuid(account.pw_uid)
+            if start_at is not None:
+                time.sleep(max(0.0, start_at - time.time()))
+            code = main(argv)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    os.close(out_w)
+    os.close(err_w)
+    return Child(pid, out_r, err_r)
+
+
+def team_store(estate: Estate, user: str = SECOND_ACCOUNT) -> Estate:
+    """The estate with its store in a setgid folder of `user`'s group, as a team would share it."""
+    team = estate.root / "team"
+    team.mkdir()
+    os.chown(team, -1, pwd.getpwnam(user).pw_gid)
+    team.chmod(0o2770)
+    return replace(estate, store=team / "store.db")

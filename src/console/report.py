@@ -8,7 +8,8 @@ from typing import Any
 
 from console.durations import format_duration
 from console.sanitize import printable
-from console.state import RunState, step_rows
+from console.policy import Policy
+from console.state import Gate, RunState, step_rows
 
 STATUS_MARK = {
     "pending": "·",
@@ -74,12 +75,18 @@ def run_json(state: RunState) -> dict[str, Any]:
                 "message": g.message,
                 "outcome": g.outcome,
                 "approvals_required": g.approvals_required,
+                "plan_digest": g.plan_digest,
+                "digest_parts": g.digest_parts,
+                "policy": g.policy,
+                "voided": g.voided,
                 "decisions": [
                     {
                         "actor": d.actor,
                         "decision": d.decision,
                         "reason": d.reason,
                         "ticket": d.ticket,
+                        "emergency": d.emergency,
+                        "plan_digest": d.plan_digest,
                         "at": iso(d.at),
                     }
                     for d in g.decisions
@@ -138,15 +145,36 @@ def show_text(state: RunState) -> str:
             )
         )
     for gate in state.gates.values():
-        lines.append(
-            f"gate '{printable(gate.step)}': {gate.outcome or 'waiting'}, "
-            f"{len(gate.approvers)}/{gate.approvals_required} approvals"
-        )
-        lines.extend(
-            f"  {d.decision} by {d.actor}" + (f": {printable(d.reason)}" if d.reason else "")
-            for d in gate.decisions
-        )
+        lines.extend(_gate_lines(gate))
     return "\n".join(lines + ([""] if state.gates else []) + [_align(rows)])
+
+
+def _gate_lines(gate: Gate) -> list[str]:
+    """A gate for people: where it stands, its policy, the plan approvals bind to, decisions."""
+    lines = [
+        f"gate '{printable(gate.step)}': {gate.outcome or 'waiting'}, "
+        f"{len(gate.approvers)}/{gate.approvals_required} approvals"
+    ]
+    if gate.policy:
+        lines.append(f"  policy: {printable(Policy.from_dict(gate.policy).describe())}")
+    if gate.plan_digest:
+        parts = gate.digest_parts
+        lines.append(f"  plan {gate.plan_digest} (approve with --digest {gate.plan_digest[:12]}):")
+        lines.append(f"    pipeline {parts.get('pipeline', '-')}")
+        lines.extend(f"    script {printable(k)} {v}" for k, v in parts.get("scripts", {}).items())
+        params = ", ".join(f"{k}={v}" for k, v in parts.get("params", {}).items()) or "none"
+        lines.append(f"    params {printable(params)}")
+        for host, address in parts.get("targets", {}).items():
+            keys = ", ".join(parts.get("host_keys", {}).get(host, [])) or "no known key"
+            lines.append(f"    target {host} {address} {keys}")
+    lines.extend(f"  voided: {printable(reason)}" for reason in gate.voided)
+    lines.extend(
+        f"  {d.decision} by {d.actor}"
+        + (" (emergency)" if d.emergency else "")
+        + (f": {printable(d.reason)}" if d.reason else "")
+        for d in gate.decisions
+    )
+    return lines
 
 
 def _align(rows: Sequence[Sequence[str]]) -> str:

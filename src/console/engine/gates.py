@@ -109,19 +109,18 @@ class GateWatcher:
     ) -> str:
         engine, step = self._engine, stage.steps[0].name
         operators = engine.plan.config.inventory.operators
-        checked = time.monotonic()
+        checked, decisions = time.monotonic(), 0
         while True:
             gate = engine.state.gates[(stage.name, step)]
             if cancelled.is_set():
                 return "cancelled"
-            approvers, rejection = tally(policy, gate, engine.plan.operator, operators)
-            if rejection is not None:
-                self.verdict = f"rejected by {rejection.actor}: {rejection.reason}"
-                return "rejected"
-            enough = len(approvers) >= policy.approvals
-            if enough or time.monotonic() - checked > RECHECK_SECONDS:
-                checked = time.monotonic()
+            if len(gate.decisions) != decisions or time.monotonic() - checked > RECHECK_SECONDS:
+                # A new decision is judged against the files as they are now: roles from the
+                # inventory of this moment, and the plan it binds to must still be the plan.
+                checked, decisions = time.monotonic(), len(gate.decisions)
                 fresh, config = await asyncio.to_thread(current_parts, engine.plan)
+                if config is not None:
+                    operators = config.inventory.operators
                 if digest_of(fresh) != digest_of(parts):
                     self._void(stage, parts, fresh)
                     why = engine.adopt(config) if config else fresh["error"]
@@ -130,12 +129,16 @@ class GateWatcher:
                             f"the plan changed under the gate and cannot be taken up: {why}"
                         )
                         return "voided"
-                    parts = fresh
+                    parts, decisions = fresh, 0
                     self._open(stage, message, policy, expires, parts)
                     continue
-                if enough:
-                    self.verdict = "approved by " + ", ".join(approvers)
-                    return "approved"
+            approvers, rejection = tally(policy, gate, engine.plan.operator, operators)
+            if rejection is not None:
+                self.verdict = f"rejected by {rejection.actor}: {rejection.reason}"
+                return "rejected"
+            if len(approvers) >= policy.approvals:
+                self.verdict = "approved by " + ", ".join(approvers)
+                return "approved"
             if expires is not None and time.time() >= expires:
                 self.verdict = f"expired after waiting {policy.gate_timeout:.0f} s for approvals"
                 return "expired"

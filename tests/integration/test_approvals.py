@@ -1,0 +1,220 @@
+"""Approval policies end to end: real runner processes on the test sshd, decisions from other
+processes and other accounts, approvals bound to the plan, freezes, and the audit trail."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from console.identity import current_operator
+from console.store.sqlite import SQLiteStore
+from tests.conftest import Estate, write_estate
+from tests.helpers import SECOND_ACCOUNT, fork_as, show_json, spawn_cli, team_store, wait_for
+from tests.integration.test_runs import GATED
+from tests.sshd import Sshd
+
+ME = current_operator()
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0, reason="acting as a second account needs root to switch to it"
+)
+
+
+def _estate(tmp_path: Path, sshd: Sshd, env: str, roles: str = '["ops"]', hosts: int = 2) -> Estate:
+    """An estate whose one environment has the given policy lines, and this account's roles."""
+    estate = write_estate(tmp_path, sshd, hosts=hosts)
+    text = estate.inventory.read_text()
+    text = text.replace("[environments.test]\napprovals = 1\n", f"[environments.test]\n{env}\n")
+    text = text.replace(f'[operators.{ME}]\nroles = ["ops"]', f"[operators.{ME}]\nroles = {roles}")
+    estate.inventory.write_text(text)
+    estate.pipeline("gated", GATED.format(work=estate.work))
+    return estate
+
+
+def _launch(estate: Estate) -> str:
+    result = spawn_cli(estate, "run", "gated", "--detach")
+    assert result.returncode == 0, result.stderr
+    run_id = result.stdout.strip()
+    wait_for(lambda: show_json(estate, run_id)["status"] == "waiting", 60, "the gate")
+    return run_id
+
+
+def _status(estate: Estate, run_id: str) -> str:
+    return str(show_json(estate, run_id)["status"])
+
+
+def _audit(estate: Estate) -> list[tuple[str, str, dict[str, object]]]:
+    store = SQLiteStore(estate.store)
+    try:
+        return [(r.action, r.actor, r.details) for r in store.audit_records()]
+    finally:
+        store.close()
+
+
+def test_roles_and_tickets_are_enforced_with_reasons(tmp_path: Path, sshd: Sshd) -> None:
+    env = 'approver_roles = ["change-board"]\nticket_pattern = "CHG[0-9]{7}"\nself_approval = true'
+    estate = _estate(tmp_path, sshd, env)
+    run_id = _launch(estate)
+    refused = spawn_cli(estate, "approve", run_id, "--ticket", "CHG0000001")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert f"{ME} may not approve gates in test: that needs the role change-board" in refused.stderr
+    estate.inventory.write_text(
+        estate.inventory.read_text().replace('roles = ["ops"]', 'roles = ["change-board"]')
+    )
+    missing = spawn_cli(estate, "approve", run_id)
+    assert missing.returncode == 2 and "need a change ticket matching CHG[0-9]{7}" in missing.stderr
+    wrong = spawn_cli(estate, "approve", run_id, "--ticket", "INC42")
+    assert wrong.returncode == 2 and "ticket 'INC42' does not match" in wrong.stderr
+    ok = spawn_cli(estate, "approve", run_id, "--ticket", "CHG1234567", "--reason", "board met")
+    assert ok.returncode == 0, ok.stderr
+    wait_for(lambda: _status(estate, run_id) == "succeeded", 60, "the run")
+    approved = [d for a, _, d in _audit(estate) if a == "gate_approved"]
+    assert approved == [
+        {
+            "reason": "board met",
+            "ticket": "CHG1234567",
+            "emergency": False,
+            "plan_digest": show_json(estate, run_id)["gates"][0]["plan_digest"],
+            "signed": False,
+        }
+    ]
+
+
+@needs_root
+def test_the_launcher_cannot_approve_their_own_prod_change(tmp_path: Path, sshd: Sshd) -> None:
+    estate = _estate(
+        tmp_path, sshd, 'approver_roles = ["change-board"]', roles='["ops", "change-board"]'
+    )
+    estate = team_store(estate)
+    text = estate.inventory.read_text().replace("[environments.test]", "[environments.prod]")
+    text = text.replace('environment = "test"', 'environment = "prod"')
+    estate.inventory.write_text(
+        text + f'\n[operators.{SECOND_ACCOUNT}]\nroles = ["change-board"]\n'
+    )
+    run_id = _launch(estate)
+    own = spawn_cli(estate, "approve", run_id)
+    assert own.returncode == 2
+    assert (
+        f"{ME} launched this run and so cannot approve its gates in prod: a second person must"
+        in own.stderr
+    )
+    code, out, err = fork_as(
+        SECOND_ACCOUNT, estate.cli("approve", run_id, "--reason", "reviewed")
+    ).result()
+    assert code == 0, err
+    assert f"as {SECOND_ACCOUNT}" in out
+    wait_for(lambda: _status(estate, run_id) == "succeeded", 60, "the run")
+    assert ("gate_approved", SECOND_ACCOUNT) in [(a, who) for a, who, _ in _audit(estate)]
+
+
+@needs_root
+def test_two_approvers_at_the_same_moment_both_count(tmp_path: Path, sshd: Sshd) -> None:
+    estate = team_store(_estate(tmp_path, sshd, "approvals = 2"))
+    estate.inventory.write_text(
+        estate.inventory.read_text() + f'\n[operators.{SECOND_ACCOUNT}]\nroles = ["ops"]\n'
+    )
+    run_id = _launch(estate)
+    moment = time.time() + 0.5
+    children = [
+        fork_as(user, estate.cli("approve", run_id), moment) for user in (ME, SECOND_ACCOUNT)
+    ]
+    results = [child.result() for child in children]
+    assert all(code == 0 for code, _, _ in results), results
+    wait_for(lambda: _status(estate, run_id) == "succeeded", 60, "the run")
+    approvers = sorted(d["actor"] for d in show_json(estate, run_id)["gates"][0]["decisions"])
+    assert approvers == sorted([ME, SECOND_ACCOUNT])
+
+
+def test_editing_the_pipeline_voids_approvals_and_the_gate_asks_again(
+    tmp_path: Path, sshd: Sshd
+) -> None:
+    estate = _estate(tmp_path, sshd, "approvals = 1")
+    run_id = _launch(estate)
+    first = show_json(estate, run_id)["gates"][0]["plan_digest"]
+    pipeline = estate.pipelines / "gated.toml"
+    pipeline.write_text(
+        pipeline.read_text().replace('run = "touch', 'run = "echo edited; touch', 1)
+    )
+    assert spawn_cli(estate, "approve", run_id, "--digest", first[:12]).returncode == 0
+    wait_for(
+        lambda: show_json(estate, run_id)["gates"][0]["plan_digest"] != first, 60, "the new digest"
+    )
+    gate = show_json(estate, run_id)["gates"][0]
+    assert _status(estate, run_id) == "waiting" and gate["decisions"] == []
+    stale = spawn_cli(estate, "approve", run_id, "--digest", first[:12])
+    assert stale.returncode == 2 and "changed since you looked" in stale.stderr
+    assert (
+        spawn_cli(estate, "approve", run_id, "--digest", gate["plan_digest"][:12]).returncode == 0
+    )
+    wait_for(lambda: _status(estate, run_id) == "succeeded", 60, "the run")
+    voided = [d for a, _, d in _audit(estate) if a == "approvals_voided"]
+    assert len(voided) == 1 and "the pipeline file changed" in str(voided[0]["reason"])
+
+
+def test_a_changed_host_key_voids_approvals(tmp_path: Path, sshd: Sshd) -> None:
+    estate = _estate(tmp_path, sshd, "approvals = 1", hosts=1)
+    known = tmp_path / "known_hosts"
+    known.write_text(sshd.known_hosts.read_text())
+    estate.inventory.write_text(
+        estate.inventory.read_text().replace(str(sshd.known_hosts), str(known))
+    )
+    run_id = _launch(estate)
+    first = show_json(estate, run_id)["gates"][0]
+    assert first["digest_parts"]["host_keys"]["h1"]  # the approver sees the key it is bound to
+    keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "k")]
+    subprocess.run(keygen, check=True)
+    extra = (tmp_path / "k.pub").read_text().split()
+    with known.open("a") as handle:  # a second key recorded for the host: its keys changed
+        handle.write(f"[127.0.0.1]:{sshd.port} {extra[0]} {extra[1]}\n")
+    assert spawn_cli(estate, "approve", run_id).returncode == 0
+    wait_for(
+        lambda: show_json(estate, run_id)["gates"][0]["plan_digest"] != first["plan_digest"],
+        60,
+        "a new digest",
+    )
+    assert [a for a, _, _ in _audit(estate)].count("approvals_voided") == 1
+    assert spawn_cli(estate, "approve", run_id).returncode == 0
+    wait_for(lambda: _status(estate, run_id) == "succeeded", 60, "the run")
+
+
+def test_a_freeze_refuses_normal_approvals_and_takes_an_emergency_one(
+    tmp_path: Path, sshd: Sshd
+) -> None:
+    start = time.strftime("%Y-%m-%dT%H:%M", time.localtime(time.time() - 3600))
+    end = time.strftime("%Y-%m-%dT%H:%M", time.localtime(time.time() + 3600))
+    env = f'freeze = ["{start}/{end}"]\nemergency_roles = ["on-call"]'
+    estate = _estate(tmp_path, sshd, env)
+    run_id = _launch(estate)
+    normal = spawn_cli(estate, "approve", run_id)
+    assert (
+        normal.returncode == 2
+        and "test is in a change freeze" in normal.stderr
+        and "on-call" in normal.stderr
+    )
+    estate.inventory.write_text(
+        estate.inventory.read_text().replace('roles = ["ops"]', 'roles = ["ops", "on-call"]')
+    )
+    bare = spawn_cli(estate, "approve", run_id)
+    assert bare.returncode == 2 and "needs a reason" in bare.stderr
+    urgent = spawn_cli(estate, "approve", run_id, "--reason", "lab results are not arriving")
+    assert urgent.returncode == 0 and "as an emergency change" in urgent.stdout
+    wait_for(lambda: _status(estate, run_id) == "succeeded", 60, "the run")
+    approved = [d for a, _, d in _audit(estate) if a == "gate_approved"]
+    assert approved[0]["emergency"] is True
+
+
+def test_an_account_the_inventory_does_not_know_cannot_launch(tmp_path: Path, sshd: Sshd) -> None:
+    estate = _estate(tmp_path, sshd, "approvals = 1")
+    estate.inventory.write_text(
+        estate.inventory.read_text().replace(f"[operators.{ME}]", "[operators.someone-else]")
+    )
+    refused = spawn_cli(estate, "run", "gated")
+    assert refused.returncode == 2
+    assert (
+        f"{ME} is not an operator in the inventory's [operators] table, so may watch but not launch into test"
+        in refused.stderr
+    )
+    assert not estate.store.exists() or not SQLiteStore(estate.store).runs()
