@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from console.durations import format_duration
-from console.sanitize import printable
 from console.policy import Policy
+from console.sanitize import printable
 from console.state import Gate, RunState, step_rows
 
 STATUS_MARK = {
