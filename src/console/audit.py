@@ -146,9 +146,14 @@ class Verdict:
         return self.broken_at is None
 
 
-def verify(records: list[AuditRecord], anchor: str | None = None) -> Verdict:
-    """Recompute the chain and name the first record that was edited, deleted, inserted or moved."""
-    prev, expected = GENESIS, 1
+def verify(
+    records: list[AuditRecord], anchor: str | None = None, prev: str = GENESIS, first: int = 1
+) -> Verdict:
+    """Recompute the chain and name the first record that was edited, deleted, inserted or moved.
+
+    `prev` and `first` continue a chain already verified up to record `first - 1`.
+    """
+    expected = first
     for record in records:
         if record.seq != expected:
             return Verdict(

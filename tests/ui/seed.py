@@ -127,7 +127,7 @@ def waiting(store: SQLiteStore, run_id: str, at: float) -> None:
 
 def estate(path: Path) -> SQLiteStore:
     """A store with one finished run, one failed run and one run waiting at its gate."""
-    store = SQLiteStore(path)
+    store = SQLiteStore(path, actor="runner")  # the same account on every machine: snapshots
     launch(store, "20261117-090000-aaaa", T0)
     for host in ("ehr-web-stg-01", "ehr-web-stg-02"):
         step(store, "20261117-090000-aaaa", T0 + 1, host, "ok", b"use 41%\n")

@@ -92,6 +92,15 @@ async def help_overlay(app, pilot) -> None:  # type: ignore[no-untyped-def]
     assert app.query("HelpPanel")
 
 
+async def audit(app, pilot) -> None:  # type: ignore[no-untyped-def]
+    await _pane(app, pilot, "4", "audit", "audit-list")
+    for _ in range(40):
+        await pilot.pause(0.05)
+        if "chain verified" in str(app.query_one("#chain").render()):
+            break
+    assert app.query_one("#audit-list", DataTable).row_count > 5
+
+
 SCREENS: dict[str, Callable[..., Awaitable[None]]] = {
     "home": home,
     "run": run_view,
@@ -99,6 +108,7 @@ SCREENS: dict[str, Callable[..., Awaitable[None]]] = {
     "launch": launch,
     "decision": decision,
     "help": help_overlay,
+    "audit": audit,
 }
 
 

@@ -27,6 +27,7 @@ from console.ui.dialogs.decision import Decision, DecisionDialog
 from console.ui.dialogs.launch import LaunchDialog, LaunchRequest
 from console.ui.feed import StoreFeed
 from console.ui.messages import EventsArrived
+from console.ui.screens.audit import AuditPane
 from console.ui.screens.panes import GatesPane, HomePane, RunPane
 from console.ui.themes import DEFAULT as DEFAULT_THEME
 from console.ui.themes import load_themes, remember_theme, remembered_theme
@@ -44,7 +45,9 @@ class OpsConsoleApp(App[None]):
     CSS = """
     Screen { layout: vertical; overflow: hidden; }
     TabbedContent, ContentSwitcher, TabPane { height: 1fr; }
-    HomePane, RunPane, GatesPane { height: 1fr; }
+    HomePane, RunPane, GatesPane, AuditPane { height: 1fr; }
+    #chain { height: auto; padding: 0 1; }
+    #audit-list { height: 1fr; }
     .section { text-style: bold; color: $text-accent; margin-top: 1; }
     #filter { margin: 0 0 0 0; }
     HomePane DataTable { height: 1fr; }
@@ -59,6 +62,7 @@ class OpsConsoleApp(App[None]):
         Binding("1", "pane('home')", "Home", id="pane.home"),
         Binding("2", "pane('run')", "Run", id="pane.run"),
         Binding("3", "pane('gates')", "Gates", id="pane.gates"),
+        Binding("4", "pane('audit')", "Audit", id="pane.audit"),
         Binding("slash", "filter", "Filter", id="home.filter"),
         Binding("l", "launch", "Launch", id="run.launch"),
         Binding("a", "decide('approve')", "Approve", id="gate.approve"),
@@ -107,6 +111,8 @@ class OpsConsoleApp(App[None]):
                 yield Lazy(RunPane(self.store_path))
             with TabPane("3 Gates", id="gates"):
                 yield Lazy(GatesPane())
+            with TabPane("4 Audit", id="audit"):
+                yield Lazy(AuditPane(self.store_path))
         yield Footer()
 
     def on_mount(self) -> None:
@@ -196,6 +202,9 @@ class OpsConsoleApp(App[None]):
         )
 
     def _tick(self) -> None:
+        audit = self.mounted(AuditPane)
+        if audit is not None and self.query_one(TabbedContent).active == "audit":
+            audit.refresh_records(full=False)
         pane = self.mounted(RunPane)
         if pane is not None and self.open_run in self.runs:
             pane.describe(self.runs[self.open_run])
@@ -229,7 +238,11 @@ class OpsConsoleApp(App[None]):
             getattr(self.focused, f"action_cursor_{direction}")()
 
     def action_filter(self) -> None:
-        """Show and focus the filter on the home pane."""
+        """Focus the filter of the audit pane when it shows, else the home pane's."""
+        audit = self.mounted(AuditPane)
+        if audit is not None and self.query_one(TabbedContent).active == "audit":
+            audit.focus_filter()
+            return
         self.action_pane("home")
         box = self.query_one("#filter", Input)
         box.display = True
@@ -256,7 +269,15 @@ class OpsConsoleApp(App[None]):
 
     def focus_pane(self, pane: str) -> None:
         """Put the keyboard on the pane's main widget."""
-        target = {"home": "#pipelines", "run": "RunMatrix", "gates": "#gate-list"}.get(pane)
+        target = {
+            "home": "#pipelines",
+            "run": "RunMatrix",
+            "gates": "#gate-list",
+            "audit": "#audit-list",
+        }.get(pane)
+        audit = self.mounted(AuditPane)
+        if pane == "audit" and audit is not None:
+            audit.refresh_records(full=True)  # verify the whole chain again each time it is opened
         found = self.query(target) if target else None
         if found:  # the pane may still be mounting
             found.first().focus()

@@ -28,7 +28,13 @@ class ConsoleCommands(Provider):
         for host, spec in sorted(app.config.inventory.hosts.items()):
             where = printable(f"{spec.address} · {', '.join(spec.groups) or 'no groups'}")
             yield f"Show host {printable(host)}", partial(app.show_host, host), where
-        for pane, label in (("home", "Home"), ("run", "Run view"), ("gates", "Pending gates")):
+        panes = (
+            ("home", "Home"),
+            ("run", "Run view"),
+            ("gates", "Pending gates"),
+            ("audit", "Audit trail"),
+        )
+        for pane, label in panes:
             yield f"Go to {label}", partial(app.action_pane, pane), ""
 
     async def search(self, query: str) -> Hits:

@@ -1,0 +1,176 @@
+"""The audit pane: the hash-chained records as a table, filtered, with the chain's state."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Input, Static
+
+from console.audit import GENESIS, AuditRecord, Verdict, verify
+from console.sanitize import printable
+from console.store.sqlite import SQLiteStore
+
+FIELDS = ("run", "actor", "action", "date")
+
+
+class AuditRead(Message):
+    """Records read from the store, and the chain's state after them."""
+
+    def __init__(self, records: list[AuditRecord], verdict: Verdict, full: bool) -> None:
+        super().__init__()
+        self.records, self.verdict, self.full = records, verdict, full
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """`run:ID actor:NAME action:WORD date:2026-11-28` and free words, all of which must match."""
+
+    terms: dict[str, str]
+    words: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> AuditFilter:
+        """Split the filter box's text into field terms and free words."""
+        terms: dict[str, str] = {}
+        words: list[str] = []
+        for token in text.lower().split():
+            key, _, value = token.partition(":")
+            if key in FIELDS and value:
+                terms[key] = value
+            else:
+                words.append(token)
+        return cls(terms, tuple(words))
+
+    def keeps(self, r: AuditRecord) -> bool:
+        """Whether a record matches."""
+        fields = {
+            "run": r.subject.lower(),
+            "actor": r.actor.lower(),
+            "action": r.action.lower(),
+            "date": r.at[:10],
+        }
+        if any(value not in fields[key] for key, value in self.terms.items()):
+            return False
+        line = " ".join([*fields.values(), str(r.details).lower()])
+        return all(word in line for word in self.words)
+
+
+def summary(details: dict[str, object]) -> str:
+    """A record's details on one line."""
+    parts = []
+    for key, value in sorted(details.items()):
+        if value in ("", None, [], {}):
+            continue
+        text = value if isinstance(value, str) else str(value)
+        parts.append(f"{key}={text[:40]}")
+    return printable(" ".join(parts))[:160]
+
+
+class AuditPane(Vertical):
+    """Every audit record, newest last; the chain verified as records arrive."""
+
+    def __init__(self, store: Path) -> None:
+        super().__init__()
+        self._store = store
+        self.records: list[AuditRecord] = []
+        self.verdict = Verdict(0, GENESIS)
+        self._reading = threading.Lock()
+
+    def compose(self) -> ComposeResult:
+        yield Static("checking the audit chain…", id="chain")
+        yield Input(
+            placeholder="filter: run:ID actor:NAME action:WORD date:YYYY-MM-DD, or any words",
+            id="audit-filter",
+        )
+        yield DataTable(id="audit-list", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#audit-list", DataTable)
+        for label in ("#", "time (UTC)", "actor", "action", "subject", "details"):
+            table.add_column(label, key=label)
+        self.refresh_records()
+
+    @work(thread=True, group="audit")
+    def refresh_records(self, full: bool = True) -> None:
+        """Read and verify the chain off the UI's thread: whole, or the records after those shown."""
+        with self._reading:
+            known, verdict = (0, Verdict(0, GENESIS)) if full else (len(self.records), self.verdict)
+            if not full and not verdict.intact:
+                return  # a broken chain stays broken until the pane is opened afresh
+            store = SQLiteStore(self._store)
+            try:
+                fresh = store.audit_records(after=known)
+            finally:
+                store.close()
+            if fresh or full:
+                checked = verify(fresh, prev=verdict.head, first=known + 1)
+                total = Verdict(
+                    known + checked.count, checked.head, checked.broken_at, checked.problem
+                )
+                self.post_message(AuditRead(fresh, total, full))
+
+    def on_audit_read(self, message: AuditRead) -> None:
+        if message.full:
+            self.records = message.records
+        else:
+            last = self.records[-1].seq if self.records else 0
+            self.records = self.records + [r for r in message.records if r.seq > last]
+        self.verdict = message.verdict
+        chain = self.query_one("#chain", Static)
+        if self.verdict.intact:
+            chain.update(
+                Text.assemble(
+                    ("✓ chain verified", "bold green"),
+                    f": {self.verdict.count} records, head {self.verdict.head[:16]}…",
+                )
+            )
+        else:
+            chain.update(
+                Text.assemble(
+                    (f"✗ chain broken at record {self.verdict.broken_at}", "bold red"),
+                    f": {printable(self.verdict.problem)}",
+                )
+            )
+        self._fill()
+
+    @on(Input.Changed, "#audit-filter")
+    def _filtered(self) -> None:
+        self._fill()
+
+    @on(Input.Submitted, "#audit-filter")
+    def _filter_done(self) -> None:
+        self.query_one("#audit-list", DataTable).focus()
+
+    def _fill(self) -> None:
+        wanted = AuditFilter.parse(self.query_one("#audit-filter", Input).value)
+        table = self.query_one("#audit-list", DataTable)
+        table.clear()
+        broken = self.verdict.broken_at
+        for r in self.records:
+            if not wanted.keeps(r):
+                continue
+            mark = Text(
+                str(r.seq), style="bold red" if broken is not None and r.seq >= broken else ""
+            )
+            table.add_row(
+                mark,
+                r.at[:19].replace("T", " "),
+                printable(r.actor),
+                r.action,
+                printable(r.subject),
+                summary(r.details),
+                key=str(r.seq),
+            )
+        if table.row_count:
+            table.move_cursor(row=table.row_count - 1)
+
+    def focus_filter(self) -> None:
+        """Put the keyboard in the filter box."""
+        self.query_one("#audit-filter", Input).focus()
