@@ -19,6 +19,9 @@ from console import events as ev
 GENESIS = "0" * 64
 """The `prev` of the first record."""
 
+NAMESPACE = "opsconsole-approval"
+"""The SSHSIG namespace of signed decisions."""
+
 
 @dataclass(frozen=True)
 class AuditRecord:
@@ -82,6 +85,25 @@ def chain(entry: Entry, seq: int, prev: str) -> AuditRecord:
     )
 
 
+def decision_document(decision: ev.GateDecided) -> bytes:
+    """The exact bytes an approver signs: the decision record in the canonical encoding."""
+    return canonical(
+        {
+            "namespace": NAMESPACE,
+            "run_id": decision.run_id,
+            "at": decision.at,
+            "stage": decision.stage,
+            "step": decision.step,
+            "decision": decision.decision,
+            "actor": decision.actor,
+            "reason": decision.reason,
+            "ticket": decision.ticket,
+            "emergency": decision.emergency,
+            "plan_digest": decision.plan_digest,
+        }
+    )
+
+
 def entry_for(event: ev.Event, actor: str) -> Entry | None:
     """The audit entry an event calls for, or None for events of no compliance interest."""
     found = _describe(event)
@@ -113,6 +135,11 @@ def _describe(event: ev.Event) -> tuple[str, str, dict[str, Any]] | None:
     if isinstance(event, ev.GateDecided):
         details = {"reason": event.reason, "ticket": event.ticket, "emergency": event.emergency}
         details |= {"plan_digest": event.plan_digest, "signed": bool(event.signature)}
+        if event.signature:
+            details |= {
+                "signature": event.signature,
+                "signed_document": decision_document(event).decode(),
+            }
         return f"gate_{event.decision}d", f"{run}/{event.step}", details
     if isinstance(event, ev.GateVoided):
         details = {"reason": event.reason, "old_digest": event.old_digest}

@@ -13,8 +13,10 @@ from pathlib import Path
 
 from console.audit import AuditRecord, Entry, canonical, verify
 from console.cli import common_options, load, open_store
-from console.errors import UsageError
+from console.errors import ConsoleError, UsageError
 from console.identity import current_operator
+from console.signing import allowed_signers
+from console.signing import verify as verify_signature
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -51,14 +53,51 @@ def run(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
-        verdict = verify(store.audit_records(), args.head)
+        records = store.audit_records()
     finally:
         store.close()
-    if verdict.intact:
-        print(f"audit trail intact: {verdict.count} records, head {verdict.head}")
-        return 0
-    print(f"audit trail broken at record {verdict.broken_at}: {verdict.problem}", file=sys.stderr)
-    return 1
+    verdict = verify(records, args.head)
+    if not verdict.intact:
+        print(
+            f"audit trail broken at record {verdict.broken_at}: {verdict.problem}", file=sys.stderr
+        )
+        return 1
+    signed = [r for r in records if r.details.get("signature")]
+    if signed:
+        keys = _operator_keys(args)
+        if keys is None:
+            print(f"{len(signed)} signed decisions not checked: no inventory to take the keys from")
+        for r in signed if keys is not None else []:
+            problem = _signature_problem(r, keys or {})
+            if problem:
+                print(f"audit trail broken at record {r.seq}: {problem}", file=sys.stderr)
+                return 1
+    checked = f", {len(signed)} signatures valid" if signed and keys is not None else ""
+    print(f"audit trail intact: {verdict.count} records{checked}, head {verdict.head}")
+    return 0
+
+
+def _operator_keys(args: argparse.Namespace) -> dict[str, str] | None:
+    """Each operator's public key from the inventory, or None when there is no inventory."""
+    try:
+        config = load(args)
+    except ConsoleError:
+        return None
+    return {
+        n: op.ssh_public_key for n, op in config.inventory.operators.items() if op.ssh_public_key
+    }
+
+
+def _signature_problem(record: AuditRecord, keys: dict[str, str]) -> str | None:
+    key = keys.get(record.actor)
+    if key is None:
+        return (
+            f"{record.actor}'s decision is signed but the inventory has no key for {record.actor}"
+        )
+    document = str(record.details.get("signed_document", "")).encode()
+    if not verify_signature(document, str(record.details["signature"]), record.actor, key):
+        return f"the signature of {record.actor}'s decision does not verify with their key"
+    return None
 
 
 def _head(args: argparse.Namespace) -> int:
@@ -165,16 +204,13 @@ def _csv(records: list[AuditRecord], head_seq: int, head: str) -> str:
 
 
 def _signers(args: argparse.Namespace) -> int:
-    config = load(args)
-    lines = [
-        f'{name} namespaces="opsconsole-approval" {op.ssh_public_key.strip()}'
-        for name, op in sorted(config.inventory.operators.items())
-        if op.ssh_public_key
-    ]
-    text = "\n".join(lines) + ("\n" if lines else "")
+    keys = _operator_keys(args)
+    if keys is None:
+        load(args)  # raises the configuration's own problem, in words
+    text = allowed_signers(keys or {})
     if args.out:
         Path(args.out).write_text(text)
-        print(f"wrote {len(lines)} signer(s) to {args.out}")
+        print(f"wrote {len(keys or {})} signer(s) to {args.out}")
     else:
         sys.stdout.write(text)
     return 0

@@ -211,7 +211,9 @@ def tally(
             decision.decision,
             decision.reason,
             decision.ticket,
-            bool(decision.signature),
+            signed_by(decision, known.ssh_public_key if known else None)
+            if policy.signed_approvals
+            else bool(decision.signature),
         )
         problem, _ = judge(policy, ballot, launcher, decision.actor in approvers, decision.at)
         if problem:
@@ -220,3 +222,24 @@ def tally(
             return approvers, decision
         approvers.append(decision.actor)
     return approvers, None
+
+
+_CHECKED: dict[tuple[str, str, str], bool] = {}
+
+
+def signed_by(decision: ev.GateDecided, key: str | None) -> bool:
+    """Whether the decision carries a valid signature by the operator's key (checked once each)."""
+    if not decision.signature or not key:
+        return False
+    from console.audit import decision_document
+    from console.signing import SigningError, verify
+
+    cache = (decision.signature, decision.actor, key)
+    if cache not in _CHECKED:
+        try:
+            _CHECKED[cache] = verify(
+                decision_document(decision), decision.signature, decision.actor, key
+            )
+        except SigningError:
+            return False
+    return _CHECKED[cache]

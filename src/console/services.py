@@ -5,15 +5,16 @@ from __future__ import annotations
 import os
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from console import events as ev
-from console.audit import Entry
+from console.audit import Entry, decision_document
 from console.engine.plan import RunPlan, launch_event
 from console.errors import UsageError
 from console.model.inventory import Inventory
 from console.model.load import Config
 from console.policy import Ballot, Policy, judge
+from console.signing import SigningError, sign
 from console.state import Gate, RunState, fold
 from console.store.base import Store
 from console.store.sqlite import SQLiteStore
@@ -97,7 +98,12 @@ def record_decision(store: Store, inventory: Inventory, request: DecisionRequest
     )
     policy = Policy.from_dict(gate.policy)
     now = time.time()
-    problem, emergency = judge(policy, ballot, state.operator, request.actor in gate.approvers, now)
+    assume_signed = replace(
+        ballot, signed=True
+    )  # signing comes last: no agent prompt for a refusal
+    problem, emergency = judge(
+        policy, assume_signed, state.operator, request.actor in gate.approvers, now
+    )
     if problem:
         raise UsageError(f"{problem} (run {state.id}, gate '{gate.step}')")
     event = ev.GateDecided(
@@ -112,7 +118,24 @@ def record_decision(store: Store, inventory: Inventory, request: DecisionRequest
         emergency=emergency,
         plan_digest=gate.plan_digest,
     )
+    event = _signed(event, known.ssh_public_key if known else None, policy)
     store.append([event])
+    return event
+
+
+def _signed(event: ev.GateDecided, key: str | None, policy: Policy) -> ev.GateDecided:
+    """The decision signed with the operator's key when they have one; refused unsigned if required."""
+    why = f"{event.actor} has no ssh_public_key in the inventory"
+    if key:
+        try:
+            return replace(event, signature=sign(decision_document(event), key))
+        except SigningError as exc:
+            why = str(exc)
+    if policy.signed_approvals:
+        raise UsageError(
+            f"decisions in {policy.where} must be signed with the operator's SSH key, and {why}; "
+            "start ssh-agent and ssh-add your key"
+        )
     return event
 
 

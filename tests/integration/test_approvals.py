@@ -4,8 +4,11 @@ processes and other accounts, approvals bound to the plan, freezes, and the audi
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -218,3 +221,87 @@ def test_an_account_the_inventory_does_not_know_cannot_launch(tmp_path: Path, ss
         in refused.stderr
     )
     assert not estate.store.exists() or not SQLiteStore(estate.store).runs()
+
+
+@pytest.fixture
+def agent(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A real ssh-agent holding a fresh ed25519 key: (public key line, private key path)."""
+    key = tmp_path / "approver"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    sock = tmp_path / "agent.sock"
+    started = subprocess.run(
+        ["ssh-agent", "-a", str(sock)], capture_output=True, text=True, check=True
+    )
+    pid = int(started.stdout.split("SSH_AGENT_PID=")[1].split(";")[0])
+    env = {**os.environ, "SSH_AUTH_SOCK": str(sock)}
+    subprocess.run(["ssh-add", "-q", str(key)], env=env, check=True, capture_output=True)
+    old = os.environ.get("SSH_AUTH_SOCK")
+    os.environ["SSH_AUTH_SOCK"] = str(sock)
+    try:
+        yield (tmp_path / "approver.pub").read_text().strip(), sock
+    finally:
+        if old is None:
+            os.environ.pop("SSH_AUTH_SOCK", None)
+        else:
+            os.environ["SSH_AUTH_SOCK"] = old
+        os.kill(pid, signal.SIGTERM)
+
+
+def test_signed_approvals_check_with_stock_ssh_keygen(
+    tmp_path: Path, sshd: Sshd, agent: tuple[str, Path]
+) -> None:
+    public, sock = agent
+    estate = _estate(tmp_path, sshd, "approvals = 1\nsigned_approvals = true")
+    text = estate.inventory.read_text().replace(
+        f'[operators.{ME}]\nroles = ["ops"]',
+        f'[operators.{ME}]\nroles = ["ops"]\nssh_public_key = "{public}"',
+    )
+    estate.inventory.write_text(text)
+    run_id = _launch(estate)
+    without = dict(os.environ)
+    without.pop("SSH_AUTH_SOCK")
+    unsigned = subprocess.run(
+        [sys.executable, "-m", "console", *estate.cli("approve", run_id)],
+        capture_output=True,
+        text=True,
+        env={**without, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert (
+        unsigned.returncode == 2
+        and "must be signed" in unsigned.stderr
+        and "ssh-agent" in unsigned.stderr
+    )
+    signed = spawn_cli(estate, "approve", run_id, "--reason", "signed off")
+    assert signed.returncode == 0, signed.stderr
+    wait_for(lambda: _status(estate, run_id) == "succeeded", 60, "the run")
+    assert (
+        spawn_cli(estate, "audit", "signers", "--out", str(tmp_path / "allowed_signers")).returncode
+        == 0
+    )
+    record = next(d for a, _, d in _audit(estate) if a == "gate_approved")
+    (tmp_path / "decision.json").write_text(str(record["signed_document"]))
+    (tmp_path / "decision.json.sig").write_text(str(record["signature"]))
+    check = [
+        "ssh-keygen",
+        "-Y",
+        "verify",
+        "-f",
+        str(tmp_path / "allowed_signers"),
+        "-I",
+        ME,
+        "-n",
+        "opsconsole-approval",
+        "-s",
+        str(tmp_path / "decision.json.sig"),
+    ]
+    with (tmp_path / "decision.json").open("rb") as document:
+        assert subprocess.run(check, stdin=document, capture_output=True).returncode == 0
+    verified = spawn_cli(estate, "audit", "verify")
+    assert verified.returncode == 0 and "1 signatures valid" in verified.stdout
+    # a signature that no longer matches its record is found
+    (tmp_path / "decision.json").write_text(
+        str(record["signed_document"]).replace("signed off", "forged")
+    )
+    with (tmp_path / "decision.json").open("rb") as document:
+        assert subprocess.run(check, stdin=document, capture_output=True).returncode != 0
+    assert sock.exists()
