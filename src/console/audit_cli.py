@@ -40,13 +40,27 @@ def configure(p: argparse.ArgumentParser) -> None:
         "signers", help="write an OpenSSH allowed_signers file from the inventory"
     )
     signers.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
-    for child in (check, export, signers, sub.choices["head"]):
+    evidence = sub.add_parser(
+        "evidence", help="write an evidence pack for auditors into a new folder"
+    )
+    evidence.add_argument("run", nargs="?", help="a run id, a unique prefix of one, or 'last'")
+    evidence.add_argument(
+        "--since", metavar="DATE", help="every run created from this UTC date or time on"
+    )
+    evidence.add_argument("--out", metavar="DIR", required=True, help="a new folder for the pack")
+    for child in (check, export, signers, evidence, sub.choices["head"]):
         common_options(child, suppress=True)
 
 
 def run(args: argparse.Namespace) -> int:
     """Dispatch to the chosen action."""
-    action = {"verify": _verify, "head": _head, "export": _export, "signers": _signers}
+    action = {
+        "verify": _verify,
+        "head": _head,
+        "export": _export,
+        "signers": _signers,
+        "evidence": _evidence,
+    }
     return action[args.audit_action](args)
 
 
@@ -213,4 +227,53 @@ def _signers(args: argparse.Namespace) -> int:
         print(f"wrote {len(keys or {})} signer(s) to {args.out}")
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def _evidence(args: argparse.Namespace) -> int:
+    from console import __version__
+    from console.evidence import write_pack
+
+    if bool(args.run) == bool(args.since):
+        raise UsageError("name one run, or give --since DATE for every run since then")
+    keys = _operator_keys(args) or {}
+    store = open_store(args)
+    try:
+        if args.run:
+            runs = [store.resolve_run(args.run)]
+        else:
+            since = datetime.fromisoformat(
+                str(_moment(args.since, "--since")).replace("Z", "+00:00")
+            )
+            runs = [r.id for r in reversed(store.runs()) if r.created_at >= since.timestamp()]
+            if not runs:
+                raise UsageError(f"no run was created since {args.since}")
+        now = time.time()
+        header = {
+            "version": __version__,
+            "at": datetime.fromtimestamp(now, UTC).isoformat(),
+            "actor": current_operator(),
+        }
+        files = write_pack(store, runs, Path(args.out), keys, header)
+        details = {
+            "format": "evidence",
+            "runs": runs,
+            "files": len(files),
+            "head": store.audit_head()[1],
+        }
+        store.audit(
+            [
+                Entry(
+                    now,
+                    current_operator(),
+                    "audit_exported",
+                    str(Path(args.out).resolve()),
+                    details,
+                )
+            ]
+        )
+    finally:
+        store.close()
+    print(f"wrote an evidence pack of {len(runs)} run(s), {len(files)} files, to {args.out}")
+    print(f"check it with: cd {args.out} && sha256sum -c MANIFEST.sha256")
     return 0

@@ -3,6 +3,7 @@ processes and other accounts, approvals bound to the plan, freezes, and the audi
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -305,3 +306,62 @@ def test_signed_approvals_check_with_stock_ssh_keygen(
     with (tmp_path / "decision.json").open("rb") as document:
         assert subprocess.run(check, stdin=document, capture_output=True).returncode != 0
     assert sock.exists()
+
+
+def test_an_evidence_pack_checks_out_without_opsconsole(
+    tmp_path: Path, sshd: Sshd, agent: tuple[str, Path]
+) -> None:
+    public, _ = agent
+    estate = _estate(tmp_path, sshd, "approvals = 1")
+    estate.inventory.write_text(
+        estate.inventory.read_text().replace(
+            f'[operators.{ME}]\nroles = ["ops"]',
+            f'[operators.{ME}]\nroles = ["ops"]\nssh_public_key = "{public}"',
+        )
+    )
+    run_id = _launch(estate)
+    assert (
+        spawn_cli(estate, "approve", run_id, "--reason", "go", "--ticket", "CHG7").returncode == 0
+    )
+    wait_for(lambda: _status(estate, run_id) == "succeeded", 60, "the run")
+    pack = tmp_path / "pack"
+    made = spawn_cli(estate, "audit", "evidence", run_id, "--out", str(pack))
+    assert made.returncode == 0, made.stderr
+    assert (
+        subprocess.run(["sha256sum", "--quiet", "-c", "MANIFEST.sha256"], cwd=pack).returncode == 0
+    )
+    (seq,) = [p.stem for p in (pack / "decisions").glob("*.json")]
+    with (pack / "decisions" / f"{seq}.json").open("rb") as document:
+        check = subprocess.run(
+            [
+                "ssh-keygen",
+                "-Y",
+                "verify",
+                "-f",
+                "allowed_signers",
+                "-I",
+                ME,
+                "-n",
+                "opsconsole-approval",
+                "-s",
+                f"decisions/{seq}.json.sig",
+            ],
+            stdin=document,
+            cwd=pack,
+            capture_output=True,
+        )
+    assert check.returncode == 0, check.stderr
+    approvals = json.loads((pack / "approvals.json").read_text())
+    assert [(a["actor"], a["reason"], a["ticket"], a["signed"]) for a in approvals] == [
+        (ME, "go", "CHG7", True)
+    ]
+    state = json.loads((pack / "runs" / run_id / "state.json").read_text())
+    assert state["status"] == "succeeded" and sorted(state["targets"]) == ["h1", "h2"]
+    assert (pack / "runs" / run_id / "output").is_dir() and (
+        pack / "runs" / run_id / "pipeline.toml"
+    ).read_text()
+    audit = [json.loads(line) for line in (pack / "audit.jsonl").read_text().splitlines()]
+    assert audit[0]["action"] == "run_launched" and "chain_head" in audit[-1]
+    again = spawn_cli(estate, "audit", "evidence", run_id, "--out", str(pack))
+    assert again.returncode == 2 and "is not empty" in again.stderr
+    assert [p.name for p in tmp_path.glob(".evidence-*")] == []  # nothing half-written left behind
