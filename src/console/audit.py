@@ -153,7 +153,11 @@ def _describe(event: ev.Event) -> tuple[str, str, dict[str, Any]] | None:
     if isinstance(event, ev.RunFinished):
         return "run_finished", run, {"status": event.status, "message": event.message}
     if isinstance(event, ev.HostKeyAccepted):
-        details = {"fingerprint": event.fingerprint, "known_hosts": event.known_hosts}
+        details = {
+            "fingerprint": event.fingerprint,
+            "known_hosts": event.known_hosts,
+            "run_id": run,
+        }
         return "host_key_accepted", event.host, details
     return None
 

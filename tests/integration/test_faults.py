@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+from console.store.sqlite import SQLiteStore
 from tests.conftest import Estate, write_estate
 from tests.helpers import cells, run_cli, state_of, wait_for
 from tests.sshd import Sshd, free_port
@@ -124,6 +125,12 @@ def test_unknown_host_key_needs_explicit_opt_in(tmp_path: Path, sshd: Sshd) -> N
     assert run_cli(estate, "run", "p", "--accept-new-host-keys") == 0
     assert sorted(p.name for p in tmp_path.glob("ran-*")) == ["ran-h1", "ran-h2"]
     assert sshd.host_key.split()[1] in known.read_text()
+    store = SQLiteStore(estate.store)
+    accepted = [r for r in store.audit_records() if r.action == "host_key_accepted"]
+    store.close()
+    assert len(accepted) == 1  # both hosts share the test sshd's address: one key was recorded
+    assert accepted[0].details["fingerprint"].startswith("SHA256:")
+    assert accepted[0].details["known_hosts"] == str(known)
     assert run_cli(estate, "run", "p") == 0  # now known, no opt-in needed
 
 

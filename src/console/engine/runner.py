@@ -44,9 +44,23 @@ class Engine:
         self._store_path = store_path
         self._writer: BatchWriter | None = None
         self._listeners = listeners or []
-        self._pool = SshPool(accept_new_host_keys, plan.config.inventory.ssh.connect_concurrency)
+        self._pool = SshPool(
+            accept_new_host_keys, plan.config.inventory.ssh.connect_concurrency, self._key_accepted
+        )
         self._cancelled = asyncio.Event()
         self._targets: dict[str, HostTarget] = {}
+
+    def _key_accepted(self, host: str, fingerprint: str, known_hosts: Path) -> None:
+        """A new host key was trusted because the operator asked for it: the audit trail says so."""
+        self.emit(
+            ev.HostKeyAccepted(
+                run_id=self.plan.run_id,
+                at=time.time(),
+                host=host,
+                fingerprint=fingerprint,
+                known_hosts=str(known_hosts),
+            )
+        )
 
     def emit(self, event: ev.Event) -> None:
         """Record an event, fold it into the engine's own state and tell the listeners."""

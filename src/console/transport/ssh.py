@@ -12,7 +12,7 @@ from pathlib import Path
 import asyncssh
 
 from console.errors import HostKeyRejected, TransportError
-from console.transport.hostkeys import KeyDecision, KnownHosts
+from console.transport.hostkeys import KeyDecision, KnownHosts, fingerprint
 from console.transport.target import HostTarget
 
 OutputSink = Callable[[str, bytes], None]
@@ -61,12 +61,17 @@ class _Client(asyncssh.SSHClient):
 class SshPool:
     """Opens and caches connections per host; every failure becomes a TransportError sentence."""
 
-    def __init__(self, accept_new_host_keys: bool = False, connect_concurrency: int = 100) -> None:
+    def __init__(
+        self,
+        accept_new_host_keys: bool = False,
+        connect_concurrency: int = 100,
+        on_accept: Callable[[str, str, Path], None] | None = None,
+    ) -> None:
         self._accept_new = accept_new_host_keys
         self._gate = asyncio.Semaphore(connect_concurrency)
         self._conns: dict[str, asyncio.Task[asyncssh.SSHClientConnection]] = {}
         self._known: dict[Path, KnownHosts] = {}
-        self.accepted_keys: list[tuple[str, str]] = []
+        self._on_accept = on_accept
 
     def _known_hosts(self, path: Path) -> KnownHosts:
         if path not in self._known:
@@ -92,8 +97,8 @@ class SshPool:
                 )
             except (TimeoutError, asyncssh.Error, OSError) as exc:
                 raise _explain(target, exc, decision) from None
-        if decision.accepted_new and decision.offered:
-            self.accepted_keys.append((target.name, decision.offered.get_fingerprint("sha256")))
+        if decision.accepted_new and decision.offered and self._on_accept:
+            self._on_accept(target.name, fingerprint(decision.offered), target.known_hosts)
         return conn
 
     async def _handshake(
