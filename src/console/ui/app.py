@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -116,6 +117,9 @@ class OpsConsoleApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # Reader threads (store followers, search) hold the GIL in slices; shorter slices let
+        # a key press reach the screen sooner while output floods in.
+        sys.setswitchinterval(0.001)
         self.query_one(HomePane).fill_pipelines(self.config, self.runs, "")
         self.query_one("#filter", Input).display = False
         self.query_one("#pipelines", DataTable).focus()

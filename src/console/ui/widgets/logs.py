@@ -14,7 +14,9 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input
 
+from console import events as ev
 from console.sanitize import Sanitizer, printable
+from console.store.base import StoredEvent
 from console.store.sqlite import SQLiteStore
 from console.ui.widgets.logtext import Filter, LineKey, event_lines, search
 from console.ui.widgets.logview import LogView
@@ -22,8 +24,17 @@ from console.ui.widgets.logview import LogView
 WINDOW = 5000
 """Lines the widget keeps; the store keeps everything and pages it back in."""
 
-PER_TICK = 250
+PER_TICK = 100
 """Output events drawn per follow tick (10 a second); faster output is skipped on screen, never lost."""
+
+LINES_PER_TICK = 400
+"""Lines drawn per tick at most (an event may hold many); the newest are kept."""
+
+TAIL = 200
+"""Output events read when following starts; older ones are paged in when the reader scrolls."""
+
+TAIL_LINES = 300
+"""Of those, the newest events holding this many lines are decoded and shown."""
 
 PAGE = 1000
 """Output events read per page when the reader scrolls past the window or jumps to a match."""
@@ -163,10 +174,12 @@ class LogPane(Vertical):
     def _pump(self, view: Filter, generation: int, stop: threading.Event) -> None:
         store = SQLiteStore(self._store)
         try:
-            tail = view.read(store, before=_NEWEST, limit=PAGE)
+            tail = view.read(store, before=_NEWEST, limit=TAIL)
             cleaners: dict[tuple[str, str, str], Sanitizer] = {}
-            pairs = event_lines(tail, {}, view)
-            self.post_message(Window(generation, pairs, None, (len(tail) < PAGE, True)))
+            shown = _last_lines(tail, TAIL_LINES)  # a screenful or two; older pages in on scroll
+            pairs = event_lines(shown, {}, view)
+            ends = (len(shown) == len(tail) and len(tail) < TAIL, True)
+            self.post_message(Window(generation, pairs, None, ends))
             after = tail[-1].id if tail else 0
             while not stop.wait(0.1):
                 batch = view.read(store, after, before=_NEWEST, limit=PER_TICK + 1)
@@ -178,7 +191,7 @@ class LogPane(Vertical):
                     cleaners.clear()
                     note = [((batch[0].id, -1), _SKIPPED)]
                 after = batch[-1].id
-                self.post_message(Lines(generation, note + event_lines(batch, cleaners, view)))
+                self.post_message(Lines(generation, note + _newest(batch, cleaners, view)))
         finally:
             store.close()
 
@@ -360,6 +373,38 @@ class LogPane(Vertical):
 
     def on_unmount(self) -> None:
         self._stop.set()
+
+
+def _last_lines(batch: list[StoredEvent], wanted: int) -> list[StoredEvent]:
+    """The newest events of a batch that hold at least `wanted` lines (all when fewer do)."""
+    chosen: list[StoredEvent] = []
+    lines = 0
+    for stored in reversed(batch):
+        chosen.append(stored)
+        event = stored.event
+        lines += event.data.count(b"\n") if isinstance(event, ev.Output) else 0
+        if lines >= wanted:
+            break
+    chosen.reverse()
+    return chosen
+
+
+def _newest(
+    batch: list[StoredEvent], cleaners: dict[tuple[str, str, str], Sanitizer], view: Filter
+) -> list[tuple[LineKey, str]]:
+    """The batch's lines, or its newest LINES_PER_TICK with a mark where the rest was skipped.
+
+    Events are decoded from the newest back until enough lines are found: sanitizing is the
+    costly part, and what is skipped is never decoded.
+    """
+    chosen = _last_lines(batch, LINES_PER_TICK)
+    skipped = len(chosen) < len(batch)
+    if skipped:
+        cleaners.clear()  # a sequence cut by the skip can only be dropped, never passed
+    pairs = event_lines(chosen, cleaners, view)
+    if len(pairs) > LINES_PER_TICK:
+        pairs, skipped = pairs[-LINES_PER_TICK:], True
+    return [(pairs[0][0][:1] + (-1,), _SKIPPED), *pairs] if skipped and pairs else pairs
 
 
 _SKIPPED = "… output skipped here while following (all is kept: f pauses and pages through it)"
