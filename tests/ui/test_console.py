@@ -270,3 +270,15 @@ async def test_run_view_shows_each_stage_progress(console_app, tmp_path: Path) -
         text = str(strip.render())
         assert "preflight" in text and "approval" in text and "rollout" in text
         assert "0/1" in text  # the gate waits: none of its one cell is done
+
+
+async def test_opening_a_run_puts_the_keyboard_on_its_matrix(console_app, tmp_path: Path) -> None:
+    seed.estate(tmp_path / "store.db")
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, lambda: app.query_one("#runs", DataTable).row_count == 3)
+        await pilot.press("tab", "enter")  # the run pane mounts only now, after the first frame
+        await _settle(pilot, lambda: isinstance(app.focused, RunMatrix))
+        await pilot.press("l", "j")
+        matrix = app.query_one(RunMatrix)
+        assert matrix.cursor_coordinate.row == 1 and matrix.cursor_coordinate.column == 1

@@ -271,8 +271,8 @@ class OpsConsoleApp(App[None]):
         ):  # a late event for a pane since left is stale
             self.focus_pane(event.pane.id or "")
 
-    def focus_pane(self, pane: str) -> None:
-        """Put the keyboard on the pane's main widget."""
+    def focus_pane(self, pane: str, tries: int = 20) -> None:
+        """Put the keyboard on the pane's main widget (once it is mounted: panes mount late)."""
         target = {
             "home": "#pipelines",
             "run": "RunMatrix",
@@ -283,8 +283,10 @@ class OpsConsoleApp(App[None]):
         if pane == "audit" and audit is not None:
             audit.refresh_records(full=True)  # verify the whole chain again each time it is opened
         found = self.query(target) if target else None
-        if found:  # the pane may still be mounting
+        if found:
             found.first().focus()
+        elif target and tries and self.query_one(TabbedContent).active == pane:
+            self.set_timer(0.05, lambda: self.focus_pane(pane, tries - 1))
 
     @on(Input.Changed, "#filter")
     def _filter(self, event: Input.Changed) -> None:
