@@ -157,12 +157,12 @@ def latency(presses: int, rate: int) -> tuple[list[float], int, float, int, int]
             command = [PYTHON, "-c", FLOOD, str(store), RUN, str(rate), str(seconds)]
             flood = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
             time.sleep(2.0)
-        term.wait_for("h000 · work", term.press("l"))  # onto the first host's cell
+        row = _onto_a_cell(term)
         samples = []
         for i in range(presses):  # down and up the matrix; the logs pane follows the new cell
-            key, host = ("j", "h001") if i % 2 == 0 else ("k", "h000")
+            key, row = ("j", row + 1) if i % 2 == 0 else ("k", row - 1)
             sent = term.press(key)
-            samples.append(term.wait_for(f"{host} · work", sent, timeout=10) - sent)
+            samples.append(term.wait_for(f"h{row:03d} · work", sent, timeout=10) - sent)
             time.sleep(0.15)
         lines, seconds = 0, 0.0
         if flood:
@@ -174,6 +174,16 @@ def latency(presses: int, rate: int) -> tuple[list[float], int, float, int, int]
         if flood and flood.poll() is None:
             flood.kill()
         term.close()
+
+
+def _onto_a_cell(term: Terminal) -> int:
+    """Move the matrix cursor onto the first host's step cell; the row it is on."""
+    try:
+        term.wait_for("h000 · work", term.press("l"), timeout=5)
+        return 0
+    except TimeoutError:  # the cursor was already on the step column
+        term.wait_for("h001 · work", term.press("j"), timeout=10)
+        return 1
 
 
 def ms(values: list[float], q: float) -> float:

@@ -9,11 +9,14 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from console import __version__
 from console.errors import ConfigError, ConsoleError, UsageError
-from console.model.load import Config, load_config
-from console.store.sqlite import SQLiteStore, default_store_path
+
+if TYPE_CHECKING:  # imported where used: `opsconsole --help` must not pay for pydantic and SQLite
+    from console.model.load import Config
+    from console.store.sqlite import SQLiteStore
 
 EXIT_STATUS = {"succeeded": 0, "failed": 1, "rejected": 1, "expired": 1, "cancelled": 130}
 Handler = Callable[[argparse.Namespace], int]
@@ -89,17 +92,23 @@ def inventory_path(args: argparse.Namespace) -> Path:
 def store_path(args: argparse.Namespace) -> Path:
     """The store from --store, OPSCONSOLE_STORE or the user's data folder."""
     text = args.store or os.environ.get("OPSCONSOLE_STORE")
+    from console.store.sqlite import default_store_path
+
     return Path(text).expanduser() if text else default_store_path()
 
 
 def load(args: argparse.Namespace) -> Config:
     """The validated configuration the options point at."""
     pipelines = args.pipelines or os.environ.get("OPSCONSOLE_PIPELINES")
+    from console.model.load import load_config
+
     return load_config(inventory_path(args), Path(pipelines).expanduser() if pipelines else None)
 
 
 def open_store(args: argparse.Namespace) -> SQLiteStore:
     """The store the options point at."""
+    from console.store.sqlite import SQLiteStore
+
     return SQLiteStore(store_path(args))
 
 

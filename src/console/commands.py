@@ -8,24 +8,16 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from console import events as ev
-from console import report
 from console.cli import EXIT_STATUS, load, open_store, print_json, spawn_runner, store_path
-from console.engine.plan import RunPlan, plan_run
 from console.errors import UsageError
 from console.identity import current_operator
-from console.model.load import load_config
-from console.model.params import parse_assignments
-from console.sanitize import Sanitizer
-from console.services import (
-    DecisionRequest,
-    create_run,
-    record_decision,
-    request_cancel,
-    run_state,
-)
-from console.state import FINAL_RUN
+
+if TYPE_CHECKING:  # the rest is imported where it is used, so that `--help` stays quick
+    from console import events as ev
+    from console.engine.plan import RunPlan
+    from console.sanitize import Sanitizer
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -74,6 +66,10 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from console.engine.plan import plan_run
+    from console.model.params import parse_assignments
+    from console.services import create_run
+
     config = load(args)
     plan = plan_run(
         config, args.pipeline, parse_assignments(args.param or []), current_operator(), args.limit
@@ -125,6 +121,10 @@ def _configure_runner(p: argparse.ArgumentParser) -> None:
 
 def _runner(args: argparse.Namespace) -> int:
     """Execute a run that `run --detach` (or the console) created, in this process."""
+    from console import events as ev
+    from console.engine.plan import plan_run
+    from console.model.load import load_config
+
     store = open_store(args)
     run_id = store.resolve_run(args.run_id)
     existing = [e.event for e in store.read(run_id, exclude=(ev.Output.kind,))]
@@ -154,6 +154,9 @@ def _configure_json(p: argparse.ArgumentParser) -> None:
 
 
 def _runs(args: argparse.Namespace) -> int:
+    from console import report
+    from console.services import run_state
+
     store = open_store(args)
     states = [run_state(store, r.id) for r in store.runs(limit=args.last)]
     if args.json:
@@ -181,6 +184,9 @@ def _configure_show(p: argparse.ArgumentParser) -> None:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from console import report
+    from console.services import run_state
+
     state = run_state(open_store(args), args.run)
     if args.json:
         print_json(report.run_json(state))
@@ -196,6 +202,10 @@ def _configure_logs(p: argparse.ArgumentParser) -> None:
 
 
 def _logs(args: argparse.Namespace) -> int:
+    from console import events as ev
+    from console.services import run_state
+    from console.state import FINAL_RUN
+
     store = open_store(args)
     run_id = store.resolve_run(args.run)
     colour = sys.stdout.isatty() and "NO_COLOR" not in __import__("os").environ
@@ -217,6 +227,9 @@ def _logs(args: argparse.Namespace) -> int:
 def _print_output(
     event: ev.Event, cleaners: dict[tuple[str, str, str], Sanitizer], colour: bool
 ) -> None:
+    from console import events as ev
+    from console.sanitize import Sanitizer
+
     assert isinstance(event, ev.Output)
     key = (event.host, event.step, event.stream)
     cleaner = cleaners.setdefault(key, Sanitizer(keep_colour=colour))
@@ -241,6 +254,8 @@ def _configure_decision(p: argparse.ArgumentParser, reason_required: bool) -> No
 
 
 def _decide(args: argparse.Namespace, decision: str) -> int:
+    from console.services import DecisionRequest, record_decision
+
     config = load(args)
     request = DecisionRequest(
         args.run,
@@ -274,6 +289,8 @@ def _configure_cancel(p: argparse.ArgumentParser) -> None:
 
 
 def _cancel(args: argparse.Namespace) -> int:
+    from console.services import request_cancel
+
     state = request_cancel(open_store(args), args.run, current_operator())
     print(f"asked run {state.id} to cancel")
     return 0

@@ -9,14 +9,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from console.engine.plan import plan_run
 from console.identity import current_operator
-from console.model.inventory import Inventory
-from console.model.load import load_config
-from console.model.params import parse_assignments
-from console.services import create_run
-from console.store.sqlite import SQLiteStore
+
+if TYPE_CHECKING:  # the rest is imported when the demo runs, so that `--help` stays quick
+    from console.model.inventory import Inventory
+    from console.model.load import Config
+    from console.store.sqlite import SQLiteStore
 
 DEFAULT_PIPELINE = "deploy-ehr-web"
 DEFAULT_PARAMS = ["version=4.2.0"]
@@ -75,9 +75,7 @@ async def _console(args: argparse.Namespace, inventory: Path, work: Path) -> int
     from console.ui.app import make_app
 
     store = Path(args.store) if args.store else work / "store.db"
-    app = make_app(
-        load_config(inventory), store, current_operator(), theme=getattr(args, "theme", None)
-    )
+    app = make_app(_load(inventory), store, current_operator(), theme=getattr(args, "theme", None))
     await app.run_async()
     return 0
 
@@ -102,8 +100,12 @@ async def _serve(args: argparse.Namespace, inventory: Path, work: Path) -> int:
 async def _run(args: argparse.Namespace, inventory: Path, work: Path) -> int:
     from console.cli import EXIT_STATUS
     from console.commands import run_here
+    from console.engine.plan import plan_run
+    from console.model.params import parse_assignments
+    from console.services import create_run
+    from console.store.sqlite import SQLiteStore
 
-    config = load_config(inventory)
+    config = _load(inventory)
     default = DEFAULT_PARAMS if args.pipeline == DEFAULT_PIPELINE else []
     params = parse_assignments(args.param if args.param is not None else default)
     limit = (
@@ -134,6 +136,12 @@ async def _run(args: argparse.Namespace, inventory: Path, work: Path) -> int:
             approver.cancel()
         store.close()
     return EXIT_STATUS.get(status, 1)
+
+
+def _load(inventory: Path) -> Config:
+    from console.model.load import load_config
+
+    return load_config(inventory)
 
 
 async def _auto_approve(store: SQLiteStore, inventory: Inventory, run_id: str) -> None:
