@@ -282,3 +282,27 @@ async def test_opening_a_run_puts_the_keyboard_on_its_matrix(console_app, tmp_pa
         await pilot.press("l", "j")
         matrix = app.query_one(RunMatrix)
         assert matrix.cursor_coordinate.row == 1 and matrix.cursor_coordinate.column == 1
+
+
+async def test_gates_pane_follows_gates_opening_and_closing(console_app, tmp_path: Path) -> None:
+    store = seed.estate(tmp_path / "store.db")
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, lambda: app.query_one(ConsoleHeader).pending == 1)
+        await pilot.press("3")
+        table = app.query_one("#gate-list", DataTable)
+        await _settle(pilot, lambda: table.row_count == 1)
+        seed.launch(store, "20261117-120000-dddd", seed.T0 + 7250, operator="carol")
+        seed.waiting(store, "20261117-120000-dddd", seed.T0 + 7255)
+        await _settle(pilot, lambda: table.row_count == 2)
+        closed = ev.GateClosed(
+            run_id="20261117-110000-cccc",
+            at=seed.T0 + 7256,
+            stage="approval",
+            step="change board",
+            outcome="approved",
+        )
+        store.append([closed])
+        await _settle(pilot, lambda: table.row_count == 1)
+        assert table.coordinate_to_cell_key((0, 0)).row_key.value.startswith("20261117-120000-dddd")
+        assert app.query_one(ConsoleHeader).pending == 1

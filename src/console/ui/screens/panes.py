@@ -199,15 +199,22 @@ class GatesPane(Vertical):
         self.call_after_refresh(self.app.refresh_gates)  # type: ignore[attr-defined]
 
     def fill(self, runs: dict[str, RunState], now: float) -> None:
-        """List open gates, oldest first."""
+        """Bring the table in line with the open gates, oldest first, changing only what differs."""
         table = self.query_one("#gate-list", DataTable)
-        cursor = table.cursor_row
-        table.clear()
         open_gates = [(s, g) for s in runs.values() if not s.is_final for g in s.open_gates()]
-        for state, gate in sorted(open_gates, key=lambda sg: sg[1].opened_at or 0):
-            table.add_row(*gate_row(state, gate, now), key=gate_key(state.id, gate))
-        if table.row_count:
-            table.move_cursor(row=min(cursor, table.row_count - 1))
+        wanted = {
+            gate_key(state.id, gate): gate_row(state, gate, now)
+            for state, gate in sorted(open_gates, key=lambda sg: sg[1].opened_at or 0)
+        }
+        for key in [k.value for k in table.rows if k.value not in wanted]:
+            table.remove_row(key)
+        for key, row in wanted.items():
+            if key not in table.rows:
+                table.add_row(*row, key=key)
+                continue
+            for column, value in zip(table.columns, row, strict=True):
+                if table.get_cell(key, column) != value:
+                    table.update_cell(key, column, value)
 
 
 def gate_key(run_id: str, gate: Gate) -> str:
