@@ -10,7 +10,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from console.cli import EXIT_STATUS, load, open_store, print_json, spawn_runner, store_path
+from console.cli import (
+    EXIT_STATUS,
+    inventory_path,
+    load,
+    open_store,
+    print_json,
+    spawn_runner,
+    store_path,
+)
 from console.errors import UsageError
 from console.identity import current_operator
 
@@ -300,9 +308,12 @@ def open_console(args: argparse.Namespace) -> int:
     """`opsconsole` alone: the full-screen console on the configured inventory and store."""
     from console.ui.app import make_app
 
-    config = load(args)
-    make_app(config, store_path(args), current_operator(), theme=getattr(args, "theme", None)).run()
-    return 0
+    inventory_path(args)  # a missing inventory is said before the screen opens
+    app = make_app(
+        lambda: load(args), store_path(args), current_operator(), theme=getattr(args, "theme", None)
+    )
+    app.run()
+    return app.return_code or 0
 
 
 def _demo(args: argparse.Namespace) -> int:

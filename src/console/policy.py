@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from console import events as ev
 from console import freeze
-from console.model.inventory import Environment, Inventory, Operator
-from console.model.pipeline import Step
 from console.state import Gate
+
+if TYPE_CHECKING:  # the rules need no pydantic: the console draws its first frame without it
+    from console.model.inventory import Environment, Inventory, Operator
+    from console.model.pipeline import Step
 
 STRICT_BY_DEFAULT = ("staging", "prod", "production")
 """Environments where, unless the inventory says otherwise, nobody approves their own run."""

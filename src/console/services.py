@@ -6,18 +6,21 @@ import os
 import socket
 import time
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from console import events as ev
 from console.audit import Entry, decision_document
-from console.engine.plan import RunPlan, launch_event
 from console.errors import UsageError
-from console.model.inventory import Inventory
-from console.model.load import Config
 from console.policy import Ballot, Policy, judge
 from console.signing import SigningError, sign
 from console.state import Gate, RunState, fold
 from console.store.base import Store
 from console.store.sqlite import SQLiteStore
+
+if TYPE_CHECKING:
+    from console.engine.plan import RunPlan
+    from console.model.inventory import Inventory
+    from console.model.load import Config
 
 NON_OUTPUT = (ev.Output.kind,)
 
@@ -172,6 +175,8 @@ def note_config(store: SQLiteStore, config: Config, actor: str) -> None:
 
 def create_run(store: SQLiteStore, plan: RunPlan) -> ev.RunLaunched:
     """Record a planned run (and the configuration it came from, when that is new to the trail)."""
+    from console.engine.plan import launch_event
+
     note_config(store, plan.config, plan.operator)
     launched = launch_event(plan, time.time())
     store.create_run(launched, plan.pipeline_file.source.text)

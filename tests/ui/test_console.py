@@ -306,3 +306,41 @@ async def test_gates_pane_follows_gates_opening_and_closing(console_app, tmp_pat
         await _settle(pilot, lambda: table.row_count == 1)
         assert table.coordinate_to_cell_key((0, 0)).row_key.value.startswith("20261117-120000-dddd")
         assert app.query_one(ConsoleHeader).pending == 1
+
+
+async def test_the_first_frame_comes_before_the_configuration(tmp_path: Path) -> None:
+    import threading
+
+    from console.errors import ConfigError, Problem
+    from console.model.load import load_config
+    from console.ui.app import make_app
+    from tests.ui.conftest import ROOT
+
+    release = threading.Event()
+
+    def slow_load():  # type: ignore[no-untyped-def]
+        release.wait(5)
+        return load_config(ROOT / "sample_inventory.toml")
+
+    seed.estate(tmp_path / "store.db")
+    app = make_app(slow_load, tmp_path / "store.db", "alice", spawn=lambda *a: None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.2)
+        assert not app.ready and "loading the inventory" in str(
+            app.query_one(ConsoleHeader).render()
+        )
+        await pilot.press("l")  # nothing to launch yet: said, not crashed
+        await _settle(
+            pilot, lambda: any("still loading" in str(n.message) for n in app._notifications)
+        )
+        release.set()
+        await _settle(pilot, lambda: app.query_one("#pipelines", DataTable).row_count == 5)
+        assert "Mercy General" in str(app.query_one(ConsoleHeader).render())
+
+    def broken():  # type: ignore[no-untyped-def]
+        raise ConfigError([Problem("inventory.toml", 3, "inventory.bogus", "unknown key 'bogus'")])
+
+    failing = make_app(broken, tmp_path / "store.db", "alice", spawn=lambda *a: None)
+    async with failing.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.5)
+    assert failing.return_code == 2

@@ -6,7 +6,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
@@ -16,16 +16,18 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+if TYPE_CHECKING:  # loaded after the first frame (pydantic and the engine are slow to import)
+    from console.model.load import Config
+    from console.ui.dialogs.launch import LaunchRequest
+
 from console import events as ev
 from console.errors import ConsoleError, UsageError
-from console.model.load import Config
 from console.services import DecisionRequest, create_run, record_decision, request_cancel
 from console.state import RunState, apply
 from console.store.base import StoredEvent
 from console.store.sqlite import SQLiteStore
 from console.ui.commands import ConsoleCommands
 from console.ui.dialogs.decision import Decision, DecisionDialog
-from console.ui.dialogs.launch import LaunchDialog, LaunchRequest
 from console.ui.feed import StoreFeed
 from console.ui.messages import EventsArrived
 from console.ui.screens.audit import AuditPane
@@ -78,7 +80,7 @@ class OpsConsoleApp(App[None]):
 
     def __init__(
         self,
-        config: Config,
+        config: Config | Callable[[], Config],
         store: Path,
         operator: str,
         spawn: Spawner,
@@ -90,21 +92,35 @@ class OpsConsoleApp(App[None]):
             self.register_theme(found)
         self._remember = theme is None
         self.theme = theme or remembered_theme() or DEFAULT_THEME
-        self.config, self.store_path, self.operator = config, store, operator
+        self._config, self._loader = (None, config) if callable(config) else (config, None)
+        self.store_path, self.operator = store, operator
         self.spawn, self.clock = spawn, clock
         self.runs: dict[str, RunState] = {}
         self._applied: dict[str, int] = {}
         self.open_run: str | None = None
         self._feed = StoreFeed(store, lambda batch: self.post_message(EventsArrived(batch)))
 
+    @property
+    def ready(self) -> bool:
+        """Whether the configuration is loaded (it loads after the first frame)."""
+        return self._config is not None
+
+    def _still_loading(self) -> bool:
+        """Say so when an action needs the configuration and it is not loaded yet."""
+        if not self.ready:
+            self.notify(
+                "The inventory is still loading; try again in a moment.", severity="warning"
+            )
+        return not self.ready
+
+    @property
+    def config(self) -> Config:
+        """The inventory and pipelines; only read once `ready`."""
+        assert self._config is not None, "the configuration is still loading"
+        return self._config
+
     def compose(self) -> ComposeResult:
-        operator = self.config.inventory.operators.get(self.operator)
-        yield ConsoleHeader(
-            self.config.inventory.inventory.name,
-            self.operator,
-            list(operator.roles) if operator else [],
-            self.clock,
-        )
+        yield ConsoleHeader("loading the inventory…", self.operator, [], self.clock)
         with TabbedContent(initial="home"):
             with TabPane("1 Home", id="home"):
                 yield HomePane()
@@ -120,12 +136,36 @@ class OpsConsoleApp(App[None]):
         # Reader threads (store followers, search) hold the GIL in slices; shorter slices let
         # a key press reach the screen sooner while output floods in.
         sys.setswitchinterval(0.001)
-        self.query_one(HomePane).fill_pipelines(self.config, self.runs, "")
+        if self._config is not None:
+            self._configured(self._config)
+        else:
+            self.call_after_refresh(self._load_config)  # the first frame comes first
         self.query_one("#filter", Input).display = False
         self.query_one("#pipelines", DataTable).focus()
         self._follow_store()
         self.set_interval(1, self._tick)
         self.set_interval(0.2, self._spin)
+
+    @work(thread=True, group="config", exit_on_error=False)
+    def _load_config(self) -> None:
+        assert self._loader is not None
+        try:
+            config = self._loader()
+        except ConsoleError as exc:
+            problems = getattr(exc, "problems", None)
+            lines = [f"error: {p}" for p in problems] if problems else [f"opsconsole: {exc}"]
+            self.call_from_thread(self.exit, None, 2, "\n".join(lines))
+            return
+        self.call_from_thread(self._configured, config)
+
+    def _configured(self, config: Config) -> None:
+        """Show what needs the configuration: the header's inventory and roles, the pipelines."""
+        self._config = config
+        known = config.inventory.operators.get(self.operator)
+        roles = list(known.roles) if known else []
+        self.query_one(ConsoleHeader).describe(config.inventory.inventory.name, roles)
+        needle = self.query_one("#filter", Input).value.strip().lower()
+        self.query_one(HomePane).fill_pipelines(config, self.runs, needle)
 
     @work(thread=True, group="feed", exit_on_error=False)
     def _follow_store(self) -> None:
@@ -158,7 +198,8 @@ class OpsConsoleApp(App[None]):
         home = self.query_one(HomePane)
         for run_id in changed:
             home.update_run(self.runs[run_id])
-        if any(isinstance(s.event, ev.RunLaunched | ev.RunFinished) for s in message.events):
+        finished = any(isinstance(s.event, ev.RunLaunched | ev.RunFinished) for s in message.events)
+        if finished and self.ready:
             home.fill_pipelines(
                 self.config, self.runs, self.query_one("#filter", Input).value.strip().lower()
             )
@@ -292,7 +333,8 @@ class OpsConsoleApp(App[None]):
     def _filter(self, event: Input.Changed) -> None:
         needle = event.value.strip().lower()
         home = self.query_one(HomePane)
-        home.fill_pipelines(self.config, self.runs, needle)
+        if self.ready:
+            home.fill_pipelines(self.config, self.runs, needle)
         home.fill_runs(self.runs, needle)
 
     @on(DataTable.RowSelected, "#runs")
@@ -345,6 +387,8 @@ class OpsConsoleApp(App[None]):
 
     def action_launch(self) -> None:
         """Launch the pipeline under the cursor on the home pane."""
+        if self._still_loading():
+            return
         table = self.query_one("#pipelines", DataTable)
         if table.row_count:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
@@ -356,6 +400,10 @@ class OpsConsoleApp(App[None]):
         self._launch(pipeline)
 
     def _launch(self, pipeline: str) -> None:
+        from console.ui.dialogs.launch import LaunchDialog
+
+        if self._still_loading():
+            return
         dialog = LaunchDialog(self.config, pipeline, self.operator)
         self.push_screen(dialog, self._launched)
 
@@ -393,6 +441,8 @@ class OpsConsoleApp(App[None]):
 
     def action_decide(self, decision: str) -> None:
         """Approve or reject the gate under the cursor on the gates pane."""
+        if self._still_loading():
+            return
         chosen = self._selected_gate()
         if chosen is None:
             self.notify("No gate is waiting for a decision.", severity="warning")
@@ -448,14 +498,18 @@ class OpsConsoleApp(App[None]):
 
 
 def make_app(
-    config: Config,
+    config: Config | Callable[[], Config],
     store: Path,
     operator: str,
     spawn: Spawner | None = None,
     clock: Callable[[], float] = time.time,
     theme: str | None = None,
 ) -> OpsConsoleApp:
-    """The one factory the CLI, the demo and the tests use."""
+    """The one factory the CLI, the demo and the tests use.
+
+    `config` may be a function that loads it: the console then draws its first frame at once
+    and loads the inventory and pipelines in a thread.
+    """
     if spawn is None:
         from console.cli import spawn_runner
 

@@ -19,6 +19,8 @@ class ConsoleCommands(Provider):
 
     def _entries(self) -> Iterator[tuple[str, Callable[[], object], str]]:
         app: OpsConsoleApp = self.app  # type: ignore[assignment]
+        if not app.ready:
+            return
         for name, pf in sorted(app.config.pipelines.items()):
             yield f"Launch {name}", partial(app.launch, name), printable(pf.pipeline.description)
         newest = sorted(app.runs.values(), key=lambda s: s.created_at or 0, reverse=True)[:50]

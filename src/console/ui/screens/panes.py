@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -10,8 +11,6 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Label, Static
 
 from console.durations import format_duration
-from console.model import resolve
-from console.model.load import Config
 from console.policy import Policy
 from console.report import STATUS_MARK, duration, short_time
 from console.sanitize import printable
@@ -19,6 +18,9 @@ from console.state import Gate, RunState
 from console.ui.widgets.logs import LogPane
 from console.ui.widgets.matrix import RunMatrix
 from console.ui.widgets.stages import StageStrip
+
+if TYPE_CHECKING:
+    from console.model.load import Config
 
 RUN_STYLE = {
     "succeeded": "green",
@@ -66,6 +68,8 @@ class HomePane(Vertical):
 
     def fill_pipelines(self, config: Config, runs: dict[str, RunState], needle: str) -> None:
         """List the pipelines that match the filter."""
+        from console.model import resolve
+
         table = self.query_one("#pipelines", DataTable)
         table.clear()
         last: dict[str, RunState] = {}

@@ -29,6 +29,11 @@ class ConsoleHeader(Static):
             clock,
         )
 
+    def describe(self, inventory: str, roles: list[str]) -> None:
+        """Name the inventory and the operator's roles once the configuration is loaded."""
+        self._inventory, self._roles = inventory, roles
+        self.refresh()
+
     def on_mount(self) -> None:
         self.set_interval(1, self.refresh)
 
