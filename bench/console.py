@@ -39,6 +39,7 @@ MINIMAL_APP = """
 from textual.app import App
 from textual.widgets import Footer, Header, Log
 class Minimal(App):
+    TITLE = "Minimal app"
     BINDINGS = [("q", "quit", "Quit")]
     def compose(self):
         yield Header()
@@ -104,11 +105,13 @@ def console(store: Path, config: Path) -> list[str]:
     return [OPSCONSOLE, "--inventory", str(ROOT / "sample_inventory.toml"), "--store", str(store)]
 
 
-def first_frame(argv: list[str], config: Path) -> float:
-    """Seconds from starting a program on a pty until its footer (`Quit`) is on screen."""
+def first_frame(argv: list[str], config: Path, title: str) -> tuple[float, float]:
+    """Seconds from starting a program on a pty until its first frame (its title line) is on
+    screen, and until its footer's keys (`Quit`) are."""
     term = Terminal(argv, XDG_CONFIG_HOME=str(config))
     try:
-        return term.wait_for("Quit", term.started) - term.started
+        frame = term.wait_for(title, term.started) - term.started
+        return frame, term.wait_for("Quit", term.started) - term.started
     finally:
         term.close()
 
@@ -123,12 +126,17 @@ def timed(argv: list[str]) -> float:
 def start_up(rounds: int) -> dict[str, list[float]]:
     """First frame and `--help`, each contender once per round in turn."""
     folder = Path(tempfile.mkdtemp(prefix="bench-console-"))
-    results: dict[str, list[float]] = {k: [] for k in ("minimal", "console", "import", "help")}
+    keys = ("minimal", "console", "minimal-footer", "console-footer", "import", "help")
+    results: dict[str, list[float]] = {k: [] for k in keys}
     for i in range(rounds + 1):
         store = folder / f"start-{i}.db"
+        minimal = first_frame([PYTHON, "-c", MINIMAL_APP], folder, "Minimal app")
+        ours = first_frame(console(store, folder), folder, "Ops Console")
         frames = {
-            "minimal": first_frame([PYTHON, "-c", MINIMAL_APP], folder),
-            "console": first_frame(console(store, folder), folder),
+            "minimal": minimal[0],
+            "console": ours[0],
+            "minimal-footer": minimal[1],
+            "console-footer": ours[1],
             "import": timed([PYTHON, "-c", "import textual.app"]),
             "help": timed([OPSCONSOLE, "--help"]),
         }
@@ -205,6 +213,8 @@ def main() -> None:
     for key, label, base in (
         ("minimal", "minimal Textual app, first frame", "minimal"),
         ("console", "opsconsole, first frame", "minimal"),
+        ("minimal-footer", "minimal Textual app, footer keys drawn", "minimal-footer"),
+        ("console-footer", "opsconsole, footer keys drawn", "minimal-footer"),
         ("import", "python -c 'import textual.app'", "import"),
         ("help", "opsconsole --help", "import"),
     ):
