@@ -13,6 +13,12 @@ from console.identity import current_operator
 from tests.sshd import Sshd, share, start_sshd
 
 
+@pytest.fixture(autouse=True)
+def own_config_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A person's ~/.config/opsconsole must not reach the tests (nor the tests it)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
 @pytest.fixture(scope="session")
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     """One real sshd for the whole session (tests point many inventory hosts at it)."""

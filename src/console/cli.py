@@ -75,34 +75,73 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def inventory_path(args: argparse.Namespace) -> Path:
-    """The inventory from --inventory, OPSCONSOLE_INVENTORY or ./inventory.toml."""
-    text = args.inventory or os.environ.get("OPSCONSOLE_INVENTORY")
+CONFIG_KEYS = ("inventory", "pipelines", "store")
+
+
+def user_config_path() -> Path:
+    """The user's config file: $XDG_CONFIG_HOME/opsconsole/config.toml (~/.config by default)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "opsconsole" / "config.toml"
+
+
+def user_config() -> dict[str, Path]:
+    """Paths set in the user's config file; relative ones are taken from the file's folder."""
+    import tomllib
+
+    path = user_config_path()
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"{path} cannot be read ({exc}); fix or remove it") from None
+    unknown = sorted(set(data) - set(CONFIG_KEYS))
+    if unknown:
+        raise UsageError(
+            f"{path}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"the keys allowed are {', '.join(CONFIG_KEYS)}"
+        )
+    bad = sorted(k for k, v in data.items() if not isinstance(v, str))
+    if bad:
+        raise UsageError(f"{path}: {', '.join(bad)} must be a path in quotes")
+    return {k: path.parent / Path(v).expanduser() for k, v in data.items()}
+
+
+def _setting(args: argparse.Namespace, key: str) -> Path | None:
+    """A path from the option, else OPSCONSOLE_<KEY>, else the user's config file."""
+    text = getattr(args, key, None) or os.environ.get(f"OPSCONSOLE_{key.upper()}")
     if text:
         return Path(text).expanduser()
+    return user_config().get(key)
+
+
+def inventory_path(args: argparse.Namespace) -> Path:
+    """The inventory from --inventory, OPSCONSOLE_INVENTORY, the config file or ./inventory.toml."""
+    chosen = _setting(args, "inventory")
+    if chosen:
+        return chosen
     default = Path("inventory.toml")
     if default.exists():
         return default
     raise UsageError(
-        "no inventory given: pass --inventory PATH or set OPSCONSOLE_INVENTORY "
+        "no inventory given: pass --inventory PATH, set OPSCONSOLE_INVENTORY or write "
+        f"inventory = \"PATH\" in {user_config_path()} "
         "(`opsconsole demo` runs the bundled sample with no setup)"
     )
 
 
 def store_path(args: argparse.Namespace) -> Path:
-    """The store from --store, OPSCONSOLE_STORE or the user's data folder."""
-    text = args.store or os.environ.get("OPSCONSOLE_STORE")
+    """The store from --store, OPSCONSOLE_STORE, the config file or the user's data folder."""
     from console.store.sqlite import default_store_path
 
-    return Path(text).expanduser() if text else default_store_path()
+    return _setting(args, "store") or default_store_path()
 
 
 def load(args: argparse.Namespace) -> Config:
     """The validated configuration the options point at."""
-    pipelines = args.pipelines or os.environ.get("OPSCONSOLE_PIPELINES")
     from console.model.load import load_config
 
-    return load_config(inventory_path(args), Path(pipelines).expanduser() if pipelines else None)
+    return load_config(inventory_path(args), _setting(args, "pipelines"))
 
 
 def open_store(args: argparse.Namespace) -> SQLiteStore:
