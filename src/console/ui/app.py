@@ -262,7 +262,8 @@ class OpsConsoleApp(App[None]):
         pane = self.mounted(RunPane)
         if pane is None:
             return
-        pane.query_one(StageStrip).show(state, self.clock())
+        for strip in pane.query(StageStrip):  # none while the pane is still mounting
+            strip.show(state, self.clock())
         for matrix in pane.query(RunMatrix):
             if matrix.run_id == state.id:
                 matrix.spin(state, frame)
@@ -365,8 +366,8 @@ class OpsConsoleApp(App[None]):
         self._move_to_host(state.id, host)
 
     def _move_to_host(self, run_id: str, host: str, tries: int = 20) -> None:
-        matrix = self.query_one(RunMatrix)
-        if matrix.run_id == run_id and host in matrix.rows:
+        matrix = self.mounted(RunMatrix)
+        if matrix is not None and matrix.run_id == run_id and host in matrix.rows:
             matrix.move_cursor(row=matrix.get_row_index(host), column=max(1, matrix.cursor_column))
             matrix.focus()
         elif tries:
@@ -432,8 +433,9 @@ class OpsConsoleApp(App[None]):
 
     # ── decisions and cancel ───────────────────────────────────────────────
     def _selected_gate(self) -> tuple[str, str, str] | None:
-        table = self.query_one("#gate-list", DataTable)
-        if not table.row_count:
+        tables = self.query("#gate-list")
+        table = tables.first(DataTable) if tables else None
+        if table is None or not table.row_count:  # no gate, or the pane is still mounting
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or ""
         run_id, stage, step = key.split("\x1f")

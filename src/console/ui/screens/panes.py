@@ -161,9 +161,10 @@ class RunPane(Vertical):
 
     def describe(self, state: RunState) -> None:
         """The title line (pipeline, status, params, progress, elapsed) and the stage strip."""
-        if not self.query("#run-title"):
+        strips = self.query(StageStrip)
+        if not self.query("#run-title") or not strips:  # still mounting its children
             return
-        self.query_one(StageStrip).show(state, self.app.clock())  # type: ignore[attr-defined]
+        strips.first().show(state, self.app.clock())  # type: ignore[attr-defined]
         done = sum(
             1 for c in state.cells.values() if c.status not in ("pending", "running", "waiting")
         )
