@@ -25,7 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.pty import Terminal
+from tests.pty import Terminal
+
 from console import events as ev
 from console.store.sqlite import SQLiteStore
 

@@ -125,7 +125,7 @@ def inventory_path(args: argparse.Namespace) -> Path:
         return default
     raise UsageError(
         "no inventory given: pass --inventory PATH, set OPSCONSOLE_INVENTORY or write "
-        f"inventory = \"PATH\" in {user_config_path()} "
+        f'inventory = "PATH" in {user_config_path()} '
         "(`opsconsole demo` runs the bundled sample with no setup)"
     )
 

@@ -29,7 +29,9 @@ def test_the_config_file_is_used_when_nothing_else_says(
     assert main(["validate"]) == 0
     assert "sample_inventory.toml: ok" in capsys.readouterr().out
     assert main(["runs"]) == 0
-    assert (Path(os.environ["XDG_CONFIG_HOME"]) / "opsconsole" / "team.db").exists()  # beside the file
+    assert (
+        Path(os.environ["XDG_CONFIG_HOME"]) / "opsconsole" / "team.db"
+    ).exists()  # beside the file
     monkeypatch.setenv("OPSCONSOLE_INVENTORY", str(tmp_path / "elsewhere.toml"))
     assert main(["validate"]) == 2  # the variable wins over the file
     assert "elsewhere.toml" in capsys.readouterr().err

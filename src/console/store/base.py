@@ -49,7 +49,11 @@ class Store(Protocol):
         """Events of a run with ids greater than `after` (and below `before`), oldest first."""
 
     def read_all(
-        self, after: int = 0, exclude: Iterable[str] = (), limit: int = 10_000
+        self,
+        after: int = 0,
+        exclude: Iterable[str] = (),
+        limit: int = 10_000,
+        until: int | None = None,
     ) -> list[StoredEvent]:
         """Events of every run after an id, oldest first (how a console follows the store)."""
 

@@ -281,16 +281,25 @@ class SQLiteStore:
         return [StoredEvent(row[0], _decode(row)) for row in rows]
 
     def read_all(
-        self, after: int = 0, exclude: Iterable[str] = (), limit: int = 10_000
+        self,
+        after: int = 0,
+        exclude: Iterable[str] = (),
+        limit: int = 10_000,
+        until: int | None = None,
     ) -> list[StoredEvent]:
-        """Events of every run after an id, oldest first: how a console follows the whole store."""
+        """Events of every run after an id (up to `until`), oldest first: how a console follows the store."""
         unwanted = list(exclude)
         sql = "SELECT id, run_id, at, kind, host, stage, step, data, blob FROM events WHERE id > ?"
+        params: list[Any] = [after]
+        if until is not None:
+            sql += " AND id <= ?"
+            params.append(until)
         if unwanted:
             sql += f" AND kind NOT IN ({','.join('?' * len(unwanted))})"
+            params += unwanted
         sql += f" ORDER BY id LIMIT {int(limit)}"
         with self._lock:
-            rows = self._db.execute(sql, [after, *unwanted]).fetchall()
+            rows = self._db.execute(sql, params).fetchall()
         return [StoredEvent(row[0], _decode(row)) for row in rows]
 
     def runs(self, limit: int | None = None) -> list[RunSummary]:

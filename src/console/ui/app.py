@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from collections.abc import Callable
@@ -161,6 +162,7 @@ class OpsConsoleApp(App[None]):
     def _configured(self, config: Config) -> None:
         """Show what needs the configuration: the header's inventory and roles, the pipelines."""
         self._config = config
+        gc.freeze()  # what start-up built lives as long as the console: keep it out of collections
         known = config.inventory.operators.get(self.operator)
         roles = list(known.roles) if known else []
         self.query_one(ConsoleHeader).describe(config.inventory.inventory.name, roles)
@@ -271,7 +273,12 @@ class OpsConsoleApp(App[None]):
     # ── navigation ──────────────────────────────────────────────────────────
     def action_pane(self, pane: str) -> None:
         """Jump to a pane."""
-        self.query_one(TabbedContent).active = pane
+        tabs = self.query_one(TabbedContent)
+        if tabs.active != pane:
+            # Let go of the keyboard first: a focused widget that gets hidden hands focus to
+            # its neighbour in the old pane, and focusing there brings the old pane back.
+            self.set_focus(None)
+        tabs.active = pane
 
     def action_back(self) -> None:
         """Esc backs out: from the run view or the gates pane to home."""
@@ -308,10 +315,16 @@ class OpsConsoleApp(App[None]):
 
     @on(TabbedContent.TabActivated)
     def _pane_shown(self, event: TabbedContent.TabActivated) -> None:
-        if (
-            event.tabbed_content.active == event.pane.id
-        ):  # a late event for a pane since left is stale
-            self.focus_pane(event.pane.id or "")
+        self.call_after_refresh(self._focus_if_showing, event.pane.id or "")
+
+    def _focus_if_showing(self, pane: str) -> None:
+        """Focus a pane's main widget unless another pane was chosen meanwhile.
+
+        Judged when it runs, not when the event was sent: focusing a widget of a pane already
+        left would bring that pane back, and the two would take the keyboard in turns.
+        """
+        if self.query_one(TabbedContent).active == pane:
+            self.focus_pane(pane)
 
     def focus_pane(self, pane: str, tries: int = 20) -> None:
         """Put the keyboard on the pane's main widget (once it is mounted: panes mount late)."""

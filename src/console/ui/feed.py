@@ -11,6 +11,8 @@ from console.store.base import StoredEvent
 from console.store.sqlite import SQLiteStore
 
 POLL_SECONDS = 0.1
+BATCH = 10_000
+"""Events read per poll at most."""
 
 
 class StoreFeed:
@@ -38,9 +40,14 @@ class StoreFeed:
         store = SQLiteStore(self._path)
         try:
             while not self._stop.wait(POLL_SECONDS):
-                batch = store.read_all(self.last_id, exclude=(ev.Output.kind,))
+                # Read up to the newest id and move past it even when nothing matched: a flood
+                # of output must not be scanned again on every poll.
+                newest = store.last_id()
+                batch = store.read_all(self.last_id, (ev.Output.kind,), BATCH, until=newest)
+                if len(batch) == BATCH:
+                    newest = batch[-1].id  # more to come: carry on from the last one read
+                self.last_id = newest
                 if batch:
-                    self.last_id = batch[-1].id
                     self._deliver(batch)
         finally:
             store.close()

@@ -30,7 +30,7 @@ PER_TICK = 100
 LINES_PER_TICK = 400
 """Lines drawn per tick at most (an event may hold many); the newest are kept."""
 
-TAIL = 200
+TAIL = 60
 """Output events read when following starts; older ones are paged in when the reader scrolls."""
 
 TAIL_LINES = 300

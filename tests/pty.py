@@ -57,11 +57,14 @@ class Terminal:
                 self._chunks.append((time.perf_counter(), data))
 
     def wait_for(self, token: str, since: float, timeout: float = 30.0) -> float:
-        """When `token` first showed on screen after `since` (perf_counter seconds)."""
+        """When `token` first showed on screen after `since` (perf_counter seconds).
+
+        Each chunk is searched with the tail of the one before it (a token or an escape
+        sequence may be split between two reads), so the search keeps up with a flood.
+        """
         wanted = token.encode()
         deadline = time.perf_counter() + timeout
-        seen = 0
-        text = b""
+        seen, carry = 0, b""
         while time.perf_counter() < deadline:
             with self._lock:
                 fresh = self._chunks[seen:]
@@ -69,9 +72,10 @@ class Terminal:
             for at, data in fresh:
                 if at < since:
                     continue
-                text = (text + data)[-200_000:]
-                if wanted in _ESCAPES.sub(b"", text):
+                window = carry + data
+                if wanted in _ESCAPES.sub(b"", window):
                     return at
+                carry = window[-512:]
             time.sleep(0.001)
         raise TimeoutError(f"'{token}' did not appear within {timeout} s")
 
