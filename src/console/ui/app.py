@@ -37,7 +37,7 @@ from console.ui.themes import DEFAULT as DEFAULT_THEME
 from console.ui.themes import load_themes, remember_theme, remembered_theme
 from console.ui.widgets.header import ConsoleHeader
 from console.ui.widgets.matrix import RunMatrix
-from console.ui.widgets.stages import StageStrip, spinner
+from console.ui.widgets.stages import SPIN_SECONDS, StageStrip, spinner
 
 Spawner = Callable[[str, Path, bool], None]
 W = TypeVar("W", bound=Widget)
@@ -145,7 +145,7 @@ class OpsConsoleApp(App[None]):
         self.query_one("#pipelines", DataTable).focus()
         self._follow_store()
         self.set_interval(1, self._tick)
-        self.set_interval(0.2, self._spin)
+        self.set_interval(SPIN_SECONDS, self._spin)
 
     @work(thread=True, group="config", exit_on_error=False)
     def _load_config(self) -> None:

@@ -9,6 +9,8 @@ from console.durations import format_duration
 from console.state import RunState, Stage
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+SPIN_SECONDS = 0.5
+"""Between spinner frames: each turn redraws the visible matrix, which a 200-host flood feels."""
 BAR = 10
 _UNDONE = ("pending", "running", "waiting")
 _MARK = {
@@ -23,8 +25,8 @@ _MARK = {
 
 
 def spinner(now: float) -> str:
-    """The spinner's frame at a moment (eight frames a second)."""
-    return SPINNER[int(now * 8) % len(SPINNER)]
+    """The spinner's frame at a moment (one frame every SPIN_SECONDS)."""
+    return SPINNER[int(now / SPIN_SECONDS) % len(SPINNER)]
 
 
 def stage_text(state: RunState, stage: Stage, now: float) -> Text:
