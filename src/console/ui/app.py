@@ -143,7 +143,7 @@ class OpsConsoleApp(App[None]):
             self.call_after_refresh(self._load_config)  # the first frame comes first
         self.query_one("#filter", Input).display = False
         self.query_one("#pipelines", DataTable).focus()
-        self._follow_store()
+        self.call_after_refresh(self._follow_store)  # the store is read after the first frame
         self.set_interval(1, self._tick)
         self.set_interval(SPIN_SECONDS, self._spin)
 
