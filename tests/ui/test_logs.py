@@ -8,7 +8,7 @@ from pathlib import Path
 from textual.widgets import DataTable
 
 from console.store.sqlite import SQLiteStore
-from console.ui.widgets.logs import WINDOW, LogPane
+from console.ui.widgets.logs import LINES_PER_TICK, WINDOW, LogPane
 from console.ui.widgets.logtext import plain
 from console.ui.widgets.logview import LogView
 from tests.ui import seed
@@ -67,6 +67,7 @@ async def test_following_skips_what_it_cannot_draw_and_pausing_shows_it_all(
         seed.output(store, RUN, "ehr-web-stg-01", [b"line %d\n" % i for i in range(1000)])
         await _settle(pilot, lambda: any("line 999" in line for line in view.lines))
         assert any("output skipped here while following" in line for line in view.lines)
+        assert sum("output skipped here while following" in line for line in view.lines) == 1
         assert len(view.lines) < 400
         view.focus()
         await pilot.press("f")
@@ -77,6 +78,21 @@ async def test_following_skips_what_it_cannot_draw_and_pausing_shows_it_all(
         assert sum("│ line " in t for t in _text(view)) == 1000
         await pilot.press("f")
         assert pane.live and "following" in str(pane.border_subtitle)
+
+
+async def test_a_flood_of_long_chunks_is_drawn_as_its_newest_lines_after_one_mark(
+    console_app, tmp_path: Path
+) -> None:
+    store = seed.estate(tmp_path / "store.db")
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        view = await _open_newest_run(app, pilot)
+        await pilot.pause(0.3)
+        chunks = [b"".join(b"chunk %d line %d\n" % (i, k) for k in range(10)) for i in range(300)]
+        seed.output(store, RUN, "ehr-web-stg-01", chunks)
+        await _settle(pilot, lambda: any("chunk 299 line 9" in line for line in view.lines))
+        assert sum("output skipped here while following" in line for line in view.lines) == 1
+        assert len(view.lines) <= LINES_PER_TICK + 1 + 10  # the newest lines, the mark, the tail
 
 
 async def test_scrolling_back_pages_older_output_in_from_the_store(

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -185,13 +185,10 @@ class LogPane(Vertical):
                 batch = view.read(store, after, before=_NEWEST, limit=PER_TICK + 1)
                 if not batch:
                     continue
-                note: list[tuple[LineKey, str]] = []
-                if len(batch) > PER_TICK:  # more arrived than a tick can draw: show the newest
-                    batch = batch[1:]
-                    cleaners.clear()
-                    note = [((batch[0].id, -1), _SKIPPED)]
+                gap = len(batch) > PER_TICK  # more arrived than a tick draws: show the newest
+                batch = batch[1:] if gap else batch
                 after = batch[-1].id
-                self.post_message(Lines(generation, note + _newest(batch, cleaners, view)))
+                self.post_message(Lines(generation, _newest(batch, cleaners, view, gap)))
         finally:
             store.close()
 
@@ -344,12 +341,12 @@ class LogPane(Vertical):
             lambda: self._search(view, generation, needle), thread=True, group="logs-search"
         )
 
-    def on_key(self, event: object) -> None:
+    def on_key(self, event: events.Key) -> None:
         box = self.query_one("#log-search", Input)
-        if getattr(event, "key", "") == "escape" and self.app.focused is box:
+        if event.key == "escape" and self.app.focused is box:
             box.display = False
             self.lines.focus()
-            event.stop()  # type: ignore[attr-defined]
+            event.stop()
 
     def action_next_match(self, step: int) -> None:
         """Move to the next (1) or previous (-1) match, wrapping around."""
@@ -390,21 +387,27 @@ def _last_lines(batch: list[StoredEvent], wanted: int) -> list[StoredEvent]:
 
 
 def _newest(
-    batch: list[StoredEvent], cleaners: dict[tuple[str, str, str], Sanitizer], view: Filter
+    batch: list[StoredEvent],
+    cleaners: dict[tuple[str, str, str], Sanitizer],
+    view: Filter,
+    gap: bool,
 ) -> list[tuple[LineKey, str]]:
-    """The batch's lines, or its newest LINES_PER_TICK with a mark where the rest was skipped.
+    """The batch's lines, or its newest LINES_PER_TICK after one mark where the rest was skipped.
 
-    Events are decoded from the newest back until enough lines are found: sanitizing is the
-    costly part, and what is skipped is never decoded.
+    `gap` says output before the batch was already passed over. Events are decoded from the
+    newest back until enough lines are found: sanitizing is the costly part, and what is
+    skipped is never decoded.
     """
     chosen = _last_lines(batch, LINES_PER_TICK)
-    skipped = len(chosen) < len(batch)
+    skipped = gap or len(chosen) < len(batch)
     if skipped:
         cleaners.clear()  # a sequence cut by the skip can only be dropped, never passed
     pairs = event_lines(chosen, cleaners, view)
     if len(pairs) > LINES_PER_TICK:
         pairs, skipped = pairs[-LINES_PER_TICK:], True
-    return [(pairs[0][0][:1] + (-1,), _SKIPPED), *pairs] if skipped and pairs else pairs
+    if not skipped or not pairs:
+        return pairs
+    return [((pairs[0][0][0], -1), _SKIPPED), *pairs]
 
 
 _SKIPPED = "… output skipped here while following (all is kept: f pauses and pages through it)"
