@@ -15,7 +15,6 @@ from console.policy import Ballot, Policy, judge
 from console.signing import SigningError, sign
 from console.state import Gate, RunState, fold
 from console.store.base import Store
-from console.store.sqlite import SQLiteStore
 
 if TYPE_CHECKING:
     from console.engine.plan import RunPlan
@@ -162,7 +161,7 @@ def request_cancel(store: Store, ref: str, actor: str) -> RunState:
     return state
 
 
-def note_config(store: SQLiteStore, config: Config, actor: str) -> None:
+def note_config(store: Store, config: Config, actor: str) -> None:
     """Record the configuration's files and their SHA-256 when they differ from the last record."""
     files = {str(config.source.path.resolve()): config.source.digest}
     for pf in config.pipelines.values():
@@ -173,7 +172,7 @@ def note_config(store: SQLiteStore, config: Config, actor: str) -> None:
         store.audit([Entry(time.time(), actor, "config_loaded", subject, {"files": files})])
 
 
-def create_run(store: SQLiteStore, plan: RunPlan) -> ev.RunLaunched:
+def create_run(store: Store, plan: RunPlan) -> ev.RunLaunched:
     """Record a planned run (and the configuration it came from, when that is new to the trail)."""
     from console.engine.plan import launch_event
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from console.events import Event
+
+if TYPE_CHECKING:
+    from console.audit import AuditRecord, Entry
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,18 @@ class Store(Protocol):
 
     def blob(self, digest: str) -> str | None:
         """Text stored under a digest."""
+
+    def audit(self, entries: list[Entry]) -> None:
+        """Chain audit entries that no event carries (configuration loaded, audit exported)."""
+
+    def audit_records(self, after: int = 0, limit: int | None = None) -> list[AuditRecord]:
+        """The audit chain in order, from the record after `after`."""
+
+    def last_audit(self, action: str, subject: str) -> AuditRecord | None:
+        """The newest audit record of an action about a subject."""
+
+    def audit_head(self) -> tuple[int, str]:
+        """The newest audit record's number and hash."""
 
     def close(self) -> None:
         """Release the store."""
