@@ -57,3 +57,22 @@ async def test_audit_pane_shows_where_the_chain_is_broken(console_app, tmp_path:
         chain = app.query_one("#chain", Static)
         await _settle(pilot, lambda: "chain broken at record 2" in str(chain.render()))
         assert "altered" in str(chain.render())
+
+
+async def test_new_records_join_the_table_as_they_are_written(console_app, tmp_path: Path) -> None:
+    from console import events as ev
+
+    store = seed.estate(tmp_path / "store.db")
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        await pilot.press("4")
+        table = app.query_one("#audit-list", DataTable)
+        await _settle(pilot, lambda: table.row_count == 6)
+        store.append(
+            [ev.CancelRequested(run_id="20261117-110000-cccc", at=seed.T0 + 7300, actor="dmitri")]
+        )
+        await _settle(pilot, lambda: table.row_count == 7)
+        assert _rows(table)[-1] == ("dmitri", "cancel_requested")
+        assert table.cursor_row == 6  # the cursor was on the newest record, so it follows
+        assert "7 records" in str(app.query_one("#chain", Static).render())

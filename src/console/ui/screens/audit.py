@@ -117,11 +117,9 @@ class AuditPane(Vertical):
                 self.post_message(AuditRead(fresh, total, full))
 
     def on_audit_read(self, message: AuditRead) -> None:
-        if message.full:
-            self.records = message.records
-        else:
-            last = self.records[-1].seq if self.records else 0
-            self.records = self.records + [r for r in message.records if r.seq > last]
+        last = self.records[-1].seq if self.records else 0
+        fresh = message.records if message.full else [r for r in message.records if r.seq > last]
+        self.records = fresh if message.full else self.records + fresh
         self.verdict = message.verdict
         chain = self.query_one("#chain", Static)
         if self.verdict.intact:
@@ -138,7 +136,10 @@ class AuditPane(Vertical):
                     f": {printable(self.verdict.problem)}",
                 )
             )
-        self._fill()
+        if message.full:
+            self._fill()
+        else:
+            self._add(fresh)  # a chain still intact: only the new records need rows
 
     @on(Input.Changed, "#audit-filter")
     def _filtered(self) -> None:
@@ -149,11 +150,16 @@ class AuditPane(Vertical):
         self.query_one("#audit-list", DataTable).focus()
 
     def _fill(self) -> None:
+        self.query_one("#audit-list", DataTable).clear()
+        self._add(self.records)
+
+    def _add(self, records: list[AuditRecord]) -> None:
+        """Rows for the records the filter keeps, the cursor on the newest."""
         wanted = AuditFilter.parse(self.query_one("#audit-filter", Input).value)
         table = self.query_one("#audit-list", DataTable)
-        table.clear()
+        at_end = table.cursor_row >= table.row_count - 1  # a reader further up stays put
         broken = self.verdict.broken_at
-        for r in self.records:
+        for r in records:
             if not wanted.keeps(r):
                 continue
             mark = Text(
@@ -168,7 +174,7 @@ class AuditPane(Vertical):
                 summary(r.details),
                 key=str(r.seq),
             )
-        if table.row_count:
+        if table.row_count and at_end:
             table.move_cursor(row=table.row_count - 1)
 
     def focus_filter(self) -> None:
