@@ -169,6 +169,17 @@ def spawn_runner(run_id: str, store: Path, accept_new: bool) -> None:
         )
 
 
+def explain(exc: ConsoleError) -> str:
+    """What a person is told about an error they can fix: every problem of a configuration."""
+    if isinstance(exc, ConfigError):
+        count = len(exc.problems)
+        lines = [f"error: {problem}" for problem in exc.problems]
+        return "\n".join(
+            [*lines, f"{count} problem{'s' if count != 1 else ''} found; nothing was run"]
+        )
+    return f"opsconsole: {exc}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit status."""
     parser = build_parser()
@@ -180,14 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return open_console(args)
         handler: Handler = args.handler
         return handler(args)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        count = len(exc.problems)
-        print(f"{count} problem{'s' if count != 1 else ''} found; nothing was run", file=sys.stderr)
-        return 2
     except ConsoleError as exc:
-        print(f"opsconsole: {exc}", file=sys.stderr)
+        print(explain(exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("opsconsole: interrupted", file=sys.stderr)

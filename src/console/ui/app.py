@@ -153,9 +153,9 @@ class OpsConsoleApp(App[None]):
         try:
             config = self._loader()
         except ConsoleError as exc:
-            problems = getattr(exc, "problems", None)
-            lines = [f"error: {p}" for p in problems] if problems else [f"opsconsole: {exc}"]
-            self.call_from_thread(self.exit, None, 2, "\n".join(lines))
+            from console.cli import explain
+
+            self.call_from_thread(self.exit, None, 2, explain(exc))
             return
         self.call_from_thread(self._configured, config)
 
