@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from tests.sshd import Sshd, start_sshd
+from tests.unit.test_state import _launched
 
 from console import events as ev
 from console.identity import current_operator
@@ -147,23 +148,7 @@ def main() -> None:
                 gated.append(without_wait)
     finally:
         sshd.process.terminate()
-    SQLiteStore(folder / "append.db").create_run(
-        ev.RunLaunched(
-            run_id="r",
-            at=0,
-            pipeline="p",
-            pipeline_digest="0",
-            pipeline_path="p",
-            inventory_path="i",
-            inventory_digest="0",
-            params={},
-            targets=[],
-            environments=[],
-            operator="bench",
-            stages=[],
-        ),
-        "",
-    )
+    SQLiteStore(folder / "append.db").create_run(_launched(), "")  # run "r"
     plain_append, audited_append = appends(folder, False, 500), appends(folder, True, 500)
     print("| measure | median ms | min ms | max ms |\n|---|---:|---:|---:|")
     print(f"| decision recorded → next stage starts | {ms(resume)} |")
