@@ -306,6 +306,14 @@ def test_signed_approvals_check_with_stock_ssh_keygen(
     with (tmp_path / "decision.json").open("rb") as document:
         assert subprocess.run(check, stdin=document, capture_output=True).returncode != 0
     assert sock.exists()
+    # audit verify checks each signature against the inventory's key of its signer
+    keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "other")]
+    subprocess.run(keygen, check=True)
+    other = (tmp_path / "other.pub").read_text().strip()
+    estate.inventory.write_text(estate.inventory.read_text().replace(public, other))
+    mismatch = spawn_cli(estate, "audit", "verify")
+    assert mismatch.returncode == 1
+    assert f"the signature of {ME}'s decision does not verify with their key" in mismatch.stderr
 
 
 def test_an_evidence_pack_checks_out_without_opsconsole(
