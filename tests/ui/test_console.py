@@ -28,6 +28,21 @@ async def _settle(pilot, until, timeout: float = 5.0) -> None:  # type: ignore[n
     raise AssertionError("the console did not catch up")
 
 
+async def _palette(pilot, app, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Type into the command palette and choose the best hit once the search has found one."""
+    await pilot.press("ctrl+p", *text)
+
+    def found() -> bool:  # the top hit answers the whole query, not a prefix typed earlier
+        lists = app.screen.query("CommandList")
+        if not lists or not lists.first().option_count or lists.first().highlighted != 0:
+            return False
+        top = str(lists.first().get_option_at_index(0).prompt).lower()
+        return all(word in top for word in text.split())
+
+    await _settle(pilot, found)
+    await pilot.press("enter")
+
+
 async def test_home_lists_pipelines_and_runs_from_the_store(console_app, tmp_path: Path) -> None:
     seed.estate(tmp_path / "store.db")
     app = console_app()
@@ -232,15 +247,11 @@ async def test_palette_finds_pipelines_and_runs(console_app, tmp_path: Path) -> 
     app = console_app()
     async with app.run_test(size=SIZE) as pilot:
         await _settle(pilot, lambda: app.query_one("#runs", DataTable).row_count == 3)
-        await pilot.press("ctrl+p", *"launch rotate")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await _palette(pilot, app, "launch rotate")
         await _settle(pilot, lambda: isinstance(app.screen, LaunchDialog))
         assert app.screen.pipeline_name == "rotate-certificates"
         await pilot.press("escape")
-        await pilot.press("ctrl+p", *"open run 100000")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await _palette(pilot, app, "open run 100000")
         await _settle(pilot, lambda: app.open_run == "20261117-100000-bbbb")
 
 
@@ -249,9 +260,7 @@ async def test_palette_finds_a_host_and_opens_its_row(console_app, tmp_path: Pat
     app = console_app()
     async with app.run_test(size=SIZE) as pilot:
         await _settle(pilot, lambda: app.query_one("#runs", DataTable).row_count == 3)
-        await pilot.press("ctrl+p", *"show host ehr-web-stg-02")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await _palette(pilot, app, "show host ehr-web-stg-02")
         matrix = app.query_one(RunMatrix)
         await _settle(pilot, lambda: matrix.run_id is not None and app.focused is matrix)
         assert app.open_run == "20261117-110000-cccc"
