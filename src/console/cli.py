@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from console import __version__
 from console.errors import ConfigError, ConsoleError, UsageError
+from console.paths import default_store_path, user_config_path
 
 if TYPE_CHECKING:  # imported where used: `opsconsole --help` must not pay for pydantic and SQLite
     from console.model.load import Config
@@ -78,12 +79,6 @@ def build_parser() -> argparse.ArgumentParser:
 CONFIG_KEYS = ("inventory", "pipelines", "store")
 
 
-def user_config_path() -> Path:
-    """The user's config file: $XDG_CONFIG_HOME/opsconsole/config.toml (~/.config by default)."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "opsconsole" / "config.toml"
-
-
 def user_config() -> dict[str, Path]:
     """Paths set in the user's config file; relative ones are taken from the file's folder."""
     import tomllib
@@ -132,8 +127,6 @@ def inventory_path(args: argparse.Namespace) -> Path:
 
 def store_path(args: argparse.Namespace) -> Path:
     """The store from --store, OPSCONSOLE_STORE, the config file or the user's data folder."""
-    from console.store.sqlite import default_store_path
-
     return _setting(args, "store") or default_store_path()
 
 

@@ -3,51 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from console.durations import format_duration
 from console.policy import Policy
+from console.runtext import STATUS_MARK, duration, iso, short_time
 from console.sanitize import printable
 from console.state import Gate, RunState, step_rows
-
-STATUS_MARK = {
-    "pending": "·",
-    "running": "▶",
-    "ok": "✓",
-    "failed": "✗",
-    "unreachable": "⚡",
-    "skipped": "-",
-    "timed_out": "⌛",
-    "waiting": "⏸",
-    "queued": "·",
-    "succeeded": "✓",
-    "cancelled": "⊘",
-    "rejected": "✗",
-    "expired": "⌛",
-    "interrupted": "!",
-}
-
-
-def iso(ts: float | None) -> str | None:
-    """A UTC timestamp in ISO 8601, or None."""
-    return (
-        datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        if ts
-        else None
-    )
-
-
-def short_time(ts: float | None) -> str:
-    """Local date and time to the second, for tables."""
-    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
-
-
-def duration(state: RunState) -> float | None:
-    """Seconds from start to end (or to the last event while running)."""
-    start = state.started_at or state.created_at
-    end = state.finished_at or state.last_event_at
-    return end - start if start and end else None
 
 
 def run_json(state: RunState) -> dict[str, Any]:

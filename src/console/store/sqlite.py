@@ -15,6 +15,7 @@ from console import events as ev
 from console.audit import GENESIS, AuditRecord, Entry, canonical, chain, entry_for
 from console.errors import StoreError, UsageError
 from console.identity import current_operator
+from console.paths import default_store_path
 from console.store.base import RunSummary, StoredEvent
 
 MIGRATIONS: list[str] = [
@@ -67,12 +68,6 @@ MIGRATIONS: list[str] = [
 ]
 
 _Row = tuple[str, float, str, int, str | None, str | None, str | None, str, bytes | None]
-
-
-def default_store_path() -> Path:
-    """The store in the user's data folder (XDG_DATA_HOME or ~/.local/share)."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "opsconsole" / "store.db"
 
 
 def open_store(path: Path | None = None) -> SQLiteStore:

@@ -12,32 +12,32 @@ from typing import TYPE_CHECKING, TypeVar
 from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.lazy import Lazy
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Input, TabbedContent, TabPane
+from textual.widgets import DataTable, Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-if TYPE_CHECKING:  # loaded after the first frame (pydantic and the engine are slow to import)
-    from console.model.load import Config
-    from console.ui.dialogs.launch import LaunchRequest
-
-from console import events as ev
 from console.errors import ConsoleError, UsageError
-from console.services import DecisionRequest, create_run, record_decision, request_cancel
-from console.state import RunState, apply
-from console.store.base import StoredEvent
-from console.store.sqlite import SQLiteStore
 from console.ui.commands import ConsoleCommands
-from console.ui.dialogs.decision import Decision, DecisionDialog
-from console.ui.feed import StoreFeed
 from console.ui.messages import EventsArrived
-from console.ui.screens.audit import AuditPane
-from console.ui.screens.panes import GatesPane, HomePane, RunPane
+from console.ui.screens.home import HomePane
 from console.ui.themes import DEFAULT as DEFAULT_THEME
 from console.ui.themes import load_themes, remember_theme, remembered_theme
+from console.ui.widgets.deferred import Deferred
+from console.ui.widgets.footer import ConsoleFooter
 from console.ui.widgets.header import ConsoleHeader
-from console.ui.widgets.matrix import RunMatrix
-from console.ui.widgets.stages import SPIN_SECONDS, StageStrip, spinner
+from console.ui.widgets.stages import SPIN_SECONDS
+
+# What the first frame shows is imported above; everything else (the engine's events and
+# state, the store, the hidden panes, the dialogs) is imported where it is first used, after
+# the first frame, and the configuration thread imports it ahead of time (`warm_up`).
+if TYPE_CHECKING:
+    from console.model.load import Config
+    from console.state import RunState
+    from console.store.base import StoredEvent
+    from console.ui.dialogs.decision import Decision
+    from console.ui.dialogs.launch import LaunchRequest
+    from console.ui.feed import StoreFeed
+    from console.ui.widgets.matrix import RunMatrix
 
 Spawner = Callable[[str, Path, bool], None]
 W = TypeVar("W", bound=Widget)
@@ -99,7 +99,8 @@ class OpsConsoleApp(App[None]):
         self.runs: dict[str, RunState] = {}
         self._applied: dict[str, int] = {}
         self.open_run: str | None = None
-        self._feed = StoreFeed(store, lambda batch: self.post_message(EventsArrived(batch)))
+        self._feed: StoreFeed | None = None
+        self._started = False
 
     @property
     def ready(self) -> bool:
@@ -126,12 +127,27 @@ class OpsConsoleApp(App[None]):
             with TabPane("1 Home", id="home"):
                 yield HomePane()
             with TabPane("2 Run", id="run"):  # hidden panes mount after the first frame
-                yield Lazy(RunPane(self.store_path))
+                yield Deferred(self._run_pane)
             with TabPane("3 Gates", id="gates"):
-                yield Lazy(GatesPane())
+                yield Deferred(self._gates_pane)
             with TabPane("4 Audit", id="audit"):
-                yield Lazy(AuditPane(self.store_path))
-        yield Footer()
+                yield Deferred(self._audit_pane)
+        yield ConsoleFooter()
+
+    def _run_pane(self) -> Widget:
+        from console.ui.screens.panes import RunPane
+
+        return RunPane(self.store_path)
+
+    def _gates_pane(self) -> Widget:
+        from console.ui.screens.panes import GatesPane
+
+        return GatesPane()
+
+    def _audit_pane(self) -> Widget:
+        from console.ui.screens.audit import AuditPane
+
+        return AuditPane(self.store_path)
 
     def on_mount(self) -> None:
         # Reader threads (store followers, search) hold the GIL in slices; shorter slices let
@@ -139,13 +155,27 @@ class OpsConsoleApp(App[None]):
         sys.setswitchinterval(0.001)
         if self._config is not None:
             self._configured(self._config)
-        else:
-            self.call_after_refresh(self._load_config)  # the first frame comes first
         self.query_one("#filter", Input).display = False
         self.query_one("#pipelines", DataTable).focus()
-        self.call_after_refresh(self._follow_store)  # the store is read after the first frame
+        self.set_timer(1, self._after_first_frame)  # in case the footer never shows its keys
         self.set_interval(1, self._tick)
         self.set_interval(SPIN_SECONDS, self._spin)
+
+    def on_console_footer_drawn(self) -> None:
+        self.call_after_refresh(self._after_first_frame)
+
+    async def _after_first_frame(self) -> None:
+        """Start what the first frame need not wait for: configuration, store, hidden panes."""
+        if self._started:
+            return
+        self._started = True
+        gc.freeze()  # what start-up built lives as long as the console: keep it out of collections
+        gc.enable()
+        if self._config is None:
+            self._load_config()
+        self._follow_store()
+        for pane in self.query(Deferred):
+            await pane.become()
 
     @work(thread=True, group="config", exit_on_error=False)
     def _load_config(self) -> None:
@@ -158,6 +188,7 @@ class OpsConsoleApp(App[None]):
             self.call_from_thread(self.exit, None, 2, explain(exc))
             return
         self.call_from_thread(self._configured, config)
+        warm_up()
 
     def _configured(self, config: Config) -> None:
         """Show what needs the configuration: the header's inventory and roles, the pipelines."""
@@ -171,11 +202,15 @@ class OpsConsoleApp(App[None]):
 
     @work(thread=True, group="feed", exit_on_error=False)
     def _follow_store(self) -> None:
+        from console.ui.feed import StoreFeed
+
+        self._feed = StoreFeed(self.store_path, lambda b: self.post_message(EventsArrived(b)))
         self.post_message(EventsArrived(self._feed.backlog()))
         self._feed.run()
 
     def on_unmount(self) -> None:
-        self._feed.stop()
+        if self._feed is not None:
+            self._feed.stop()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Background work that fails says so, instead of vanishing or closing the console."""
@@ -194,6 +229,8 @@ class OpsConsoleApp(App[None]):
             remember_theme(theme)
 
     def on_events_arrived(self, message: EventsArrived) -> None:
+        from console import events as ev
+
         changed: dict[str, set[tuple[str, str, str]]] = {}
         for stored in message.events:
             self._apply(stored, changed)
@@ -210,6 +247,9 @@ class OpsConsoleApp(App[None]):
         self.refresh_gates()
 
     def _apply(self, stored: StoredEvent, changed: dict[str, set[tuple[str, str, str]]]) -> None:
+        from console import events as ev
+        from console.state import RunState, apply
+
         event = stored.event
         if stored.id <= self._applied.get(event.run_id, 0):
             return
@@ -230,6 +270,9 @@ class OpsConsoleApp(App[None]):
 
     def _refresh_open_run(self, keys: set[tuple[str, str, str]]) -> None:
         assert self.open_run is not None
+        from console.ui.screens.panes import RunPane
+        from console.ui.widgets.matrix import RunMatrix
+
         state = self.runs[self.open_run]
         pane = self.mounted(RunPane)
         if pane is None:
@@ -241,6 +284,8 @@ class OpsConsoleApp(App[None]):
 
     def refresh_gates(self) -> None:
         """Refill the gates pane and the header's count of pending approvals."""
+        from console.ui.screens.panes import GatesPane
+
         gates = self.mounted(GatesPane)
         if gates is not None:
             gates.fill(self.runs, self.clock())
@@ -249,6 +294,9 @@ class OpsConsoleApp(App[None]):
         )
 
     def _tick(self) -> None:
+        from console.ui.screens.audit import AuditPane
+        from console.ui.screens.panes import RunPane
+
         audit = self.mounted(AuditPane)
         if audit is not None and self.query_one(TabbedContent).active == "audit":
             audit.refresh_records(full=False)
@@ -260,6 +308,10 @@ class OpsConsoleApp(App[None]):
         state = self.runs.get(self.open_run or "")
         if state is None or state.is_final or self.query_one(TabbedContent).active != "run":
             return
+        from console.ui.screens.panes import RunPane
+        from console.ui.widgets.matrix import RunMatrix
+        from console.ui.widgets.stages import StageStrip, spinner
+
         frame = spinner(self.clock())
         pane = self.mounted(RunPane)
         if pane is None:
@@ -292,6 +344,8 @@ class OpsConsoleApp(App[None]):
 
     def action_filter(self) -> None:
         """Focus the filter of the audit pane when it shows, else the home pane's."""
+        from console.ui.screens.audit import AuditPane
+
         audit = self.mounted(AuditPane)
         if audit is not None and self.query_one(TabbedContent).active == "audit":
             audit.focus_filter()
@@ -334,6 +388,8 @@ class OpsConsoleApp(App[None]):
             "gates": "#gate-list",
             "audit": "#audit-list",
         }.get(pane)
+        from console.ui.screens.audit import AuditPane
+
         audit = self.mounted(AuditPane)
         if pane == "audit" and audit is not None:
             audit.refresh_records(full=True)  # verify the whole chain again each time it is opened
@@ -358,6 +414,8 @@ class OpsConsoleApp(App[None]):
 
     def show_run(self, run_id: str) -> None:
         """Open a run in the run pane."""
+        from console.ui.screens.panes import RunPane
+
         self.open_run = run_id
         pane = self.mounted(RunPane)
         if pane is not None:  # else the pane opens it when it mounts
@@ -379,6 +437,8 @@ class OpsConsoleApp(App[None]):
         self._move_to_host(state.id, host)
 
     def _move_to_host(self, run_id: str, host: str, tries: int = 20) -> None:
+        from console.ui.widgets.matrix import RunMatrix
+
         matrix = self.mounted(RunMatrix)
         if matrix is not None and matrix.run_id == run_id and host in matrix.rows:
             matrix.move_cursor(row=matrix.get_row_index(host), column=max(1, matrix.cursor_column))
@@ -386,12 +446,12 @@ class OpsConsoleApp(App[None]):
         elif tries:
             self.set_timer(0.1, lambda: self._move_to_host(run_id, host, tries - 1))
 
-    @on(RunMatrix.CellChosen)
-    def _cell_chosen(self, event: RunMatrix.CellChosen) -> None:
+    def on_run_matrix_cell_chosen(self, event: RunMatrix.CellChosen) -> None:
+        """The logs pane follows the cell the matrix cursor moved to."""
         if self.open_run:
-            self.query_one(RunPane).query_one("LogPane").follow(
+            self.query_one("RunPane LogPane").follow(  # type: ignore[attr-defined]
                 self.open_run, event.host, event.step
-            )  # type: ignore[attr-defined]
+            )
 
     # ── launching ───────────────────────────────────────────────────────────
     @on(DataTable.RowSelected, "#pipelines")
@@ -428,6 +488,9 @@ class OpsConsoleApp(App[None]):
 
     @work(thread=True, group="actions", exit_on_error=False)
     def _create_run(self, request: LaunchRequest) -> None:
+        from console.services import create_run
+        from console.store.sqlite import SQLiteStore
+
         plan = request.plan
         store = SQLiteStore(self.store_path)
         try:
@@ -463,6 +526,8 @@ class OpsConsoleApp(App[None]):
             self.notify("No gate is waiting for a decision.", severity="warning")
             return
         run_id, stage, step = chosen
+        from console.ui.dialogs.decision import DecisionDialog
+
         gate = self.runs[run_id].gates[(stage, step)]
         dialog = DecisionDialog(decision, run_id, gate)
         self.push_screen(dialog, lambda result: self._decided(run_id, step, result))
@@ -474,6 +539,9 @@ class OpsConsoleApp(App[None]):
 
     @work(thread=True, group="actions", exit_on_error=False)
     def _record(self, run_id: str, step: str, result: Decision) -> None:
+        from console.services import DecisionRequest, record_decision
+        from console.store.sqlite import SQLiteStore
+
         store = SQLiteStore(self.store_path)
         try:
             request = DecisionRequest(
@@ -502,6 +570,9 @@ class OpsConsoleApp(App[None]):
 
     @work(thread=True, group="actions", exit_on_error=False)
     def _cancel(self, run_id: str) -> None:
+        from console.services import request_cancel
+        from console.store.sqlite import SQLiteStore
+
         store = SQLiteStore(self.store_path)
         try:
             request_cancel(store, run_id, self.operator)
@@ -533,3 +604,13 @@ def make_app(
     if theme is not None and theme not in names:
         raise UsageError(f"no theme '{theme}'; the themes are {', '.join(names)}")
     return OpsConsoleApp(config, store, operator, spawn, clock, theme)
+
+
+def warm_up() -> None:
+    """Import what the console needs after its first frame, off the UI's thread."""
+    import console.services
+    import console.store.sqlite
+    import console.ui.dialogs.decision
+    import console.ui.feed
+    import console.ui.screens.audit
+    import console.ui.screens.panes  # noqa: F401

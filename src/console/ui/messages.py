@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
-from console.store.base import StoredEvent
+if TYPE_CHECKING:
+    from console.store.base import StoredEvent
 
 
 class EventsArrived(Message):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
+from functools import cache
 from pathlib import Path
 
-import tomli_w
 from textual.theme import Theme
+
+from console.paths import settings_path
 
 FOLDER = Path(__file__).parent
 DEFAULT = "opsconsole-dark"
@@ -15,13 +16,12 @@ DEFAULT = "opsconsole-dark"
 
 def load_themes(folder: Path = FOLDER) -> list[Theme]:
     """Every theme file in the folder."""
-    return [Theme(**tomllib.loads(path.read_text())) for path in sorted(folder.glob("*.toml"))]
+    return list(_read_themes(folder))
 
 
-def settings_path() -> Path:
-    """Where the console remembers a person's choices (XDG_CONFIG_HOME or ~/.config)."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "opsconsole" / "settings.toml"
+@cache  # read once per process: the factory checks the name, then the app registers them
+def _read_themes(folder: Path) -> tuple[Theme, ...]:
+    return tuple(Theme(**tomllib.loads(p.read_text())) for p in sorted(folder.glob("*.toml")))
 
 
 def remembered_theme() -> str | None:
@@ -34,6 +34,8 @@ def remembered_theme() -> str | None:
 
 def remember_theme(name: str) -> None:
     """Keep the chosen theme for next time (best effort: a read-only home is not an error)."""
+    import tomli_w  # only needed when a person changes the theme
+
     path = settings_path()
     try:
         data = tomllib.loads(path.read_text()) if path.exists() else {}

@@ -1,0 +1,28 @@
+"""Where the console keeps a person's files: the config folder and the data folder (XDG)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def config_folder() -> Path:
+    """$XDG_CONFIG_HOME/opsconsole, ~/.config/opsconsole by default."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "opsconsole"
+
+
+def user_config_path() -> Path:
+    """The user's config file, naming the inventory, pipelines and store."""
+    return config_folder() / "config.toml"
+
+
+def settings_path() -> Path:
+    """Where the console remembers a person's choices, such as the theme."""
+    return config_folder() / "settings.toml"
+
+
+def default_store_path() -> Path:
+    """The store in the user's data folder (XDG_DATA_HOME or ~/.local/share)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "opsconsole" / "store.db"

@@ -1,0 +1,126 @@
+"""The home pane: pipelines with their last result and the recent runs, filtered by typing.
+
+It is in the console's first frame, so it imports nothing of the engine.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Input, Label
+
+from console.durations import format_duration
+from console.runtext import STATUS_MARK, duration, short_time
+from console.sanitize import printable
+
+if TYPE_CHECKING:
+    from console.model.load import Config
+    from console.state import RunState
+
+RUN_STYLE = {
+    "succeeded": "green",
+    "failed": "bold red",
+    "rejected": "bold red",
+    "expired": "yellow",
+    "cancelled": "yellow",
+    "waiting": "bold yellow",
+    "running": "cyan",
+    "interrupted": "bold magenta",
+}
+
+
+def status_text(status: str) -> Text:
+    """A run status as a symbol and a word, coloured."""
+    return Text(f"{STATUS_MARK.get(status, '?')} {status}", style=RUN_STYLE.get(status, ""))
+
+
+class HomePane(Vertical):
+    """Pipelines with their targets and last result, and the recent runs; filtered by typing."""
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="filter pipelines and runs (/)", id="filter")
+        yield Label("Pipelines", classes="section")
+        yield DataTable(id="pipelines", cursor_type="row", zebra_stripes=True)
+        yield Label("Recent runs", classes="section")
+        yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        pipelines = self.query_one("#pipelines", DataTable)
+        pipelines.add_column("pipeline", key="name")
+        pipelines.add_column("targets", key="targets")
+        pipelines.add_column("environments", key="envs")
+        pipelines.add_column("last result", key="last")
+        runs = self.query_one("#runs", DataTable)
+        for label, key in (
+            ("status", "status"),
+            ("run", "id"),
+            ("pipeline", "pipeline"),
+            ("operator", "operator"),
+            ("started", "started"),
+            ("duration", "duration"),
+        ):
+            runs.add_column(label, key=key)
+
+    def fill_pipelines(self, config: Config, runs: dict[str, RunState], needle: str) -> None:
+        """List the pipelines that match the filter."""
+        from console.model import resolve
+
+        table = self.query_one("#pipelines", DataTable)
+        table.clear()
+        last: dict[str, RunState] = {}
+        for state in sorted(runs.values(), key=lambda s: s.created_at or 0):
+            last[state.pipeline] = state
+        for name, pf in sorted(config.pipelines.items()):
+            if needle and needle not in name.lower():
+                continue
+            hosts = resolve.select(config.inventory, pf.pipeline.targets)
+            envs = sorted(
+                {e for h in hosts if (e := resolve.host_environment(config.inventory, h))}
+            )
+            result = (
+                status_text(last[name].status) if name in last else Text("never run", style="dim")
+            )
+            table.add_row(
+                printable(name), f"{len(hosts)} hosts", ", ".join(envs) or "-", result, key=name
+            )
+
+    def fill_runs(self, runs: dict[str, RunState], needle: str) -> None:
+        """List the runs that match the filter, newest first."""
+        table = self.query_one("#runs", DataTable)
+        table.clear()
+        for state in sorted(runs.values(), key=lambda s: s.created_at or 0, reverse=True):
+            if needle and not any(
+                needle in f.lower()
+                for f in (state.id, state.pipeline, state.operator, state.status)
+            ):
+                continue
+            table.add_row(*run_row(state), key=state.id)
+
+    def update_run(self, state: RunState) -> None:
+        """Repaint one run's row, or add it at the top."""
+        table = self.query_one("#runs", DataTable)
+        if state.id in table.rows:
+            for key, value in zip(
+                ("status", "id", "pipeline", "operator", "started", "duration"),
+                run_row(state),
+                strict=True,
+            ):
+                table.update_cell(state.id, key, value, update_width=True)
+        else:
+            table.add_row(*run_row(state), key=state.id)
+            table.sort("started", reverse=True)
+
+
+def run_row(state: RunState) -> tuple[Text, str, str, str, str, str]:
+    """The runs table's cells for a run."""
+    return (
+        status_text(state.status),
+        state.id,
+        printable(state.pipeline),
+        state.operator,
+        short_time(state.started_at or state.created_at),
+        format_duration(duration(state)),
+    )
