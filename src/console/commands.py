@@ -189,14 +189,21 @@ def _configure_runs(p: argparse.ArgumentParser) -> None:
 
 def _configure_show(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", help="a run id, a unique prefix of one, or 'last'")
+    p.add_argument(
+        "--at",
+        metavar="TIME",
+        help="the state at a moment: an ISO 8601 time (UTC unless it says otherwise) "
+        "or a time from the launch such as +90s",
+    )
     _configure_json(p)
 
 
 def _show(args: argparse.Namespace) -> int:
     from console import report
-    from console.services import run_state
+    from console.services import run_state, state_at
 
-    state = run_state(open_store(args), args.run)
+    store = open_store(args)
+    state = state_at(store, args.run, args.at) if args.at else run_state(store, args.run)
     if args.json:
         print_json(report.run_json(state))
     else:

@@ -6,10 +6,12 @@ import os
 import socket
 import time
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from console import events as ev
 from console.audit import Entry, decision_document
+from console.durations import parse_duration
 from console.errors import UsageError
 from console.policy import Ballot, Policy, judge
 from console.signing import SigningError, sign
@@ -29,6 +31,34 @@ def run_state(store: Store, ref: str) -> RunState:
     run_id = store.resolve_run(ref)
     state = fold(e.event for e in store.read(run_id, exclude=NON_OUTPUT))
     return observe_liveness(state)
+
+
+def state_at(store: Store, ref: str, moment: str) -> RunState:
+    """A run's state as it was at a moment: an ISO 8601 time (UTC unless it says otherwise)
+    or `+DURATION` from the run's launch, such as `+90s` or `+2m30s`."""
+    run_id = store.resolve_run(ref)
+    events = [e.event for e in store.read(run_id, exclude=NON_OUTPUT)]
+    if not events:
+        raise UsageError(f"run {run_id} has no events")
+    cutoff = _cutoff(moment, events[0].at)
+    return fold(e for e in events if e.at <= cutoff)
+
+
+def _cutoff(moment: str, launched_at: float) -> float:
+    """The epoch seconds a `--at` value names."""
+    if moment.startswith("+"):
+        try:
+            return launched_at + parse_duration(moment[1:])
+        except ValueError as exc:
+            raise UsageError(f"--at '{moment}': {exc}") from None
+    try:
+        when = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"--at '{moment}' is neither an ISO 8601 time such as 2026-11-28T09:00:05Z "
+            "nor a time from the launch such as +90s"
+        ) from None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 def observe_liveness(state: RunState) -> RunState:

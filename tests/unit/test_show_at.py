@@ -1,0 +1,59 @@
+"""`opsconsole show RUN --at TIME --json`: a run's state as it was at a moment."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from console.cli import main
+from tests.ui import seed
+
+RUN = "20261117-090000-aaaa"
+
+
+def _show(capsys: pytest.CaptureFixture[str], store: Path, at: str) -> dict:  # type: ignore[type-arg]
+    assert main(["show", RUN, "--at", at, "--json", "--store", str(store)]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _checks(doc: dict) -> list[str]:  # type: ignore[type-arg]
+    """The disk-space check's status on each host."""
+    return [r["status"] for r in doc["steps"] if r["step"] == "disk space"]
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def test_each_moment_shows_what_had_happened_by_then(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "store.db"
+    seed.estate(store).close()  # launched at T0, steps at T0+1 .. T0+1.4, finished at T0+30
+    launched = _show(capsys, store, _iso(seed.T0))
+    assert launched["status"] == "queued"
+    assert {r["status"] for r in launched["steps"]} == {"pending"}
+    assert _checks(_show(capsys, store, "+0.5s")) == ["pending", "pending"]
+    mid_step = _show(capsys, store, "+1.2s")
+    assert _checks(mid_step) == ["running", "running"]
+    steps_done = _show(capsys, store, _iso(seed.T0 + 10))
+    assert _checks(steps_done) == ["ok", "ok"]
+    assert steps_done["status"] != "succeeded" and steps_done["finished_at"] is None
+    end = _show(capsys, store, "+1m")
+    assert end["status"] == "succeeded"
+    assert main(["show", RUN, "--json", "--store", str(store)]) == 0
+    assert json.loads(capsys.readouterr().out) == end  # the end of time is the state now
+
+
+def test_a_moment_that_cannot_be_read_is_said_in_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = tmp_path / "store.db"
+    seed.estate(store).close()
+    for bad in ("yesterday", "+soon"):
+        assert main(["show", RUN, "--at", bad, "--store", str(store)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"opsconsole: --at '{bad}'") and "Traceback" not in err
