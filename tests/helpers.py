@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
+import pkgutil
 import pwd
 import subprocess
 import sys
@@ -89,6 +91,17 @@ class Child:
         return os.waitstatus_to_exitcode(status), stdout, stderr
 
 
+def _load_every_module() -> None:
+    """Import all of `console` (and so what it imports) before a child drops to another
+    account: the commands import lazily, and this interpreter's files may live where that
+    account cannot read (under /root), unlike an install on a bastion."""
+    import console
+
+    for found in pkgutil.walk_packages(console.__path__, "console."):
+        if not found.name.endswith("__main__"):
+            importlib.import_module(found.name)
+
+
 def fork_as(user: str, argv: list[str], start_at: float | None = None) -> Child:
     """Run `console.cli.main(argv)` as `user`: a real process of that account, no sudo needed.
 
@@ -96,6 +109,7 @@ def fork_as(user: str, argv: list[str], start_at: float | None = None) -> Child:
     uid and gid, and then runs the command exactly as that person's shell would.
     """
     account = pwd.getpwnam(user)
+    _load_every_module()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     pid = os.fork()

@@ -14,6 +14,7 @@ from pathlib import Path
 from console.audit import AuditRecord, Entry, canonical, verify
 from console.cli import load, open_store
 from console.errors import ConsoleError, UsageError
+from console.files import write_whole
 from console.identity import current_operator
 from console.signing import allowed_signers
 from console.signing import verify as verify_signature
@@ -136,7 +137,7 @@ def _export(args: argparse.Namespace) -> int:
             else _csv(chosen, head_seq, head)
         )
         if args.out:
-            Path(args.out).write_text(text)
+            write_whole(Path(args.out), [text])
         else:
             sys.stdout.write(text)
         filters = {
@@ -190,7 +191,7 @@ def _signers(args: argparse.Namespace) -> int:
         load(args)  # raises the configuration's own problem, in words
     text = allowed_signers(keys or {})
     if args.out:
-        Path(args.out).write_text(text)
+        write_whole(Path(args.out), [text])
         print(f"wrote {len(keys or {})} signer(s) to {args.out}")
     else:
         sys.stdout.write(text)

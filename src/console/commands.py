@@ -26,7 +26,6 @@ from console.identity import current_operator
 if TYPE_CHECKING:  # the rest is imported where it is used, so that `--help` stays quick
     from console import events as ev
     from console.engine.plan import RunPlan
-    from console.sanitize import Sanitizer
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -219,18 +218,21 @@ def _configure_logs(p: argparse.ArgumentParser) -> None:
 
 def _logs(args: argparse.Namespace) -> int:
     from console import events as ev
+    from console.labelled import LabelledOutput
     from console.services import run_state
     from console.state import FINAL_RUN
 
     store = open_store(args)
     run_id = store.resolve_run(args.run)
     colour = sys.stdout.isatty() and "NO_COLOR" not in __import__("os").environ
-    cleaners: dict[tuple[str, str, str], Sanitizer] = {}
+    labelled = LabelledOutput(colour)
     after = 0
     while True:
         batch = store.read(run_id, after, kinds=(ev.Output.kind,), host=args.host, limit=5000)
         for stored in batch:
-            _print_output(stored.event, cleaners, colour)
+            assert isinstance(stored.event, ev.Output)
+            sys.stdout.writelines(f"{line}\n" for line in labelled.lines(stored.event))
+        sys.stdout.flush()
         after = batch[-1].id if batch else after
         if len(batch) == 5000:
             continue
@@ -240,21 +242,30 @@ def _logs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_output(
-    event: ev.Event, cleaners: dict[tuple[str, str, str], Sanitizer], colour: bool
-) -> None:
-    from console import events as ev
-    from console.sanitize import Sanitizer
+def _configure_export(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="a run id, a unique prefix of one, or 'last'")
+    p.add_argument(
+        "--format",
+        choices=("cast",),
+        required=True,
+        help="cast: the output as an asciicast v2 recording with the real timing",
+    )
+    p.add_argument("--host", help="only this host's output")
+    p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
 
-    assert isinstance(event, ev.Output)
-    key = (event.host, event.step, event.stream)
-    cleaner = cleaners.setdefault(key, Sanitizer(keep_colour=colour))
-    text = cleaner.feed(event.data)
-    prefix = f"{event.host} {Sanitizer(False).feed(event.step.encode())[:24]}{'!' if event.stream == 'stderr' else ''}| "
-    reset = "\x1b[0m" if colour else ""
-    for line in text.splitlines():
-        sys.stdout.write(f"{prefix}{line}{reset}\n")
-    sys.stdout.flush()
+
+def _export(args: argparse.Namespace) -> int:
+    from console.cast import cast_lines
+    from console.files import write_whole
+
+    store = open_store(args)
+    lines = cast_lines(store, store.resolve_run(args.run), args.host)
+    if args.out is None:
+        sys.stdout.writelines(f"{line}\n" for line in lines)
+        return 0
+    write_whole(Path(args.out), (f"{line}\n" for line in lines))
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
 
 
 def _configure_decision(p: argparse.ArgumentParser, reason_required: bool) -> None:
@@ -369,6 +380,7 @@ COMMANDS = [
     ("approve", "approve a run's open gate", lambda p: _configure_decision(p, False), _approve),
     ("reject", "reject a run's open gate", lambda p: _configure_decision(p, True), _reject),
     ("cancel", "ask a run to stop", _configure_cancel, _cancel),
+    ("export", "write a run's output as an asciicast recording", _configure_export, _export),
     ("audit", "verify, anchor and export the audit trail", _configure_audit, _audit),
     ("demo", "run the bundled sample on embedded SSH hosts", _configure_demo, _demo),
     ("_runner", argparse.SUPPRESS, _configure_runner, _runner),
