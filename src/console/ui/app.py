@@ -264,9 +264,10 @@ class OpsConsoleApp(App[None]):
             keys.update(state.cells)
 
     def mounted(self, kind: type[W]) -> W | None:
-        """A pane's widget, or None while it is still waiting to be mounted."""
+        """A pane's widget, or None until it is mounted (its `on_mount` has set it up: a pane
+        in the DOM but still mounting has no table columns yet)."""
         found = self.query(kind)
-        return found.first() if found else None
+        return found.first() if found and found.first().is_mounted else None
 
     def _refresh_open_run(self, keys: set[tuple[str, str, str]]) -> None:
         assert self.open_run is not None
