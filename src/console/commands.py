@@ -8,6 +8,7 @@ import gc
 import signal
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -246,11 +247,12 @@ def _configure_export(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", help="a run id, a unique prefix of one, or 'last'")
     p.add_argument(
         "--format",
-        choices=("cast",),
+        choices=("cast", "md", "html"),
         required=True,
-        help="cast: the output as an asciicast v2 recording with the real timing",
+        help="cast: the output as an asciicast v2 recording with the real timing; "
+        "md or html: a report for the change record (stages, hosts, approvals, outcome)",
     )
-    p.add_argument("--host", help="only this host's output")
+    p.add_argument("--host", help="cast only: this host's output alone")
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
 
 
@@ -259,7 +261,16 @@ def _export(args: argparse.Namespace) -> int:
     from console.files import write_whole
 
     store = open_store(args)
-    lines = cast_lines(store, store.resolve_run(args.run), args.host)
+    run_id = store.resolve_run(args.run)
+    if args.format == "cast":
+        lines: Iterable[str] = cast_lines(store, run_id, args.host)
+    else:
+        from console import runreport
+        from console.services import run_state
+
+        state = run_state(store, run_id)
+        render = runreport.markdown if args.format == "md" else runreport.to_html
+        lines = render(state).splitlines()
     if args.out is None:
         sys.stdout.writelines(f"{line}\n" for line in lines)
         return 0
