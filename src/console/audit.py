@@ -126,6 +126,8 @@ def _describe(event: ev.Event) -> tuple[str, str, dict[str, Any]] | None:
         )
         details = {k: getattr(event, k) for k in keep}
         details |= {"params": event.params, "targets": event.targets, "limit": event.limit}
+        if event.repeats:
+            details["repeats"] = event.repeats
         details["environments"] = event.environments
         return "run_launched", run, details
     if isinstance(event, ev.GateOpened):

@@ -59,9 +59,12 @@ def add_launch_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
 
 
-def _configure_run(p: argparse.ArgumentParser) -> None:
-    p.add_argument("pipeline", help="the pipeline's name")
-    add_launch_options(p)
+def _configure_run(p: argparse.ArgumentParser, pipeline: bool = True) -> None:
+    if pipeline:
+        p.add_argument("pipeline", help="the pipeline's name")
+        add_launch_options(p)
+    else:
+        p.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
     p.add_argument(
         "--detach",
         action="store_true",
@@ -77,12 +80,18 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     from console.engine.plan import plan_run
     from console.model.params import parse_assignments
-    from console.services import create_run
 
     config = load(args)
     plan = plan_run(
         config, args.pipeline, parse_assignments(args.param or []), current_operator(), args.limit
     )
+    return _launch(plan, args)
+
+
+def _launch(plan: RunPlan, args: argparse.Namespace) -> int:
+    """Record a planned run, then execute it here or in a detached runner."""
+    from console.services import create_run
+
     store = open_store(args)
     launched = create_run(store, plan)
     store.close()
@@ -93,6 +102,30 @@ def _run(args: argparse.Namespace) -> int:
     print(f"run {plan.run_id}: {plan.pipeline.name} on {len(plan.hosts)} host(s)", flush=True)
     status = execute(plan, args, [launched], rich=sys.stdout.isatty() and not args.plain)
     return EXIT_STATUS.get(status, 1)
+
+
+def _configure_rerun(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="a run id, a unique prefix of one, or 'last'")
+    p.add_argument(
+        "--failed", action="store_true", help="only the hosts that failed or were unreachable"
+    )
+    p.add_argument(
+        "--use-current",
+        action="store_true",
+        help="when the pipeline file changed since, run it as it is now",
+    )
+    _configure_run(p, pipeline=False)
+
+
+def _rerun(args: argparse.Namespace) -> int:
+    from console.services import rerun_plan
+
+    store = open_store(args)
+    plan = rerun_plan(
+        store, load(args), args.run, current_operator(), args.failed, args.use_current
+    )
+    store.close()
+    return _launch(plan, args)
 
 
 def execute(plan: RunPlan, args: argparse.Namespace, existing: list[ev.Event], rich: bool) -> str:
@@ -390,6 +423,7 @@ COMMANDS = [
     ("logs", "print a run's output", _configure_logs, _logs),
     ("approve", "approve a run's open gate", lambda p: _configure_decision(p, False), _approve),
     ("reject", "reject a run's open gate", lambda p: _configure_decision(p, True), _reject),
+    ("rerun", "launch a run again: same pipeline, params and targets", _configure_rerun, _rerun),
     ("cancel", "ask a run to stop", _configure_cancel, _cancel),
     ("export", "write a run's output as an asciicast recording", _configure_export, _export),
     ("audit", "verify, anchor and export the audit trail", _configure_audit, _audit),

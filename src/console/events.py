@@ -63,6 +63,8 @@ class RunLaunched(Event):
     operator: str
     stages: list[StagePlan]
     limit: str | None = None
+    repeats: str | None = None
+    """The run this one repeats (`rerun`), if any."""
 
 
 @dataclass(frozen=True, kw_only=True)

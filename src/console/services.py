@@ -14,6 +14,7 @@ from console.audit import Entry, decision_document
 from console.durations import parse_duration
 from console.errors import UsageError
 from console.policy import Ballot, Policy, judge
+from console.sanitize import printable
 from console.signing import SigningError, sign
 from console.state import Gate, RunState, fold
 from console.store.base import Store
@@ -210,3 +211,59 @@ def create_run(store: Store, plan: RunPlan) -> ev.RunLaunched:
     launched = launch_event(plan, time.time())
     store.create_run(launched, plan.pipeline_file.source.text)
     return launched
+
+
+RETRY_STATUSES = ("failed", "unreachable", "timed_out")
+
+
+def rerun_plan(
+    store: Store, config: Config, ref: str, operator: str, failed_only: bool, use_current: bool
+) -> RunPlan:
+    """Plan a run that repeats an earlier one: same pipeline, params and targets (or only the
+    hosts that failed), refusing a pipeline changed since unless told to use it as it is now."""
+    from console.engine.plan import plan_run
+
+    state = run_state(store, ref)
+    launched = state.launched
+    if launched is None:
+        raise UsageError(f"run {state.id} has no launch record to repeat")
+    hosts = list(launched.targets)
+    if failed_only:
+        failed = {c.host for c in state.cells.values() if c.status in RETRY_STATUSES}
+        hosts = [h for h in hosts if h in failed]
+        if not hosts:
+            raise UsageError(f"run {state.id} has no failed or unreachable host to run again")
+    current = config.pipelines.get(launched.pipeline)
+    if current is None:
+        raise UsageError(f"pipeline '{launched.pipeline}' is no longer in the pipelines folder")
+    if current.source.digest != launched.pipeline_digest and not use_current:
+        raise UsageError(
+            f"pipeline '{launched.pipeline}' changed since run {state.id}:\n"
+            + pipeline_diff(store.blob(launched.pipeline_digest), current.source.text)
+            + "\nrun it as it is now with --use-current, or restore the file to repeat it as it ran"
+        )
+    missing = [h for h in hosts if h not in config.inventory.hosts]
+    if missing:
+        raise UsageError(f"host(s) {', '.join(missing)} are no longer in the inventory")
+    plan = plan_run(
+        config, launched.pipeline, launched.params, operator, ",".join(hosts), repeats=state.id
+    )
+    dropped = [h for h in hosts if h not in plan.hosts]
+    if dropped:
+        raise UsageError(
+            f"host(s) {', '.join(dropped)} are no longer targets of '{launched.pipeline}'; "
+            "nothing was launched"
+        )
+    return plan
+
+
+def pipeline_diff(stored: str | None, current: str) -> str:
+    """A unified diff from the pipeline as it ran to the file as it is now."""
+    import difflib
+
+    if stored is None:
+        return "(the pipeline as it ran is not in the store)"
+    lines = difflib.unified_diff(
+        stored.splitlines(), current.splitlines(), "as it ran", "as it is now", lineterm=""
+    )
+    return "\n".join(printable(line) for line in lines)

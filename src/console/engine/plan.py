@@ -29,6 +29,7 @@ class RunPlan:
     hosts: list[str]
     operator: str
     limit: str | None = None
+    repeats: str | None = None
 
     @property
     def pipeline(self) -> Pipeline:
@@ -63,6 +64,7 @@ def plan_run(
     operator: str,
     limit: str | None = None,
     run_id: str | None = None,
+    repeats: str | None = None,
 ) -> RunPlan:
     """Check everything about a launch and resolve it; raises UsageError saying what is wrong."""
     if pipeline_name not in config.pipelines:
@@ -82,7 +84,7 @@ def plan_run(
         raise UsageError(
             f"pipeline '{pipeline_name}' has no target hosts{where}; check its targets"
         )
-    plan = RunPlan(run_id or new_run_id(), config, pf, params, hosts, operator, limit)
+    plan = RunPlan(run_id or new_run_id(), config, pf, params, hosts, operator, limit, repeats)
     governed = [e for e in plan.environments() if e in inventory.environments]
     if governed and operator not in inventory.operators:
         raise UsageError(
@@ -122,4 +124,5 @@ def launch_event(plan: RunPlan, at: float) -> ev.RunLaunched:
         operator=plan.operator,
         stages=stages,
         limit=plan.limit,
+        repeats=plan.repeats,
     )
