@@ -13,14 +13,21 @@ from console.errors import UsageError
 def write_whole(path: Path, chunks: Iterable[str]) -> None:
     """Write text beside `path` and rename it into place once complete; an error (or an
     interruption) leaves no partial file behind."""
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = path.parent
     if not folder.is_dir():
         raise UsageError(f"cannot write {path}: the folder {folder} does not exist")
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # the mode a shell redirection would give, not 0600
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.writelines(chunks)
         os.replace(temp, path)
     except BaseException:
         os.unlink(temp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -91,3 +91,17 @@ def test_a_missing_folder_is_said_and_leaves_nothing(
     assert code == 2 and "the folder" in capsys.readouterr().err
     assert not target.parent.exists()
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("store.db")) == []
+
+
+def test_an_export_gets_the_mode_a_shell_redirection_would(tmp_path: Path) -> None:
+    path = _recorded(tmp_path)
+    _export(path)
+    assert (tmp_path / "run.cast").stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
