@@ -231,9 +231,7 @@ class OpsConsoleApp(App[None]):
     def on_events_arrived(self, message: EventsArrived) -> None:
         from console import events as ev
 
-        changed: dict[str, set[tuple[str, str, str]]] = {}
-        for stored in message.events:
-            self._apply(stored, changed)
+        changed = self._apply(message.events)
         home = self.query_one(HomePane)
         for run_id in changed:
             home.update_run(self.runs[run_id])
@@ -246,22 +244,26 @@ class OpsConsoleApp(App[None]):
             self._refresh_open_run(changed[self.open_run])
         self.refresh_gates()
 
-    def _apply(self, stored: StoredEvent, changed: dict[str, set[tuple[str, str, str]]]) -> None:
+    def _apply(self, events: list[StoredEvent]) -> dict[str, set[tuple[str, str, str]]]:
+        """Fold new events into the runs; the (stage, step, host) cells each run changed."""
         from console import events as ev
         from console.state import RunState, apply
 
-        event = stored.event
-        if stored.id <= self._applied.get(event.run_id, 0):
-            return
-        self._applied[event.run_id] = stored.id
-        state = self.runs.setdefault(event.run_id, RunState.empty())
-        apply(state, event)
-        keys = changed.setdefault(event.run_id, set())
-        stage, step, host = (getattr(event, k, None) for k in ("stage", "step", "host"))
-        if isinstance(stage, str) and isinstance(step, str):
-            keys.add((stage, step, host if isinstance(host, str) else "*"))
-        if isinstance(event, ev.RunFinished):
-            keys.update(state.cells)
+        changed: dict[str, set[tuple[str, str, str]]] = {}
+        for stored in events:
+            event = stored.event
+            if stored.id <= self._applied.get(event.run_id, 0):
+                continue
+            self._applied[event.run_id] = stored.id
+            state = self.runs.setdefault(event.run_id, RunState.empty())
+            apply(state, event)
+            keys = changed.setdefault(event.run_id, set())
+            stage, step, host = (getattr(event, k, None) for k in ("stage", "step", "host"))
+            if isinstance(stage, str) and isinstance(step, str):
+                keys.add((stage, step, host if isinstance(host, str) else "*"))
+            if isinstance(event, ev.RunFinished):
+                keys.update(state.cells)
+        return changed
 
     def mounted(self, kind: type[W]) -> W | None:
         """A pane's widget, or None until it is mounted (its `on_mount` has set it up: a pane
