@@ -59,12 +59,14 @@ def add_launch_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
 
 
-def _configure_run(p: argparse.ArgumentParser, pipeline: bool = True) -> None:
-    if pipeline:
-        p.add_argument("pipeline", help="the pipeline's name")
-        add_launch_options(p)
-    else:
-        p.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
+def _configure_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("pipeline", help="the pipeline's name")
+    add_launch_options(p)
+    _execution_options(p)
+
+
+def _execution_options(p: argparse.ArgumentParser) -> None:
+    """--detach and --accept-new-host-keys: how a launched run is executed."""
     p.add_argument(
         "--detach",
         action="store_true",
@@ -114,7 +116,8 @@ def _configure_rerun(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="when the pipeline file changed since, run it as it is now",
     )
-    _configure_run(p, pipeline=False)
+    p.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
+    _execution_options(p)
 
 
 def _rerun(args: argparse.Namespace) -> int:
@@ -293,6 +296,10 @@ def _export(args: argparse.Namespace) -> int:
     from console.cast import cast_lines
     from console.files import write_whole
 
+    if args.host and args.format != "cast":
+        raise UsageError(
+            "--host narrows a recording to one host's output: use it with --format cast"
+        )
     store = open_store(args)
     run_id = store.resolve_run(args.run)
     if args.format == "cast":

@@ -87,3 +87,10 @@ def test_html_report_shows_hostile_text_as_text(tmp_path: Path) -> None:
     text = "".join(page.text)
     assert REASON in text and "CHG-1042" in text and "succeeded" in text
     assert page.tags.count("table") == 3
+
+
+def test_host_belongs_to_recordings_only(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = _decided(tmp_path)
+    args = ["export", RUN, "--format", "md", "--host", "h1", "--store", str(path)]
+    assert main(args) == 2
+    assert "use it with --format cast" in capsys.readouterr().err
