@@ -8,8 +8,8 @@ from pathlib import Path
 
 from console.ui.widgets.footer import ConsoleFooter
 from tests.ui import seed
+from tests.ui.test_console import SIZE, _settle
 
-SIZE = (120, 36)
 ENGINE = (
     "console.events",
     "console.state",
@@ -45,10 +45,9 @@ async def test_hidden_panes_are_built_once_the_footer_shows_its_keys(
     seed.estate(tmp_path / "store.db")
     app = console_app()
     async with app.run_test(size=SIZE) as pilot:
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if app.query("RunPane") and app.query("GatesPane") and app.query("AuditPane"):
-                break
+        await _settle(
+            pilot, lambda: all(app.query(p) for p in ("RunPane", "GatesPane", "AuditPane"))
+        )
         assert not app.query("Deferred")
         assert app.query_one(ConsoleFooter).query("FooterKey")
 
