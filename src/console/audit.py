@@ -152,6 +152,11 @@ def _describe(event: ev.Event) -> tuple[str, str, dict[str, Any]] | None:
         return "cancel_requested", run, {}
     if isinstance(event, ev.RollbackStarted):
         return "rollback_started", run, {"stage": event.stage, "hosts": event.hosts}
+    if isinstance(event, ev.RunInterrupted):
+        details = {"pid": event.pid, "node": event.node, "unknown": event.unknown}
+        return "run_interrupted", run, details
+    if isinstance(event, ev.RunResumed):
+        return "run_resumed", run, {"again": event.again}
     if isinstance(event, ev.RunFinished):
         return "run_finished", run, {"status": event.status, "message": event.message}
     if isinstance(event, ev.HostKeyAccepted):

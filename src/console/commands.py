@@ -131,6 +131,50 @@ def _rerun(args: argparse.Namespace) -> int:
     return _launch(plan, args)
 
 
+def _configure_resume(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="a run id, a unique prefix of one, or 'last'")
+    p.add_argument("--yes", "-y", action="store_true", help="resume without asking")
+    p.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
+    _execution_options(p)
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from console import events as ev
+    from console.engine.plan import plan_as_launched
+    from console.resume import check_resumable, outline, record_resume
+    from console.services import run_state
+
+    store = open_store(args)
+    state = run_state(store, args.run)
+    check_resumable(state)
+    assert state.launched is not None
+    plan = plan_as_launched(state.launched)  # refused before asking when the files changed
+    print(f"run {state.id} ({state.pipeline}) was interrupted; resuming goes on:")
+    print("\n".join(outline(state)), flush=True)
+    if not args.yes and not _confirmed("Resume it?"):
+        print("nothing was resumed")
+        return 1
+    record_resume(store, state, current_operator())
+    existing = [e.event for e in store.read(state.id, exclude=(ev.Output.kind,))]
+    store.close()
+    if args.detach:
+        spawn_runner(state.id, store_path(args), args.accept_new_host_keys)
+        print(state.id)
+        return 0
+    status = execute(plan, args, existing, rich=sys.stdout.isatty() and not args.plain)
+    return EXIT_STATUS.get(status, 1)
+
+
+def _confirmed(question: str) -> bool:
+    """Ask on the terminal; without one, say how to confirm instead."""
+    if not sys.stdin.isatty():
+        raise UsageError("this needs a confirmation: run it on a terminal, or add --yes")
+    try:
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
 def execute(plan: RunPlan, args: argparse.Namespace, existing: list[ev.Event], rich: bool) -> str:
     """Execute a created run in this process and return its final status."""
     return asyncio.run(run_here(plan, store_path(args), args.accept_new_host_keys, existing, rich))
@@ -165,10 +209,9 @@ def _configure_runner(p: argparse.ArgumentParser) -> None:
 
 
 def _runner(args: argparse.Namespace) -> int:
-    """Execute a run that `run --detach` (or the console) created, in this process."""
+    """Execute a run that `run --detach`, `resume` or the console created, in this process."""
     from console import events as ev
-    from console.engine.plan import plan_run
-    from console.model.load import load_config
+    from console.engine.plan import plan_as_launched
 
     store = open_store(args)
     run_id = store.resolve_run(args.run_id)
@@ -176,21 +219,7 @@ def _runner(args: argparse.Namespace) -> int:
     store.close()
     launched = existing[0]
     assert isinstance(launched, ev.RunLaunched)
-    config = load_config(Path(launched.inventory_path), Path(launched.pipeline_path).parent)
-    pf = config.pipelines.get(launched.pipeline)
-    if pf is None or pf.source.digest != launched.pipeline_digest:
-        raise UsageError(
-            f"pipeline '{launched.pipeline}' changed between launch and start; "
-            "nothing was run, launch it again"
-        )
-    plan = plan_run(
-        config, launched.pipeline, launched.params, launched.operator, launched.limit, run_id
-    )
-    if plan.hosts != launched.targets:
-        raise UsageError(
-            "the inventory changed between launch and start; nothing was run, launch it again"
-        )
-    status = execute(plan, args, existing, rich=False)
+    status = execute(plan_as_launched(launched), args, existing, rich=False)
     return EXIT_STATUS.get(status, 1)
 
 
@@ -431,8 +460,19 @@ COMMANDS = [
     ("approve", "approve a run's open gate", lambda p: _configure_decision(p, False), _approve),
     ("reject", "reject a run's open gate", lambda p: _configure_decision(p, True), _reject),
     ("rerun", "launch a run again: same pipeline, params and targets", _configure_rerun, _rerun),
+    (
+        "resume",
+        "go on with an interrupted run from its unfinished steps",
+        _configure_resume,
+        _resume,
+    ),
     ("cancel", "ask a run to stop", _configure_cancel, _cancel),
-    ("export", "write a run's output as an asciicast recording", _configure_export, _export),
+    (
+        "export",
+        "write a run's output as a recording, or a report for the change record",
+        _configure_export,
+        _export,
+    ),
     ("audit", "verify, anchor and export the audit trail", _configure_audit, _audit),
     ("demo", "run the bundled sample on embedded SSH hosts", _configure_demo, _demo),
     ("_runner", argparse.SUPPRESS, _configure_runner, _runner),

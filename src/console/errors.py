@@ -40,6 +40,10 @@ class StoreError(ConsoleError):
     """The store cannot be opened or is of an unknown schema."""
 
 
+class ReadOnlyStore(StoreError):
+    """This account may read the store but not write to it."""
+
+
 class TransportError(ConsoleError):
     """A host could not be reached or used; the engine reports it as `unreachable`."""
 

@@ -214,6 +214,28 @@ class CancelRequested(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RunInterrupted(Event):
+    """The run's runner process was found gone before the run ended (killed, or the machine
+    restarted); steps it was running may or may not have run."""
+
+    kind: ClassVar[str] = "run_interrupted"
+    pid: int
+    node: str
+    unknown: list[str] = field(default_factory=list)
+    """`host stage › step` of each step that was running when the runner stopped."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunResumed(Event):
+    """Someone confirmed that an interrupted run goes on from the steps it had not finished."""
+
+    kind: ClassVar[str] = "run_resumed"
+    actor: str
+    again: list[str] = field(default_factory=list)
+    """Steps whose outcome is unknown and which run again (`host stage › step`)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunFinished(Event):
     """The run ended with its final status."""
 
@@ -239,6 +261,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         HostKeyAccepted,
         RollbackStarted,
         CancelRequested,
+        RunInterrupted,
+        RunResumed,
         RunFinished,
     )
 }

@@ -16,7 +16,17 @@ from console.runtext import STATUS_MARK, duration, iso
 from console.sanitize import printable
 from console.state import GATE_HOST, RunState
 
-_WORST = ("failed", "unreachable", "timed_out", "running", "pending", "waiting", "skipped", "ok")
+_WORST = (
+    "failed",
+    "unreachable",
+    "timed_out",
+    "unknown",
+    "running",
+    "pending",
+    "waiting",
+    "skipped",
+    "ok",
+)
 
 
 @dataclass(frozen=True)

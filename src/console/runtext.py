@@ -27,6 +27,7 @@ STATUS_MARK = {
     "rejected": "✗",
     "expired": "⌛",
     "interrupted": "!",
+    "unknown": "?",
 }
 
 

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 from console import events as ev
 from console.audit import Entry, decision_document
 from console.durations import parse_duration
-from console.errors import UsageError
+from console.errors import ReadOnlyStore, UsageError
 from console.policy import Ballot, Policy, judge
 from console.sanitize import printable
 from console.signing import SigningError, sign
-from console.state import Gate, RunState, fold
+from console.state import Cell, Gate, RunState, fold
 from console.store.base import Store
 
 if TYPE_CHECKING:
@@ -28,10 +28,31 @@ NON_OUTPUT = (ev.Output.kind,)
 
 
 def run_state(store: Store, ref: str) -> RunState:
-    """Fold a run's events (without output bytes, which no state needs) into its state."""
+    """Fold a run's events (without output bytes, which no state needs) into its state, and
+    record the run as interrupted the first time its runner is found gone."""
     run_id = store.resolve_run(ref)
     state = fold(e.event for e in store.read(run_id, exclude=NON_OUTPUT))
-    return observe_liveness(state)
+    if observe_liveness(state).status == "interrupted" and state.interrupted is None:
+        note_interrupted(store, state)
+    return state
+
+
+def note_interrupted(store: Store, state: RunState) -> None:
+    """Record that a run's runner is gone, naming the steps it was running (their outcome is
+    unknown); a store this account may only read keeps the run interrupted in what it shows."""
+    unknown = [step_label(c) for c in state.cells.values() if c.status == "running"]
+    event = ev.RunInterrupted(
+        run_id=state.id,
+        at=time.time(),
+        pid=state.runner_pid or 0,
+        node=state.runner_node,
+        unknown=unknown,
+    )
+    try:
+        store.append([event])
+    except ReadOnlyStore:
+        return
+    fold([event], state)
 
 
 def state_at(store: Store, ref: str, moment: str) -> RunState:
@@ -64,11 +85,21 @@ def _cutoff(moment: str, launched_at: float) -> float:
 
 def observe_liveness(state: RunState) -> RunState:
     """Mark a run `interrupted` when its runner process on this machine is gone."""
-    if state.is_final or state.status == "queued" or state.runner_pid is None:
-        return state
-    if state.runner_node == socket.gethostname() and not _alive(state.runner_pid):
+    if runner_gone(state):
         state.status = "interrupted"
     return state
+
+
+def runner_gone(state: RunState) -> bool:
+    """Whether a run that should have a runner on this machine has lost it."""
+    if state.status not in ("running", "waiting") or state.runner_pid is None:
+        return False
+    return state.runner_node == socket.gethostname() and not _alive(state.runner_pid)
+
+
+def step_label(cell: Cell) -> str:
+    """`host stage › step`: one step on one host, as people read it."""
+    return f"{cell.host} {cell.stage} › {cell.step}"
 
 
 def _alive(pid: int) -> bool:
@@ -213,7 +244,7 @@ def create_run(store: Store, plan: RunPlan) -> ev.RunLaunched:
     return launched
 
 
-RETRY_STATUSES = ("failed", "unreachable", "timed_out")
+RETRY_STATUSES = ("failed", "unreachable", "timed_out", "unknown")
 
 
 def rerun_plan(

@@ -3,6 +3,9 @@
 `fold(events)` is the only way state is made. `apply` mutates the state it is given for
 speed (a run can have millions of events) but does no I/O and reads nothing else, so
 the same events always give the same state: live, replayed, or after a crash.
+
+Output events change nothing but `last_event_at`, so that a replay can fold a run of a
+million output lines from its few thousand other events (see `replay.py`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,17 @@ RUN_STATUSES = (
     "expired",
     "interrupted",
 )
-STEP_STATUSES = ("pending", "running", "ok", "failed", "unreachable", "skipped", "timed_out")
+STEP_STATUSES = (
+    "pending",
+    "running",
+    "ok",
+    "failed",
+    "unreachable",
+    "skipped",
+    "timed_out",
+    "unknown",
+)
+"""`unknown`: the runner stopped while the step ran, so it may or may not have run."""
 FINAL_RUN = frozenset({"succeeded", "failed", "cancelled", "rejected", "expired"})
 GATE_HOST = "*"
 """A gate belongs to the whole run; its cell uses this in place of a host name."""
@@ -44,7 +57,6 @@ class Cell:
     finished_at: float | None = None
     attempts: int = 0
     message: str = ""
-    output_bytes: int = 0
 
 
 @dataclass
@@ -115,7 +127,8 @@ class RunState:
     gates: dict[tuple[str, str], Gate] = field(default_factory=dict)
     cancel_requested_by: str | None = None
     last_event_at: float | None = None
-    event_count: int = 0
+    interrupted: ev.RunInterrupted | None = None
+    resumed_by: list[str] = field(default_factory=list)
 
     @classmethod
     def empty(cls) -> RunState:
@@ -146,7 +159,6 @@ def fold(events: Iterable[ev.Event], state: RunState | None = None) -> RunState:
 
 def apply(state: RunState, event: ev.Event) -> RunState:
     """Apply one event to the state."""
-    state.event_count += 1
     state.last_event_at = event.at
     handler = _HANDLERS.get(type(event))
     if handler:
@@ -167,7 +179,8 @@ def _launched(s: RunState, e: ev.RunLaunched) -> None:
 
 
 def _started(s: RunState, e: ev.RunStarted) -> None:
-    s.status, s.runner_pid, s.runner_node = "running", e.pid, e.node
+    s.runner_pid, s.runner_node = e.pid, e.node
+    s.status = "waiting" if s.open_gates() else "running"  # a resumed run may start at its gate
     s.started_at = s.started_at or e.at
 
 
@@ -194,10 +207,6 @@ def _step_started(s: RunState, e: ev.StepStarted) -> None:
     cell = _cell(s, e.stage, e.step, e.host)
     cell.status, cell.attempts, cell.exit_code, cell.message = "running", e.attempt, None, ""
     cell.started_at = cell.started_at or e.at
-
-
-def _output(s: RunState, e: ev.Output) -> None:
-    _cell(s, e.stage, e.step, e.host).output_bytes += len(e.data)
 
 
 def _step_finished(s: RunState, e: ev.StepFinished) -> None:
@@ -253,6 +262,21 @@ def _cancel(s: RunState, e: ev.CancelRequested) -> None:
     s.cancel_requested_by = s.cancel_requested_by or e.actor
 
 
+def _interrupted(s: RunState, e: ev.RunInterrupted) -> None:
+    s.status, s.interrupted = "interrupted", e
+    for cell in s.cells.values():
+        if cell.status == "running":
+            cell.status, cell.message = (
+                "unknown",
+                "the runner stopped while it ran: it may have run",
+            )
+
+
+def _resumed(s: RunState, e: ev.RunResumed) -> None:
+    s.status, s.interrupted, s.runner_pid = "queued", None, None
+    s.resumed_by.append(e.actor)
+
+
 def _finished(s: RunState, e: ev.RunFinished) -> None:
     s.status, s.finished_at, s.message = e.status, e.at, e.message
     for cell in s.cells.values():
@@ -268,7 +292,6 @@ _HANDLERS: dict[type[ev.Event], Any] = {
     ev.StageStarted: _stage_started,
     ev.StageFinished: _stage_finished,
     ev.StepStarted: _step_started,
-    ev.Output: _output,
     ev.StepFinished: _step_finished,
     ev.GateOpened: _gate_opened,
     ev.GateDecided: _gate_decided,
@@ -276,6 +299,8 @@ _HANDLERS: dict[type[ev.Event], Any] = {
     ev.GateVoided: _gate_voided,
     ev.RollbackStarted: _rollback,
     ev.CancelRequested: _cancel,
+    ev.RunInterrupted: _interrupted,
+    ev.RunResumed: _resumed,
     ev.RunFinished: _finished,
 }
 

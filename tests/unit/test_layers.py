@@ -17,6 +17,8 @@ CORE = [
     "events.py",
     "services.py",
     "sanitize.py",
+    "replay.py",
+    "resume.py",
 ]
 
 

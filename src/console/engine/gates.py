@@ -52,7 +52,9 @@ class GateWatcher:
             apply(state, event)
             cancelled.set()
         elif isinstance(event, ev.GateDecided):
-            apply(state, event)
+            gate = state.gates.get((event.stage, event.step))
+            if gate is None or event not in gate.decisions:  # a resumed run has read it already
+                apply(state, event)
 
     async def wait(self, stage: Stage, cancelled: asyncio.Event) -> str:
         """Open the stage's gate and wait until it is approved, rejected, expired or cancelled."""
@@ -61,7 +63,17 @@ class GateWatcher:
         expires = time.time() + policy.gate_timeout if policy.gate_timeout else None
         message = render(step.gate or "", engine.plan.params, None)
         parts = await asyncio.to_thread(digest_parts, engine.plan.config, engine.plan)
-        self._open(stage, message, policy, expires, parts)
+        earlier = engine.state.gates.get((stage.name, step.name))
+        if earlier is not None and earlier.outcome == "approved":
+            return "approved"  # approved before the runner stopped: a resumed run goes on
+        if (
+            earlier is not None
+            and earlier.outcome is None
+            and earlier.plan_digest == digest_of(parts)
+        ):
+            expires = earlier.expires_at  # still waiting, for the same plan: decisions stand
+        else:
+            self._open(stage, message, policy, expires, parts)
         outcome = await self._outcome(stage, message, policy, expires, parts, cancelled)
         engine.emit(
             ev.GateClosed(

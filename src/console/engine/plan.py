@@ -126,3 +126,33 @@ def launch_event(plan: RunPlan, at: float) -> ev.RunLaunched:
         limit=plan.limit,
         repeats=plan.repeats,
     )
+
+
+def plan_as_launched(launched: ev.RunLaunched) -> RunPlan:
+    """The plan of a recorded run, rebuilt from its files, refused (in words) if they changed."""
+    from pathlib import Path
+
+    from console.model.load import load_config
+
+    config = load_config(Path(launched.inventory_path), Path(launched.pipeline_path).parent)
+    pf = config.pipelines.get(launched.pipeline)
+    if pf is None or pf.source.digest != launched.pipeline_digest:
+        raise UsageError(
+            f"pipeline '{launched.pipeline}' changed since run {launched.run_id} was launched; "
+            "nothing was run: restore the file, or launch it again"
+        )
+    plan = plan_run(
+        config,
+        launched.pipeline,
+        launched.params,
+        launched.operator,
+        launched.limit,
+        launched.run_id,
+        launched.repeats,
+    )
+    if plan.hosts != launched.targets:
+        raise UsageError(
+            f"the inventory's targets of '{launched.pipeline}' changed since run "
+            f"{launched.run_id} was launched; nothing was run, launch it again"
+        )
+    return plan

@@ -49,6 +49,8 @@ class Engine:
         )
         self._cancelled = asyncio.Event()
         self._targets: dict[str, HostTarget] = {}
+        self._finished_before: dict[tuple[str, str, str], str] = {}
+        """Cells a runner before this one finished: a resumed run does not run them again."""
 
     def _key_accepted(self, host: str, fingerprint: str, known_hosts: Path) -> None:
         """A new host key was trusted because the operator asked for it: the audit trail says so."""
@@ -86,6 +88,9 @@ class Engine:
         reader = SQLiteStore(self._store_path)
         for event in existing or []:
             apply(self.state, event)
+        self._finished_before = {
+            key: cell.status for key, cell in self.state.cells.items() if cell.status in ENDED
+        }
         watcher = GateWatcher(self, reader)
         poller = asyncio.create_task(watcher.watch_cancel(self._cancelled, POLL_INTERVAL))
         try:
@@ -133,7 +138,19 @@ class Engine:
             stage = self.plan.pipeline.stages[index]  # by index: a gate may adopt a changed plan
             if self._cancelled.is_set():
                 return "cancelled", f"cancelled by {self.state.cancel_requested_by}"
-            self.emit(ev.StageStarted(run_id=self.plan.run_id, at=time.time(), stage=stage.name))
+            before = self.state.stage(stage.name)
+            if before is not None and before.finished_at is not None:  # ended before a resume
+                if before.status != "ok":
+                    return (
+                        "failed",
+                        f"stage '{stage.name}' {before.status} before the runner stopped",
+                    )
+                active = [h for h in active if h not in before.failed_hosts]
+                continue
+            if before is None or before.started_at is None:
+                self.emit(
+                    ev.StageStarted(run_id=self.plan.run_id, at=time.time(), stage=stage.name)
+                )
             if stage.is_gate:
                 outcome = await watcher.wait(stage, self._cancelled)
                 self._finish_stage(stage, "ok" if outcome == "approved" else outcome, [])
@@ -206,6 +223,12 @@ class Engine:
         touched.append(host)
         steps = [s for s in stage.steps if host in self.plan.step_hosts(s, [host])]
         for index, step in enumerate(steps):
+            earlier = self._finished_before.get((stage.name, step.name, host))
+            if earlier in ("ok", "skipped"):
+                continue  # finished by the runner before a resume
+            if earlier is not None:
+                failed.append(host)
+                return
             outcome = await self._step(stage, step, host)
             if outcome.status != "ok":
                 failed.append(host)
@@ -327,6 +350,10 @@ class Engine:
                     return
 
         await asyncio.gather(*(one(h) for h in hosts))
+
+
+ENDED = frozenset({"ok", "failed", "unreachable", "skipped", "timed_out"})
+"""Step statuses that are an outcome; `unknown` is not one (the step may not have finished)."""
 
 
 def _over_threshold(stage: Stage, failed: int, total: int) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 from console import events as ev
 from console.audit import GENESIS, AuditRecord, Entry, canonical, chain, entry_for
-from console.errors import StoreError, UsageError
+from console.errors import ReadOnlyStore, StoreError, UsageError
 from console.identity import current_operator
 from console.paths import default_store_path
 from console.store.base import RunSummary, StoredEvent
@@ -157,7 +157,12 @@ class SQLiteStore:
         rows = [_encode(e) for e in events]
         entries = [e for e in (entry_for(x, self.actor) for x in events if x.kind != "output") if e]
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if "readonly" in str(exc):
+                    raise ReadOnlyStore(f"{self.path} can only be read by this account") from exc
+                raise
             try:
                 self._db.executemany(_INSERT, rows)
                 self._chain(entries)

@@ -101,6 +101,7 @@ class OpsConsoleApp(App[None]):
         self.open_run: str | None = None
         self._feed: StoreFeed | None = None
         self._started = False
+        self._lost: set[str] = set()
 
     @property
     def ready(self) -> bool:
@@ -306,6 +307,28 @@ class OpsConsoleApp(App[None]):
         pane = self.mounted(RunPane)
         if pane is not None and self.open_run in self.runs:
             pane.describe(self.runs[self.open_run])
+        self._look_for_lost_runners()
+
+    def _look_for_lost_runners(self) -> None:
+        """Record runs whose runner on this machine is gone as interrupted (once each)."""
+        from console.services import runner_gone
+
+        lost = [s.id for s in self.runs.values() if s.id not in self._lost and runner_gone(s)]
+        if lost:
+            self._lost.update(lost)
+            self._note_interrupted(lost)
+
+    @work(thread=True, group="actions", exit_on_error=False)
+    def _note_interrupted(self, run_ids: list[str]) -> None:
+        from console.services import run_state
+        from console.store.sqlite import SQLiteStore
+
+        store = SQLiteStore(self.store_path)
+        try:
+            for run_id in run_ids:
+                run_state(store, run_id)  # records the interruption; the feed brings it back
+        finally:
+            store.close()
 
     def _spin(self) -> None:
         state = self.runs.get(self.open_run or "")

@@ -19,6 +19,7 @@ STYLE = {
     "skipped": ("-", "dim"),
     "timed_out": ("⌛", "bold yellow"),
     "waiting": ("⏸", "bold yellow"),
+    "unknown": ("?", "bold yellow"),
 }
 
 

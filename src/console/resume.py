@@ -1,0 +1,57 @@
+"""Resuming an interrupted run: what it would do, whether it may, and the record that it did."""
+
+from __future__ import annotations
+
+import time
+
+from console import events as ev
+from console.errors import UsageError
+from console.services import step_label
+from console.state import RunState
+from console.store.base import Store
+
+LEFT = ("pending", "running", "unknown", "waiting")
+"""Step statuses a resumed run runs (again)."""
+
+
+def check_resumable(state: RunState) -> None:
+    """Refuse, in words, to resume a run that is not interrupted."""
+    if state.status == "interrupted" and state.cancel_requested_by is None:
+        return
+    if state.cancel_requested_by is not None and not state.is_final:
+        raise UsageError(
+            f"run {state.id} was being cancelled by {state.cancel_requested_by} when its runner "
+            f"stopped; `opsconsole cancel {state.id}` ends it"
+        )
+    if state.is_final:
+        raise UsageError(
+            f"run {state.id} has ended ({state.status}); nothing to resume — "
+            f"`opsconsole rerun {state.id}` launches it again"
+        )
+    where = f" (runner pid {state.runner_pid} on {state.runner_node})" if state.runner_pid else ""
+    raise UsageError(f"run {state.id} is {state.status}{where}; only an interrupted run resumes")
+
+
+def outline(state: RunState) -> list[str]:
+    """What resuming will do: each host's first unfinished step, and the steps that run again
+    although they may have run."""
+    first: dict[str, str] = {}
+    for cell in state.cells.values():
+        if cell.status in LEFT and cell.host not in first:
+            first[cell.host] = f"{cell.stage} › {cell.step}"
+    lines = [f"  {host}: from {step}" for host, step in first.items()]
+    again = [step_label(c) for c in state.cells.values() if c.status == "unknown"]
+    if again:
+        lines.append(
+            "These steps were running when the runner stopped; they may have run, and run again:"
+        )
+        lines += [f"  {label}" for label in again]
+    return lines or ["  no step is left to run: the run will be finished"]
+
+
+def record_resume(store: Store, state: RunState, actor: str) -> ev.RunResumed:
+    """Record that `actor` resumes the run (the audit trail keeps it), and return the event."""
+    again = [step_label(c) for c in state.cells.values() if c.status == "unknown"]
+    event = ev.RunResumed(run_id=state.id, at=time.time(), actor=actor, again=again)
+    store.append([event])
+    return event

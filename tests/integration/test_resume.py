@@ -1,0 +1,126 @@
+"""`opsconsole resume RUN`: a run whose runner was killed goes on from its unfinished steps."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+
+from console import events as ev
+from console.store.sqlite import SQLiteStore
+from tests.conftest import Estate
+from tests.helpers import cells, run_cli, show_json, spawn_cli, state_of, wait_for
+
+TWO_STAGES = """
+    name = "twostage"
+    targets = ["all"]
+    [[stages]]
+    name = "prepare"
+      [[stages.steps]]
+      name = "mark"
+      run = "echo marked >> {work}/mark-{{{{ host.name }}}}"
+      [[stages.steps]]
+      name = "nap"
+      run = "if test -e {work}/resumed; then echo again; else touch {work}/napping-{{{{ host.name }}}}; sleep 31.25; fi"
+    [[stages]]
+    name = "finish"
+      [[stages.steps]]
+      name = "done"
+      run = "touch {work}/done-{{{{ host.name }}}}"
+"""
+
+
+def _kill_mid_step(estate: Estate) -> str:
+    """Launch the pipeline in a runner of its own and SIGKILL it while every host naps."""
+    estate.pipeline("twostage", TWO_STAGES.format(work=estate.work))
+    result = spawn_cli(estate, "run", "twostage", "--detach")
+    assert result.returncode == 0, result.stderr
+    run_id = result.stdout.strip()
+    wait_for(lambda: len(list(estate.work.glob("napping-*"))) == 3, 60, "every host to nap")
+    wait_for(  # the runner writes events in 50 ms batches: let the naps' starts be stored
+        lambda: (
+            {cells(state_of(estate, run_id))[("nap", f"h{i}")] for i in (1, 2, 3)} == {"running"}
+        ),
+        10,
+        "the naps to be recorded",
+    )
+    pid = state_of(estate, run_id).runner_pid
+    assert pid
+    os.kill(pid, signal.SIGKILL)
+    subprocess.run(["pkill", "-f", "sleep 31.25"], check=False)
+    return run_id
+
+
+def _kinds(estate: Estate, run_id: str) -> list[ev.Event]:
+    store = SQLiteStore(estate.store)
+    try:
+        return [s.event for s in store.read(run_id, exclude=("output",))]
+    finally:
+        store.close()
+
+
+def test_a_killed_run_is_recorded_interrupted_and_resumes_from_its_unfinished_steps(
+    estate: Estate, capsys
+) -> None:
+    run_id = _kill_mid_step(estate)
+    wait_for(lambda: show_json(estate, run_id)["status"] == "interrupted", 30, "interrupted")
+    interrupted = state_of(estate, run_id)
+    assert {cells(interrupted)[("nap", h)] for h in ("h1", "h2", "h3")} == {"unknown"}
+    assert cells(interrupted)[("mark", "h1")] == "ok"
+    recorded = [e for e in _kinds(estate, run_id) if isinstance(e, ev.RunInterrupted)]
+    assert len(recorded) == 1 and recorded[0].unknown == [f"h{i} prepare › nap" for i in (1, 2, 3)]
+
+    (estate.work / "resumed").touch()
+    capsys.readouterr()
+    assert run_cli(estate, "resume", run_id, "--yes") == 0
+    said = capsys.readouterr().out
+    assert "h1: from prepare › nap" in said and "h2 prepare › nap" in said
+    state = state_of(estate, run_id)
+    assert state.status == "succeeded" and set(cells(state).values()) == {"ok"}
+    for host in ("h1", "h2", "h3"):  # the step that had finished did not run twice
+        assert (estate.work / f"mark-{host}").read_text() == "marked\n"
+        assert (estate.work / f"done-{host}").exists()
+    started = [e for e in _kinds(estate, run_id) if isinstance(e, ev.StepStarted)]
+    assert sum(1 for e in started if e.step == "mark") == 3
+    assert sum(1 for e in started if e.step == "nap") == 6
+
+    assert run_cli(estate, "audit", "verify") == 0
+    capsys.readouterr()
+    assert run_cli(estate, "audit", "export", "--run", run_id) == 0
+    trail = capsys.readouterr().out
+    assert '"action":"run_interrupted"' in trail and '"action":"run_resumed"' in trail
+
+
+def test_resume_asks_first_and_refuses_what_is_not_interrupted(estate: Estate) -> None:
+    run_id = _kill_mid_step(estate)
+    wait_for(lambda: show_json(estate, run_id)["status"] == "interrupted", 30, "interrupted")
+    unconfirmed = spawn_cli(estate, "resume", run_id)  # no terminal to ask on
+    assert unconfirmed.returncode == 2 and "add --yes" in unconfirmed.stderr
+    assert state_of(estate, run_id).status == "interrupted"
+
+    (estate.work / "resumed").touch()
+    assert run_cli(estate, "resume", run_id, "--yes") == 0
+    again = spawn_cli(estate, "resume", run_id, "--yes")
+    assert again.returncode == 2
+    assert "has ended (succeeded); nothing to resume" in again.stderr
+    assert "Traceback" not in again.stderr
+
+
+def test_a_run_killed_at_its_gate_waits_at_the_same_gate_when_resumed(estate: Estate) -> None:
+    from tests.integration.test_runs import GATED
+
+    estate.pipeline("gated", GATED.format(work=estate.work))
+    result = spawn_cli(estate, "run", "gated", "--detach")
+    run_id = result.stdout.strip()
+    wait_for(lambda: show_json(estate, run_id)["status"] == "waiting", 60, "the gate")
+    os.kill(state_of(estate, run_id).runner_pid or 0, signal.SIGKILL)
+    wait_for(lambda: show_json(estate, run_id)["status"] == "interrupted", 30, "interrupted")
+    resumed = spawn_cli(estate, "resume", run_id, "--yes", "--detach")
+    assert resumed.returncode == 0, resumed.stderr
+    wait_for(lambda: show_json(estate, run_id)["status"] == "waiting", 60, "the gate again")
+    approved = spawn_cli(estate, "approve", run_id, "--reason", "after the restart")
+    assert approved.returncode == 0, approved.stderr
+    wait_for(lambda: show_json(estate, run_id)["status"] == "succeeded", 60, "the end")
+    events = _kinds(estate, run_id)
+    assert sum(1 for e in events if isinstance(e, ev.GateOpened)) == 1
+    assert sum(1 for e in events if isinstance(e, ev.StepStarted) and e.step == "prepare") == 3
