@@ -111,9 +111,19 @@ def _configure_rerun(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--failed", action="store_true", help="only the hosts that failed or were unreachable"
     )
-    p.add_argument(
+    version = p.add_mutually_exclusive_group()
+    version.add_argument(
+        "--stored",
+        dest="version",
+        action="store_const",
+        const="stored",
+        help="when the pipeline file changed since, run the pipeline as that run ran it",
+    )
+    version.add_argument(
         "--use-current",
-        action="store_true",
+        dest="version",
+        action="store_const",
+        const="current",
         help="when the pipeline file changed since, run it as it is now",
     )
     p.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
@@ -121,12 +131,11 @@ def _configure_rerun(p: argparse.ArgumentParser) -> None:
 
 
 def _rerun(args: argparse.Namespace) -> int:
-    from console.services import rerun_plan
+    from console.services import RerunRequest, rerun_plan
 
     store = open_store(args)
-    plan = rerun_plan(
-        store, load(args), args.run, current_operator(), args.failed, args.use_current
-    )
+    request = RerunRequest(args.run, current_operator(), args.failed, args.version)
+    plan = rerun_plan(store, load(args), request)
     store.close()
     return _launch(plan, args)
 
@@ -148,7 +157,8 @@ def _resume(args: argparse.Namespace) -> int:
     state = run_state(store, args.run)
     check_resumable(state)
     assert state.launched is not None
-    plan = plan_as_launched(state.launched)  # refused before asking when the files changed
+    kept = store.blob(state.launched.pipeline_digest)
+    plan = plan_as_launched(state.launched, kept)  # refused before asking when it cannot run
     print(f"run {state.id} ({state.pipeline}) was interrupted; resuming goes on:")
     print("\n".join(outline(state)), flush=True)
     if not args.yes and not _confirmed("Resume it?"):
@@ -216,10 +226,11 @@ def _runner(args: argparse.Namespace) -> int:
     store = open_store(args)
     run_id = store.resolve_run(args.run_id)
     existing = [e.event for e in store.read(run_id, exclude=(ev.Output.kind,))]
-    store.close()
     launched = existing[0]
     assert isinstance(launched, ev.RunLaunched)
-    status = execute(plan_as_launched(launched), args, existing, rich=False)
+    kept = store.blob(launched.pipeline_digest)
+    store.close()
+    status = execute(plan_as_launched(launched, kept), args, existing, rich=False)
     return EXIT_STATUS.get(status, 1)
 
 

@@ -65,6 +65,10 @@ class RunLaunched(Event):
     limit: str | None = None
     repeats: str | None = None
     """The run this one repeats (`rerun`), if any."""
+    scripts: dict[str, str] = field(default_factory=dict)
+    """The SHA-256 of each script file the pipeline runs, as they were at launch."""
+    stored_version: bool = False
+    """The pipeline ran as the store kept it from an earlier run, not as its file is now."""
 
 
 @dataclass(frozen=True, kw_only=True)

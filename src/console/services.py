@@ -247,37 +247,69 @@ def create_run(store: Store, plan: RunPlan) -> ev.RunLaunched:
 RETRY_STATUSES = ("failed", "unreachable", "timed_out", "unknown")
 
 
-def rerun_plan(
-    store: Store, config: Config, ref: str, operator: str, failed_only: bool, use_current: bool
-) -> RunPlan:
-    """Plan a run that repeats an earlier one: same pipeline, params and targets (or only the
-    hosts that failed), refusing a pipeline changed since unless told to use it as it is now."""
-    from console.engine.plan import plan_run
+@dataclass(frozen=True)
+class RerunRequest:
+    """Someone's wish to run an earlier run again."""
 
-    state = run_state(store, ref)
+    run: str
+    operator: str
+    failed_only: bool = False
+    version: str | None = None
+    """`stored` (the pipeline as it ran) or `current` (the file now); None refuses a change."""
+
+
+class PipelineChanged(UsageError):
+    """The pipeline file differs from the version a run ran: the person must choose."""
+
+    def __init__(self, message: str, diff: str) -> None:
+        super().__init__(message)
+        self.diff = diff
+
+
+def rerun_plan(store: Store, config: Config, request: RerunRequest) -> RunPlan:
+    """Plan a run that repeats an earlier one: same pipeline, params and targets (or only the
+    hosts that failed), with the pipeline as it ran or as it is now when the file changed."""
+    from console.engine.plan import plan_run, scripts_changed, stored_pipeline, with_pipeline
+
+    state = run_state(store, request.run)
     launched = state.launched
     if launched is None:
         raise UsageError(f"run {state.id} has no launch record to repeat")
-    hosts = list(launched.targets)
-    if failed_only:
-        failed = {c.host for c in state.cells.values() if c.status in RETRY_STATUSES}
-        hosts = [h for h in hosts if h in failed]
-        if not hosts:
-            raise UsageError(f"run {state.id} has no failed or unreachable host to run again")
+    hosts = _rerun_hosts(state, launched, request.failed_only)
     current = config.pipelines.get(launched.pipeline)
-    if current is None:
-        raise UsageError(f"pipeline '{launched.pipeline}' is no longer in the pipelines folder")
-    if current.source.digest != launched.pipeline_digest and not use_current:
-        raise UsageError(
-            f"pipeline '{launched.pipeline}' changed since run {state.id}:\n"
-            + pipeline_diff(store.blob(launched.pipeline_digest), current.source.text)
-            + "\nrun it as it is now with --use-current, or restore the file to repeat it as it ran"
+    changed = current is None or current.source.digest != launched.pipeline_digest
+    stored = changed and request.version != "current"
+    if changed and request.version is None:
+        kept = store.blob(launched.pipeline_digest)
+        diff = pipeline_diff(kept, current.source.text if current else "")
+        raise PipelineChanged(
+            f"pipeline '{launched.pipeline}' changed since run {state.id}:\n{diff}\n"
+            "run it as it ran with --stored, or as it is now with --use-current",
+            diff,
         )
+    if stored:
+        config = with_pipeline(
+            config, stored_pipeline(config, launched, store.blob(launched.pipeline_digest))
+        )
+        scripts = scripts_changed(config, launched)
+        if scripts:
+            raise UsageError(
+                f"script(s) {', '.join(scripts)} changed since run {state.id}, and the store "
+                "keeps only the pipeline: restore them, or run it as it is now with --use-current"
+            )
+    elif current is None:
+        raise UsageError(f"pipeline '{launched.pipeline}' is no longer in the pipelines folder")
     missing = [h for h in hosts if h not in config.inventory.hosts]
     if missing:
         raise UsageError(f"host(s) {', '.join(missing)} are no longer in the inventory")
     plan = plan_run(
-        config, launched.pipeline, launched.params, operator, ",".join(hosts), repeats=state.id
+        config,
+        launched.pipeline,
+        launched.params,
+        request.operator,
+        ",".join(hosts),
+        None,
+        state.id,
     )
     dropped = [h for h in hosts if h not in plan.hosts]
     if dropped:
@@ -285,7 +317,18 @@ def rerun_plan(
             f"host(s) {', '.join(dropped)} are no longer targets of '{launched.pipeline}'; "
             "nothing was launched"
         )
-    return plan
+    return replace(plan, stored_version=stored)
+
+
+def _rerun_hosts(state: RunState, launched: ev.RunLaunched, failed_only: bool) -> list[str]:
+    """The targets of a re-run: all of the run's, or those whose steps did not succeed."""
+    hosts = list(launched.targets)
+    if failed_only:
+        failed = {c.host for c in state.cells.values() if c.status in RETRY_STATUSES}
+        hosts = [h for h in hosts if h in failed]
+        if not hosts:
+            raise UsageError(f"run {state.id} has no failed or unreachable host to run again")
+    return hosts
 
 
 def pipeline_diff(stored: str | None, current: str) -> str:

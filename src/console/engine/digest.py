@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from console.audit import canonical
-from console.engine.plan import RunPlan
+from console.engine.plan import RunPlan, with_pipeline
+from console.engine.scripts import script_digests
 from console.errors import ConsoleError
 from console.model import resolve
 from console.model.load import Config, load_config
@@ -19,12 +19,7 @@ from console.transport.target import host_target
 def digest_parts(config: Config, plan: RunPlan) -> dict[str, Any]:
     """What an approver is shown and what must not change before the gated steps run."""
     pf = config.pipelines[plan.pipeline.name]
-    scripts = {}
-    for stage in pf.pipeline.stages:
-        for step in [*stage.steps, *stage.on_failure]:
-            if step.script:
-                path = config.base_dir / step.script
-                scripts[step.script] = _file_digest(path)
+    scripts = script_digests(config.base_dir, pf.pipeline)
     hosts = resolve.select(config.inventory, pf.pipeline.targets)
     if plan.limit:
         limited = set(resolve.select(config.inventory, plan.limit.split(",")))
@@ -44,13 +39,6 @@ def digest_parts(config: Config, plan: RunPlan) -> dict[str, Any]:
     }
 
 
-def _file_digest(path: Path) -> str:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError as exc:
-        return f"unreadable: {exc.strerror}"
-
-
 def digest_of(parts: dict[str, Any]) -> str:
     """SHA-256 over the canonical encoding of the parts."""
     return hashlib.sha256(canonical(parts)).hexdigest()
@@ -62,6 +50,8 @@ def current_parts(plan: RunPlan) -> tuple[dict[str, Any], Config | None]:
         config = load_config(plan.config.source.path, plan.pipeline_file.source.path.parent)
     except ConsoleError as exc:
         return {"error": str(exc)}, None
+    if plan.stored_version:  # the run's pipeline is the text the store kept, not the file
+        config = with_pipeline(config, plan.pipeline_file)
     if plan.pipeline.name not in config.pipelines:
         return {"error": f"pipeline {plan.pipeline.name} is gone from {config.source.path}"}, None
     return digest_parts(config, replace(plan, config=config)), config

@@ -5,11 +5,13 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from console import events as ev
-from console.errors import UsageError
+from console.engine.scripts import file_digest, script_digests
+from console.errors import ConfigError, UsageError
 from console.model import resolve
 from console.model.base import Scalar
 from console.model.load import Config, PipelineFile
@@ -30,6 +32,8 @@ class RunPlan:
     operator: str
     limit: str | None = None
     repeats: str | None = None
+    stored_version: bool = False
+    """The pipeline is the text the store kept from an earlier run, not the file as it is now."""
 
     @property
     def pipeline(self) -> Pipeline:
@@ -125,21 +129,58 @@ def launch_event(plan: RunPlan, at: float) -> ev.RunLaunched:
         stages=stages,
         limit=plan.limit,
         repeats=plan.repeats,
+        scripts=script_digests(plan.config.base_dir, plan.pipeline),
+        stored_version=plan.stored_version,
     )
 
 
-def plan_as_launched(launched: ev.RunLaunched) -> RunPlan:
-    """The plan of a recorded run, rebuilt from its files, refused (in words) if they changed."""
-    from pathlib import Path
+def with_pipeline(config: Config, pf: PipelineFile) -> Config:
+    """The configuration with one pipeline replaced (by the version a store kept)."""
+    return replace(config, pipelines={**config.pipelines, pf.pipeline.name: pf})
 
+
+def stored_pipeline(config: Config, launched: ev.RunLaunched, text: str | None) -> PipelineFile:
+    """The pipeline exactly as a run ran it, from the text the store kept, checked against the
+    configuration now; refused in words when it cannot be run as it ran."""
+    from console.model.load import pipeline_from_text
+    from console.model.validate import check_config
+
+    name, run = launched.pipeline, launched.run_id
+    if text is None:
+        raise UsageError(f"the store does not hold pipeline '{name}' as run {run} ran it")
+    pf = pipeline_from_text(Path(launched.pipeline_path), text)
+    if pf.source.digest != launched.pipeline_digest or pf.pipeline.name != name:
+        raise UsageError(f"the store's copy of pipeline '{name}' does not match run {run}")
+    problems = check_config(with_pipeline(config, pf))
+    if problems:
+        raise ConfigError(problems)
+    return pf
+
+
+def scripts_changed(config: Config, launched: ev.RunLaunched) -> list[str]:
+    """The script files whose content differs from what the run recorded at launch."""
+    return [
+        script
+        for script, digest in sorted(launched.scripts.items())
+        if file_digest(config.base_dir / script) != digest
+    ]
+
+
+def plan_as_launched(launched: ev.RunLaunched, stored: str | None = None) -> RunPlan:
+    """The plan of a recorded run, rebuilt from its files, or from the pipeline text the store
+    kept (`stored`) when the file changed since; refused, in words, when neither is the run's."""
     from console.model.load import load_config
 
     config = load_config(Path(launched.inventory_path), Path(launched.pipeline_path).parent)
     pf = config.pipelines.get(launched.pipeline)
-    if pf is None or pf.source.digest != launched.pipeline_digest:
+    as_stored = pf is None or pf.source.digest != launched.pipeline_digest
+    if as_stored:
+        config = with_pipeline(config, stored_pipeline(config, launched, stored))
+    changed = scripts_changed(config, launched)
+    if changed:
         raise UsageError(
-            f"pipeline '{launched.pipeline}' changed since run {launched.run_id} was launched; "
-            "nothing was run: restore the file, or launch it again"
+            f"script(s) {', '.join(changed)} changed since run {launched.run_id} was launched; "
+            "nothing was run: restore them, or launch it again"
         )
     plan = plan_run(
         config,
@@ -155,4 +196,4 @@ def plan_as_launched(launched: ev.RunLaunched) -> RunPlan:
             f"the inventory's targets of '{launched.pipeline}' changed since run "
             f"{launched.run_id} was launched; nothing was run, launch it again"
         )
-    return plan
+    return replace(plan, stored_version=as_stored or launched.stored_version)

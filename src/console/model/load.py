@@ -76,6 +76,17 @@ def parse_model(source: SourceFile, model: type[M], problems: list[Problem]) -> 
         return None
 
 
+def pipeline_from_text(path: Path, text: str) -> PipelineFile:
+    """A pipeline from text kept elsewhere (the store keeps each run's), as if read from `path`."""
+    data = text.encode()
+    source = SourceFile(path, text, hashlib.sha256(data).hexdigest(), KeyLocator(text))
+    problems: list[Problem] = []
+    pipeline = parse_model(source, Pipeline, problems)
+    if pipeline is None:
+        raise ConfigError(problems)
+    return PipelineFile(pipeline, source)
+
+
 def _read(path: Path, what: str, hint: str, problems: list[Problem]) -> SourceFile | None:
     try:
         return SourceFile.read(path)

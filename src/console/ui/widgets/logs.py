@@ -108,6 +108,8 @@ class LogPane(Vertical):
         self._generation = 0
         self._stop = threading.Event()
         self._paging = False
+        self._top = _NEWEST
+        """Output below this event id is shown: a replay sets it to just past its cursor."""
 
     def compose(self) -> ComposeResult:
         yield LogView()
@@ -124,8 +126,16 @@ class LogPane(Vertical):
         return self.query_one(LogView)
 
     # ── what is shown ──────────────────────────────────────────────────────
-    def follow(self, run_id: str, host: str | None = None, step: str | None = None) -> None:
-        """Follow a run's output (one host and step when given) live from its newest lines."""
+    def follow(
+        self,
+        run_id: str,
+        host: str | None = None,
+        step: str | None = None,
+        until: int | None = None,
+    ) -> None:
+        """Follow a run's output (one host and step when given) live from its newest lines,
+        or, `until` an event id, show the output as it stood then (a replay's cursor)."""
+        self._top = _NEWEST if until is None else until + 1
         if host is not None and step is not None:
             self.cell = (host, step)
         elif self.view is None or self.view.run_id != run_id:
@@ -150,9 +160,12 @@ class LogPane(Vertical):
         generation, stop = self._next_generation()
         self.live = True
         self._describe()
-        view = self.view
+        view, top = self.view, self._top
         self.run_worker(
-            lambda: self._pump(view, generation, stop), thread=True, group="logs", exclusive=True
+            lambda: self._pump(view, generation, stop, top),
+            thread=True,
+            group="logs",
+            exclusive=True,
         )
 
     def _describe(self) -> None:
@@ -166,22 +179,24 @@ class LogPane(Vertical):
         )
         if self.matches:
             mode = f"match {self.match + 1} of {len(self.matches)} for '{printable(self.needle)}' (n/N)"
+        elif self._top != _NEWEST:
+            mode = "as it stood at the replay cursor"
         else:
             mode = "following (f pauses)" if self.live else "paused (f follows)"
         self.border_subtitle = mode
 
     # ── threads: the follower and the readers ──────────────────────────────
-    def _pump(self, view: Filter, generation: int, stop: threading.Event) -> None:
+    def _pump(self, view: Filter, generation: int, stop: threading.Event, top: int) -> None:
         store = SQLiteStore(self._store)
         try:
-            tail = view.read(store, before=_NEWEST, limit=TAIL)
+            tail = view.read(store, before=top, limit=TAIL)
             cleaners: dict[tuple[str, str, str], Sanitizer] = {}
             shown = _last_lines(tail, TAIL_LINES)  # a screenful or two; older pages in on scroll
             pairs = event_lines(shown, {}, view)
             ends = (len(shown) == len(tail) and len(tail) < TAIL, True)
             self.post_message(Window(generation, pairs, None, ends))
             after = tail[-1].id if tail else 0
-            while not stop.wait(0.1):
+            while top == _NEWEST and not stop.wait(0.1):
                 batch = view.read(store, after, before=_NEWEST, limit=PER_TICK + 1)
                 if not batch:
                     continue
@@ -192,23 +207,23 @@ class LogPane(Vertical):
         finally:
             store.close()
 
-    def _read_window(self, view: Filter, generation: int, centre: LineKey | None) -> None:
+    def _read_window(self, view: Filter, generation: int, centre: LineKey | None, top: int) -> None:
         """Read a contiguous window around a line (or ending at the tail) for the reader."""
         store = SQLiteStore(self._store)
         try:
-            event = centre[0] if centre else _NEWEST - 1
+            event = centre[0] if centre else top - 1
             older = view.read(store, before=event + 1, limit=PAGE)
-            newer = view.read(store, after=event, limit=PAGE) if centre else []
+            newer = view.read(store, after=event, before=top, limit=PAGE) if centre else []
         finally:
             store.close()
         pairs = event_lines(older + newer, {}, view)
         ends = (len(older) < PAGE, not centre or len(newer) < PAGE)
         self.post_message(Window(generation, pairs, centre, ends))
 
-    def _read_page(self, view: Filter, generation: int, edge: int, older: bool) -> None:
+    def _read_page(self, view: Filter, generation: int, edge: int, older: bool, top: int) -> None:
         store = SQLiteStore(self._store)
         try:
-            window = {"before": edge + 1} if older else {"after": edge - 1}
+            window = {"before": edge + 1} if older else {"after": edge - 1, "before": top}
             batch = view.read(store, limit=PAGE, **window)
         finally:
             store.close()
@@ -272,10 +287,12 @@ class LogPane(Vertical):
         if self._paging or self.ends[0 if event.older else 1]:
             return
         self._paging = True
-        view, generation = self.view, self._generation
+        view, generation, top = self.view, self._generation, self._top
         edge = self.lines.keys[0][0] if event.older else self.lines.keys[-1][0]
         self.run_worker(
-            lambda: self._read_page(view, generation, edge, event.older), thread=True, group="logs"
+            lambda: self._read_page(view, generation, edge, event.older, top),
+            thread=True,
+            group="logs",
         )
 
     def _pause(self, centre: LineKey | None = None) -> None:
@@ -286,9 +303,9 @@ class LogPane(Vertical):
         generation, _ = self._next_generation()
         self.live = False
         self._describe()
-        view = self.view
+        view, top = self.view, self._top
         self.run_worker(
-            lambda: self._read_window(view, generation, centre), thread=True, group="logs"
+            lambda: self._read_window(view, generation, centre, top), thread=True, group="logs"
         )
 
     def action_toggle_follow(self) -> None:
@@ -365,8 +382,10 @@ class LogPane(Vertical):
         assert self.view is not None
         generation, _ = self._next_generation()
         self.live = False
-        view = self.view
-        self.run_worker(lambda: self._read_window(view, generation, key), thread=True, group="logs")
+        view, top = self.view, self._top
+        self.run_worker(
+            lambda: self._read_window(view, generation, key, top), thread=True, group="logs"
+        )
 
     def on_unmount(self) -> None:
         self._stop.set()
