@@ -359,6 +359,28 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _configure_replay(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="a run id, a unique prefix of one, or 'last'")
+    p.add_argument(
+        "--speed",
+        choices=("1", "2", "4", "16", "max"),
+        default="1",
+        help="how fast it plays (keys + and - change it): times real time, or max",
+    )
+
+
+def _replay(args: argparse.Namespace) -> int:
+    """Play a stored run back in the full-screen run view."""
+    from console.ui.screens.replay import ReplayApp
+
+    store = open_store(args)
+    run_id = store.resolve_run(args.run)
+    store.close()
+    speed = float("inf") if args.speed == "max" else float(args.speed)
+    ReplayApp(store_path(args), run_id, speed).run()
+    return 0
+
+
 def _configure_decision(p: argparse.ArgumentParser, reason_required: bool) -> None:
     p.add_argument("run", help="a run id, a unique prefix of one, or 'last'")
     p.add_argument("--gate", metavar="NAME", help="which gate, when several are open")
@@ -468,6 +490,7 @@ COMMANDS = [
     ("runs", "list runs", _configure_runs, _runs),
     ("show", "show a run's state", _configure_show, _show),
     ("logs", "print a run's output", _configure_logs, _logs),
+    ("replay", "play a run back as it happened, full screen", _configure_replay, _replay),
     ("approve", "approve a run's open gate", lambda p: _configure_decision(p, False), _approve),
     ("reject", "reject a run's open gate", lambda p: _configure_decision(p, True), _reject),
     ("rerun", "launch a run again: same pipeline, params and targets", _configure_rerun, _rerun),

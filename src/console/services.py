@@ -275,7 +275,7 @@ def rerun_plan(store: Store, config: Config, request: RerunRequest) -> RunPlan:
     launched = state.launched
     if launched is None:
         raise UsageError(f"run {state.id} has no launch record to repeat")
-    hosts = _rerun_hosts(state, launched, request.failed_only)
+    hosts = rerun_hosts(state, launched, request.failed_only)
     current = config.pipelines.get(launched.pipeline)
     changed = current is None or current.source.digest != launched.pipeline_digest
     stored = changed and request.version != "current"
@@ -320,7 +320,7 @@ def rerun_plan(store: Store, config: Config, request: RerunRequest) -> RunPlan:
     return replace(plan, stored_version=stored)
 
 
-def _rerun_hosts(state: RunState, launched: ev.RunLaunched, failed_only: bool) -> list[str]:
+def rerun_hosts(state: RunState, launched: ev.RunLaunched, failed_only: bool) -> list[str]:
     """The targets of a re-run: all of the run's, or those whose steps did not succeed."""
     hosts = list(launched.targets)
     if failed_only:

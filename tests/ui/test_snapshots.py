@@ -101,6 +101,25 @@ async def audit(app, pilot) -> None:  # type: ignore[no-untyped-def]
     assert app.query_one("#audit-list", DataTable).row_count > 5
 
 
+async def replay(app, pilot) -> None:  # type: ignore[no-untyped-def]
+    """The failed run replayed to its end, on the failed cell, with its output read."""
+    from console.ui.screens.replay import ReplayScreen
+
+    await run_view(app, pilot)
+    await pilot.press("p")
+    for _ in range(40):
+        await pilot.pause(0.05)
+        if isinstance(app.screen, ReplayScreen) and app.screen.timeline is not None:
+            break
+    await pilot.press("G")
+    for _ in range(60):
+        await pilot.pause(0.05)
+        if "use 97%" in str(app.screen.query_one("LogView").lines):
+            break
+    await pilot.pause(0.2)
+    assert app.screen.cursor == app.screen.timeline.last
+
+
 SCREENS: dict[str, Callable[..., Awaitable[None]]] = {
     "home": home,
     "run": run_view,
@@ -109,6 +128,7 @@ SCREENS: dict[str, Callable[..., Awaitable[None]]] = {
     "decision": decision,
     "help": help_overlay,
     "audit": audit,
+    "replay": replay,
 }
 
 

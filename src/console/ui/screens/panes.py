@@ -61,20 +61,23 @@ class RunPane(Vertical):
         if not self.query("#run-title") or not strips:  # still mounting its children
             return
         strips.first().show(state, self.app.clock())  # type: ignore[attr-defined]
-        done = sum(
-            1 for c in state.cells.values() if c.status not in ("pending", "running", "waiting")
-        )
-        params = ", ".join(f"{k}={v}" for k, v in state.params.items()) or "no params"
-        title = Text.assemble(
-            (printable(state.pipeline), "bold"),
-            f"  {state.id}  ",
-            status_text(state.status),
-            f"  {printable(params)}  by {state.operator}  ·  {done}/{len(state.cells)} steps  ·  "
-            f"{format_duration(duration(state))}",
-        )
-        if state.message:
-            title.append(f"  —  {printable(state.message)}")
-        self.query_one("#run-title", Static).update(title)
+        self.query_one("#run-title", Static).update(run_title(state))
+
+
+def run_title(state: RunState) -> Text:
+    """A run on one line: pipeline, id, status, params, operator, progress and elapsed time."""
+    done = sum(1 for c in state.cells.values() if c.status not in ("pending", "running", "waiting"))
+    params = ", ".join(f"{k}={v}" for k, v in state.params.items()) or "no params"
+    title = Text.assemble(
+        (printable(state.pipeline), "bold"),
+        f"  {state.id}  ",
+        status_text(state.status),
+        f"  {printable(params)}  by {state.operator}  ·  {done}/{len(state.cells)} steps  ·  "
+        f"{format_duration(duration(state))}",
+    )
+    if state.message:
+        title.append(f"  —  {printable(state.message)}")
+    return title
 
 
 class GatesPane(Vertical):
