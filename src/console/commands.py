@@ -131,7 +131,7 @@ def _configure_rerun(p: argparse.ArgumentParser) -> None:
 
 
 def _rerun(args: argparse.Namespace) -> int:
-    from console.services import RerunRequest, rerun_plan
+    from console.rerun import RerunRequest, rerun_plan
 
     store = open_store(args)
     request = RerunRequest(args.run, current_operator(), args.failed, args.version)
