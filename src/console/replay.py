@@ -56,6 +56,7 @@ class Timeline:
         self.end_at = max(newest[0].event.at, self.marks[-1].event.at)
         self._state = RunState.empty()
         self._folded = 0  # how many marks `_state` has applied
+        self._records: list[tuple[int, tuple[float, str, str, str]]] | None = None
 
     @property
     def length(self) -> float:
@@ -143,12 +144,14 @@ class Timeline:
 
     def records(self, cursor: int) -> list[tuple[float, str, str, str]]:
         """The audit records of this run up to `cursor`: (time, actor, action, subject)."""
-        from console.audit import entry_for
+        if self._records is None:
+            from console.audit import entry_for
 
-        upto = bisect.bisect_right(self._ids, cursor)
-        rows = []
-        for stored in self.marks[:upto]:
-            entry = entry_for(stored.event, "")
-            if entry is not None:
-                rows.append((entry.at, entry.actor, entry.action, entry.subject))
-        return rows
+            self._records = []
+            for stored in self.marks:
+                entry = entry_for(stored.event, "")
+                if entry is not None:
+                    row = (entry.at, entry.actor, entry.action, entry.subject)
+                    self._records.append((stored.id, row))
+        upto = bisect.bisect_right(self._records, cursor, key=lambda record: record[0])
+        return [row for _, row in self._records[:upto]]

@@ -13,7 +13,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from console.replay import SPEEDS, Timeline
+from console.replay import SPEEDS, Landmark, Timeline
 from console.runtext import short_time
 from console.sanitize import printable
 from console.state import RunState
@@ -78,6 +78,7 @@ class ReplayScreen(Screen[None]):
         self._shown: dict[tuple[str, str, str], str] = {}
         self._cell: tuple[str, str] | None = None
         self._logs_at = -1
+        self._landmarks: list[Landmark] = []
 
     def compose(self) -> ComposeResult:
         yield Static("", id="replay-title")
@@ -93,6 +94,7 @@ class ReplayScreen(Screen[None]):
         self._store = SQLiteStore(self._store_path)
         self.timeline = Timeline(self._store, self.run_id)
         self.cursor, self.at = self.timeline.first, self.timeline.start_at
+        self._landmarks = self.timeline.landmarks()
         self.query_one(RunMatrix).show(self.timeline.state(self.cursor))
         self.query_one(RunMatrix).focus()
         self._draw()
@@ -196,7 +198,7 @@ class ReplayScreen(Screen[None]):
             self.playing,
             f"event {self.cursor}",
         )
-        self.query_one(TimelineBar).show(timeline.landmarks(), position)
+        self.query_one(TimelineBar).show(self._landmarks, position)
         self.query_one(StageStrip).show(state, self.at)
         self._draw_cells(state)
         self.query_one("#replay-side", Static).update(
