@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 from pathlib import Path
 from typing import ClassVar
@@ -93,6 +94,7 @@ class ReplayScreen(Screen[None]):
     def on_mount(self) -> None:
         self._store = SQLiteStore(self._store_path)
         self.timeline = Timeline(self._store, self.run_id)
+        gc.freeze()  # the run's events live as long as the replay: no collection walks them
         self.cursor, self.at = self.timeline.first, self.timeline.start_at
         self._landmarks = self.timeline.landmarks()
         self.query_one(RunMatrix).show(self.timeline.state(self.cursor))
