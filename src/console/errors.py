@@ -19,9 +19,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        from console.sanitize import printable  # keys and values come from the file: untrusted
+
         where = f"{self.file}:{self.line}" if self.line else self.file
         key = f" [{self.path}]" if self.path else ""
-        return f"{where}{key}: {self.message}"
+        return printable(f"{where}{key}: {self.message}")
 
 
 class ConfigError(ConsoleError):

@@ -47,8 +47,10 @@ async def test_hidden_panes_are_built_once_the_footer_shows_its_keys(
     async with app.run_test(size=SIZE) as pilot:
         await _settle(  # each placeholder leaves once its pane is in: wait for both
             pilot,
-            lambda: all(app.query(p) for p in ("RunPane", "GatesPane", "AuditPane"))
-            and not app.query("Deferred"),
+            lambda: (
+                all(app.query(p) for p in ("RunPane", "GatesPane", "AuditPane"))
+                and not app.query("Deferred")
+            ),
         )
         assert app.query_one(ConsoleFooter).query("FooterKey")
 

@@ -14,6 +14,14 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=128)]
 """A host, group, environment, operator or param name: letters, digits, '.', '_' and '-'."""
 
+ADDRESS_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.:%_-]*$"
+Address = Annotated[str, StringConstraints(pattern=ADDRESS_PATTERN, max_length=253)]
+"""A host name or IP address: never starting with '-', no spaces, nothing a shell would read."""
+
+LOGIN_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._-]*$"
+Login = Annotated[str, StringConstraints(pattern=LOGIN_PATTERN, max_length=64)]
+"""An account name on a managed host."""
+
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 """Seconds, written in the file as "10s", "2m", "4h" or a bare number of seconds."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from console.freeze import check_window
-from console.model.base import Duration, Name, Scalar, Strict, check_regex
+from console.model.base import Address, Duration, Login, Name, Scalar, Strict, check_regex
 
 
 class InventoryInfo(Strict):
@@ -18,7 +18,7 @@ class InventoryInfo(Strict):
 class SshSettings(Strict):
     """SSH defaults for every host; a host may override each of them."""
 
-    user: str | None = None
+    user: Login | None = None
     port: int = Field(default=22, ge=1, le=65535)
     known_hosts: str = "~/.ssh/known_hosts"
     identity_file: str | None = None
@@ -72,9 +72,9 @@ class Group(Strict):
 class Host(Strict):
     """One machine: its address, groups, labels, vars and any SSH overrides."""
 
-    address: str = Field(min_length=1)
+    address: Address
     port: int | None = Field(default=None, ge=1, le=65535)
-    user: str | None = None
+    user: Login | None = None
     known_hosts: str | None = None
     identity_file: str | None = None
     connect_timeout: Duration | None = None

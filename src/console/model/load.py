@@ -15,8 +15,13 @@ from console.model.inventory import Inventory
 from console.model.locate import KeyLocator
 from console.model.pipeline import Pipeline
 from console.model.problems import syntax_problem, validation_problems
+from console.model.trust import untrusted
 
 M = TypeVar("M", bound=BaseModel)
+
+_TOO_DEEP = (
+    "this file nests tables or arrays too deeply to read; no inventory or pipeline needs that"
+)
 
 
 @dataclass(frozen=True)
@@ -30,9 +35,10 @@ class SourceFile:
 
     @classmethod
     def read(cls, path: Path) -> SourceFile:
-        """Read a file; raises OSError as the caller must report it."""
+        """Read a file; raises OSError, or UnicodeDecodeError for bytes that are not UTF-8, as
+        the caller must report them."""
         data = path.read_bytes()
-        text = data.decode("utf-8", errors="replace")
+        text = data.decode("utf-8")
         return cls(path, text, hashlib.sha256(data).hexdigest(), KeyLocator(text))
 
     def line_of(self, *path: str | int) -> int | None:
@@ -69,6 +75,12 @@ def parse_model(source: SourceFile, model: type[M], problems: list[Problem]) -> 
     except tomllib.TOMLDecodeError as exc:
         problems.append(syntax_problem(str(source.path), exc))
         return None
+    except RecursionError:
+        problems.append(Problem(str(source.path), None, "", _TOO_DEEP))
+        return None
+    except ValueError as exc:  # an integer of thousands of digits, refused by int()
+        problems.append(Problem(str(source.path), None, "", f"this is not usable TOML: {exc}"))
+        return None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -88,12 +100,26 @@ def pipeline_from_text(path: Path, text: str) -> PipelineFile:
 
 
 def _read(path: Path, what: str, hint: str, problems: list[Problem]) -> SourceFile | None:
+    why = untrusted(path)
+    if why:
+        problems.append(Problem(str(path), None, "", f"{what} is refused: {why}"))
+        return None
     try:
         return SourceFile.read(path)
     except FileNotFoundError:
         problems.append(Problem(str(path), None, "", f"{what} does not exist; {hint}"))
     except OSError as exc:
         problems.append(Problem(str(path), None, "", f"{what} cannot be read ({exc.strerror})"))
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        problems.append(
+            Problem(
+                str(path),
+                line,
+                "",
+                f"{what} is not UTF-8 text (byte {exc.start}); save it as UTF-8",
+            )
+        )
     return None
 
 

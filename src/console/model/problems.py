@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from console.errors import Problem
+from console.model.base import ADDRESS_PATTERN, LOGIN_PATTERN, NAME_PATTERN
 from console.model.locate import KeyLocator
 
 
@@ -62,8 +63,19 @@ def _message(item: Any, model: type[BaseModel]) -> str:
         return f"unknown key '{key}'{hint or known}"
     if kind == "missing":
         return f"'{loc[-1]}' is required here"
+    if kind == "string_pattern_mismatch":
+        pattern = item.get("ctx", {}).get("pattern", "")
+        return _PATTERNS.get(pattern, f"'{item['input']}' has characters not allowed here")
     message = str(item["msg"])
     return message.removeprefix("Value error, ")
+
+
+_PATTERNS = {
+    NAME_PATTERN: "a name holds only letters, digits, '.', '_' and '-', and starts with a letter or digit",
+    ADDRESS_PATTERN: "an address is a host name or IP address: letters, digits, '.', ':', '%', '_' "
+    "and '-', starting with a letter or digit",
+    LOGIN_PATTERN: "an account name holds only letters, digits, '.', '_' and '-', and does not start with '-' or '.'",
+}
 
 
 def _fields_at(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:

@@ -13,11 +13,13 @@ from console.model.params import ParamError, coerce
 from console.model.pipeline import Step
 from console.model.problems import did_you_mean, path_text
 from console.model.templates import quoted_templates, unknown_names
+from console.model.trust import untrusted
 
 
 def check_config(config: Config) -> list[Problem]:
     """Every cross-file problem in the inventory and its pipelines."""
     problems = list(check_inventory(config.inventory, config.source))
+    problems.extend(_check_known_hosts(config.inventory, config.source, config.base_dir))
     if problems:
         return problems  # pipeline checks would only repeat the inventory's mistakes
     for pipeline_file in config.pipelines.values():
@@ -50,6 +52,19 @@ def _check_hosts(inv: Inventory, src: SourceFile) -> Iterator[Problem]:
             yield _problem(src, ("hosts", name, "proxy_jump"), message)
         if host.environment and host.environment not in inv.environments:
             yield _unknown_env(inv, src, ("hosts", name, "environment"), host.environment)
+
+
+def _check_known_hosts(inv: Inventory, src: SourceFile, base: Path) -> Iterator[Problem]:
+    """known_hosts files that another account could have written are refused."""
+    where: dict[str, tuple[str | int, ...]] = {inv.ssh.known_hosts: ("ssh", "known_hosts")}
+    for name, host in inv.hosts.items():
+        if host.known_hosts:
+            where.setdefault(host.known_hosts, ("hosts", name, "known_hosts"))
+    for text, loc in where.items():
+        path = Path(text).expanduser()
+        why = untrusted(path if path.is_absolute() else base / path)
+        if why:
+            yield _problem(src, loc, f"the known_hosts file {text} is refused: {why}")
 
 
 def _check_groups(inv: Inventory, src: SourceFile) -> Iterator[Problem]:
