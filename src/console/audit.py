@@ -169,6 +169,20 @@ def _describe(event: ev.Event) -> tuple[str, str, dict[str, Any]] | None:
     return None
 
 
+def clock_jumps(records: list[AuditRecord], tolerance: float = 1.0) -> list[tuple[int, float]]:
+    """Records stamped earlier than the one before them by more than `tolerance` seconds: the
+    clock was set back. The chain orders records by sequence, so it stays intact; a reader of
+    the times should know. Returns (record number, seconds back)."""
+    jumps = []
+    previous: float | None = None
+    for record in records:
+        at = datetime.fromisoformat(record.at).timestamp()
+        if previous is not None and previous - at > tolerance:
+            jumps.append((record.seq, previous - at))
+        previous = at if previous is None else max(previous, at)
+    return jumps
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What `audit verify` found: intact up to a head, or broken at a record."""

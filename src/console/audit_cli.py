@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from console.audit import AuditRecord, Entry, canonical, verify
+from console.audit import AuditRecord, Entry, canonical, clock_jumps, verify
 from console.cli import load, open_store
 from console.errors import ConsoleError, UsageError
 from console.files import write_whole
@@ -56,6 +56,11 @@ def _verify(args: argparse.Namespace) -> int:
                 return 1
     checked = f", {len(signed)} signatures valid" if signed and keys is not None else ""
     print(f"audit trail intact: {verdict.count} records{checked}, head {verdict.head}")
+    for seq, back in clock_jumps(records):
+        print(
+            f"note: record {seq} is stamped {back:.0f} s before the record ahead of it: the "
+            "clock was set back there (the records' order is their numbers, which is intact)"
+        )
     return 0
 
 

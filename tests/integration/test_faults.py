@@ -196,3 +196,17 @@ def test_param_values_cannot_inject_shell(estate: Estate) -> None:
     assert run_cli(estate, "run", "p", "--param", f"text={hostile}") == 0
     assert out.read_text() == hostile
     assert not list(estate.work.glob("p[123]"))
+
+
+def test_a_launch_whose_audit_record_cannot_be_written_runs_nothing(estate: Estate, capsys) -> None:
+    from console.store.sqlite import SQLiteStore
+    from tests.unit.test_store_faults import fail_audit_writes
+
+    _one_step(estate, f"touch {estate.work}/ran-{{{{ host.name }}}}")
+    SQLiteStore(estate.store).close()
+    fail_audit_writes(estate.store)
+    assert run_cli(estate, "run", "p") == 2
+    err = capsys.readouterr().err
+    assert "refused a write" in err and "nothing was recorded" in err and "Traceback" not in err
+    assert SQLiteStore(estate.store).runs() == []
+    assert not list(estate.work.glob("ran-*"))

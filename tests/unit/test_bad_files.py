@@ -30,7 +30,8 @@ BROKEN = {
     "an address like an option": SAMPLE + HOST.format(name="odd", address="-oProxyCommand=x"),
     "a host name with a space": SAMPLE + HOST.format(name='"web 01"', address="10.0.0.9"),
     "a host name with a newline": SAMPLE + HOST.format(name='"web\\n01"', address="10.0.0.9"),
-    "a host name with a bidi override": SAMPLE + HOST.format(name='"web\\u202e10"', address="10.0.0.9"),
+    "a host name with a bidi override": SAMPLE
+    + HOST.format(name='"web\\u202e10"', address="10.0.0.9"),
     "a user like an option": SAMPLE
     + '\n[hosts.odd]\naddress = "10.0.0.9"\nuser = "-oX"\ngroups = ["ehr-web"]\n',
 }
@@ -75,7 +76,9 @@ def test_a_world_writable_inventory_or_known_hosts_is_refused(tmp_path: Path, ca
     inventory = tmp_path / "inventory.toml"
     known = tmp_path / "known_hosts"
     known.write_text("")
-    inventory.write_text(re.sub(r'(?m)^known_hosts = ".*"$', f'known_hosts = "{known}"', SAMPLE, count=1))
+    inventory.write_text(
+        re.sub(r'(?m)^known_hosts = ".*"$', f'known_hosts = "{known}"', SAMPLE, count=1)
+    )
     inventory.chmod(0o666)
     assert "writable by every account" in _validate(inventory, capsys)
     inventory.chmod(0o644)

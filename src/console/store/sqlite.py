@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import stat
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -101,36 +102,49 @@ class SQLiteStore:
                 f"the store's folder {path.parent} cannot be created ({exc.strerror})"
             ) from None
 
-    def _migrate(self) -> None:
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction: all of it is recorded or none, and a write the store refuses
+        (read-only, disk full, a failing check) is said in words, never as SQLite's error."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                version = self._db.execute("PRAGMA user_version").fetchone()[0]
-                if version > len(MIGRATIONS):
-                    raise StoreError(
-                        f"the store {self.path} was written by a newer opsconsole "
-                        f"(schema {version}); upgrade opsconsole to read it"
-                    )
-                for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                    for statement in _statements(script):
-                        self._db.execute(statement)
-                    self._db.execute(f"PRAGMA user_version = {number}")
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._refused(exc) from exc
+            try:
+                yield
                 self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
+            except BaseException as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise self._refused(exc) from exc
                 raise
 
+    def _refused(self, exc: sqlite3.Error) -> StoreError:
+        done = "nothing was recorded, and nothing that needed recording was done"
+        if "readonly" in str(exc):
+            return ReadOnlyStore(f"{self.path} can only be read by this account; {done}")
+        return StoreError(f"the store {self.path} refused a write ({exc}); {done}")
+
+    def _migrate(self) -> None:
+        with self._transaction():
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise StoreError(
+                    f"the store {self.path} was written by a newer opsconsole "
+                    f"(schema {version}); upgrade opsconsole to read it"
+                )
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in _statements(script):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number}")
+
     def _write(self, sql_rows: list[tuple[str, Sequence[Any]]], entries: list[Entry]) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, params in sql_rows:
-                    self._db.execute(sql, params)
-                self._chain(entries)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._transaction():
+            for sql, params in sql_rows:
+                self._db.execute(sql, params)
+            self._chain(entries)
 
     def create_run(self, launched: ev.Event, pipeline_text: str) -> None:
         """Index a new run, keep its pipeline text by digest and append its launch event."""
@@ -156,20 +170,9 @@ class SQLiteStore:
             return
         rows = [_encode(e) for e in events]
         entries = [e for e in (entry_for(x, self.actor) for x in events if x.kind != "output") if e]
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if "readonly" in str(exc):
-                    raise ReadOnlyStore(f"{self.path} can only be read by this account") from exc
-                raise
-            try:
-                self._db.executemany(_INSERT, rows)
-                self._chain(entries)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._transaction():
+            self._db.executemany(_INSERT, rows)
+            self._chain(entries)
 
     def _chain(self, entries: list[Entry]) -> None:
         """Link entries onto the audit chain; the caller holds the write transaction."""
@@ -198,14 +201,8 @@ class SQLiteStore:
 
     def audit(self, entries: list[Entry]) -> None:
         """Record audit entries that no event carries (configuration loaded, audit exported)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._chain(entries)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._transaction():
+            self._chain(entries)
 
     def audit_records(self, after: int = 0, limit: int | None = None) -> list[AuditRecord]:
         """The audit chain in order, from the record after `after`."""
