@@ -124,3 +124,55 @@ def test_a_run_killed_at_its_gate_waits_at_the_same_gate_when_resumed(estate: Es
     events = _kinds(estate, run_id)
     assert sum(1 for e in events if isinstance(e, ev.GateOpened)) == 1
     assert sum(1 for e in events if isinstance(e, ev.StepStarted) and e.step == "prepare") == 3
+
+
+BUSY = """
+    name = "busy"
+    targets = ["all"]
+    [[stages]]
+    name = "one"
+      [[stages.steps]]
+      name = "count"
+      run = "for i in $(seq 1 40); do echo {{{{ host.name }}}} $i; sleep 0.01; done"
+      [[stages.steps]]
+      name = "again"
+      run = "seq 1 300"
+    [[stages]]
+    name = "two"
+      [[stages.steps]]
+      name = "last"
+      run = "sleep 0.2; echo done"
+"""
+
+
+def test_killed_at_random_moments_the_store_stays_whole_and_every_run_resumes(
+    estate: Estate,
+) -> None:
+    import random
+    import sqlite3
+    import time
+
+    estate.pipeline("busy", BUSY)
+    rng = random.Random(7)
+    interrupted = 0
+    for _ in range(3):
+        result = spawn_cli(estate, "run", "busy", "--detach")
+        run_id = result.stdout.strip()
+        wait_for(lambda r=run_id: state_of(estate, r).runner_pid is not None, 30, "the runner")
+        time.sleep(rng.uniform(0.05, 1.2))
+        state = state_of(estate, run_id)
+        if state.runner_pid is not None and not state.is_final:
+            os.kill(state.runner_pid, signal.SIGKILL)
+        wait_for(lambda r=run_id: show_json(estate, r)["status"] != "running", 30, "the kill seen")
+        db = sqlite3.connect(estate.store)
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        db.close()
+        assert spawn_cli(estate, "audit", "verify").returncode == 0
+        state = state_of(estate, run_id)
+        assert state.status in ("interrupted", "succeeded")
+        assert "running" not in set(cells(state).values())  # finished, pending or unknown
+        if state.status == "interrupted":
+            interrupted += 1
+            assert run_cli(estate, "resume", run_id, "--yes") == 0
+        assert state_of(estate, run_id).status == "succeeded"
+    assert interrupted  # at least one kill landed mid-run (the moments are seeded)

@@ -54,3 +54,51 @@ def test_a_clock_set_back_keeps_the_order_and_is_reported_by_verify(
     assert main(["audit", "verify", "--store", str(path)]) == 0
     out = capsys.readouterr().out
     assert "audit trail intact" in out and "stamped 3600 s before" in out
+
+
+WRITER = """
+import sys, time
+from console import events as ev
+from console.store.sqlite import SQLiteStore
+from pathlib import Path
+store = SQLiteStore(Path(sys.argv[1]), actor=f"writer{sys.argv[2]}")
+run = sys.argv[3]
+for i in range(150):
+    store.append([
+        ev.Output(run_id=run, at=time.time(), stage="preflight", step="disk space",
+                  host=f"h{sys.argv[2]}", stream="stdout", data=b"line %d\\n" % i),
+        ev.CancelRequested(run_id=run, at=time.time(), actor=f"writer{sys.argv[2]}"),
+    ])
+    store.audit([__import__("console.audit").audit.Entry(time.time(), "w", "note", run, {"i": i})])
+"""
+
+
+def test_eight_processes_writing_at_once_lose_nothing_and_repeat_no_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "store.db"
+    seed.estate(path).close()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), str(n), WAITING],
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for n in range(8)
+    ]
+    errors = [w.communicate(timeout=120)[1] for w in writers]
+    assert [w.returncode for w in writers] == [0] * 8, errors
+    assert not any("locked" in e for e in errors)
+    store = SQLiteStore(path)
+    ids = [s.id for s in store.read(WAITING)]
+    written = [s for s in store.read(WAITING) if isinstance(s.event, ev.CancelRequested)]
+    assert len(written) == 8 * 150 and len(ids) == len(set(ids)) and ids == sorted(ids)
+    numbers = [r.seq for r in store.audit_records()]
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert main(["audit", "verify", "--store", str(path)]) == 0
