@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
@@ -107,6 +108,18 @@ class OpsConsoleApp(ReplayAndRerun, App[None]):
         self._feed: StoreFeed | None = None
         self._started = False
         self._lost: set[str] = set()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications show their text as it is: they quote names, values and errors."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     @property
     def ready(self) -> bool:

@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Label
 from console.policy import Policy
 from console.sanitize import printable
 from console.state import Gate
+from console.ui.widgets.literal import Plain
 
 
 @dataclass(frozen=True)
@@ -52,22 +53,22 @@ class DecisionDialog(ModalScreen[Decision | None]):
     def compose(self) -> ComposeResult:
         verb = "Approve" if self.decision == "approve" else "Reject"
         with Vertical():
-            yield Label(
+            yield Plain(
                 f"{verb} gate '{printable(self.gate)}' of run {self.run_id}", classes="title"
             )
-            yield Label(printable(self.message))
+            yield Plain(printable(self.message))
             so_far = ", ".join(self.approvers) or "none yet"
-            yield Label(
+            yield Plain(
                 f"Policy: {printable(self.policy.describe())} — approved so far: {so_far}",
                 classes="detail",
             )
-            yield Label(plan_summary(self.plan_digest, self.parts), classes="detail")
+            yield Plain(plan_summary(self.plan_digest, self.parts), classes="detail")
             yield Input(
                 placeholder="reason" + (" (required)" if self.decision == "reject" else ""),
                 id="reason",
             )
             yield Input(placeholder=f"change ticket {self.ticket_hint}".strip(), id="ticket")
-            yield Label("", id="error", classes="problem")
+            yield Plain("", id="error", classes="problem")
             with Horizontal():
                 yield Button(
                     verb, variant="primary" if self.decision == "approve" else "error", id="ok"

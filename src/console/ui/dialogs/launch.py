@@ -15,6 +15,7 @@ from console.errors import ConsoleError
 from console.model.load import Config
 from console.model.params import ParamError, coerce
 from console.sanitize import printable
+from console.ui.widgets.literal import Plain
 
 PROTECTED = ("prod", "production")
 
@@ -59,27 +60,27 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Label(f"Launch {printable(self.pipeline.name)}", classes="title")
-            yield Label(printable(self.pipeline.description), classes="hint")
+            yield Plain(f"Launch {printable(self.pipeline.name)}", classes="title")
+            yield Plain(printable(self.pipeline.description), classes="hint")
             for name, param in self.pipeline.params.items():
                 hint = f"{name} ({param.type}{', required' if param.required else ''})"
                 if param.choices:
                     hint += f": {' | '.join(param.choices)}"
-                yield Label(
+                yield Plain(
                     printable(hint + (f" — {param.description}" if param.description else ""))
                 )
                 default = "" if param.default is None else str(param.default)
                 yield Input(
                     value=default, placeholder=param.pattern or param.type, id=f"param-{name}"
                 )
-            yield Label(
+            yield Plain(
                 "limit (host, group, glob or key=value; comma-separated; empty for all targets)"
             )
             yield Input(placeholder=", ".join(self.pipeline.targets), id="limit")
-            yield Static("", id="preview")
-            yield Label("", id="confirm-label")
+            yield Static("", id="preview", markup=False)
+            yield Plain("", id="confirm-label")
             yield Input(placeholder="type the environment's name", id="confirm")
-            yield Label("", id="error", classes="error")
+            yield Plain("", id="error", classes="error")
             with Horizontal():
                 yield Button("Launch", variant="primary", id="launch")
                 yield Button("Cancel", id="cancel")

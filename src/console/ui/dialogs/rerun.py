@@ -9,9 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static
+from textual.widgets import Button, Static
 
 from console.sanitize import printable
+from console.ui.widgets.literal import Plain
 
 
 @dataclass(frozen=True)
@@ -69,15 +70,15 @@ class RerunDialog(ModalScreen[str | None]):
             f" and {len(p.hosts) - 8} more" if len(p.hosts) > 8 else ""
         )
         with Vertical():
-            yield Label(f"Run {printable(p.pipeline)} again on {which}", classes="title")
-            yield Label(printable(f"Repeats run {p.run_id} with {params}"))
-            yield Label(printable(f"{len(p.hosts)} host(s): {hosts}"), classes="detail")
+            yield Plain(f"Run {printable(p.pipeline)} again on {which}", classes="title")
+            yield Plain(printable(f"Repeats run {p.run_id} with {params}"))
+            yield Plain(printable(f"{len(p.hosts)} host(s): {hosts}"), classes="detail")
             if p.diff is None:
                 with Horizontal():
                     yield Button("Launch", variant="primary", id="same")
                     yield Button("Cancel", id="cancel")
                 return
-            yield Label(
+            yield Plain(
                 "The pipeline file changed since that run. Run it as it ran (s), "
                 "or as the file is now (c)?"
             )

@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Input, Static
 from console.audit import GENESIS, AuditRecord, Verdict, verify
 from console.sanitize import printable
 from console.store.sqlite import SQLiteStore
+from console.ui.widgets.literal import literal
 
 FIELDS = ("run", "actor", "action", "date")
 
@@ -165,15 +166,15 @@ class AuditPane(Vertical):
             mark = Text(
                 str(r.seq), style="bold red" if broken is not None and r.seq >= broken else ""
             )
-            table.add_row(
+            cells = literal(
                 mark,
                 r.at[:19].replace("T", " "),
                 printable(r.actor),
                 r.action,
                 printable(r.subject),
                 summary(r.details),
-                key=str(r.seq),
             )
+            table.add_row(*cells, key=str(r.seq))
         if table.row_count and at_end:
             table.move_cursor(row=table.row_count - 1)
 

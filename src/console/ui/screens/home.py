@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Input, Label
 from console.durations import format_duration
 from console.runtext import STATUS_MARK, duration, short_time
 from console.sanitize import printable
+from console.ui.widgets.literal import literal
 
 if TYPE_CHECKING:
     from console.model.load import Config
@@ -83,9 +84,8 @@ class HomePane(Vertical):
             result = (
                 status_text(last[name].status) if name in last else Text("never run", style="dim")
             )
-            table.add_row(
-                printable(name), f"{len(hosts)} hosts", ", ".join(envs) or "-", result, key=name
-            )
+            cells = literal(printable(name), f"{len(hosts)} hosts", ", ".join(envs) or "-", result)
+            table.add_row(*cells, key=name)
 
     def fill_runs(self, runs: dict[str, RunState], needle: str) -> None:
         """List the runs that match the filter, newest first."""
@@ -111,16 +111,16 @@ class HomePane(Vertical):
                 table.update_cell(state.id, key, value, update_width=True)
         else:
             table.add_row(*run_row(state), key=state.id)
-            table.sort("started", reverse=True)
+            table.sort("started", key=str, reverse=True)  # cells are Text: compare their words
 
 
-def run_row(state: RunState) -> tuple[Text, str, str, str, str, str]:
+def run_row(state: RunState) -> tuple[object, ...]:
     """The runs table's cells for a run."""
-    return (
+    return literal(
         status_text(state.status),
         state.id,
         printable(state.pipeline),
-        state.operator,
+        printable(state.operator),
         short_time(state.started_at or state.created_at),
         format_duration(duration(state)),
     )

@@ -16,6 +16,7 @@ from console.runtext import duration
 from console.sanitize import printable
 from console.state import Gate, RunState
 from console.ui.screens.home import status_text
+from console.ui.widgets.literal import literal
 from console.ui.widgets.logs import LogPane
 from console.ui.widgets.matrix import RunMatrix
 from console.ui.widgets.stages import StageStrip
@@ -126,16 +127,16 @@ def gate_key(run_id: str, gate: Gate) -> str:
     return f"{run_id}\x1f{gate.stage}\x1f{gate.step}"
 
 
-def gate_row(state: RunState, gate: Gate, now: float) -> tuple[str, ...]:
+def gate_row(state: RunState, gate: Gate, now: float) -> tuple[object, ...]:
     """The gates table's cells for an open gate."""
     params = ", ".join(f"{k}={v}" for k, v in state.params.items())
     change = f"{printable(params) or 'no params'} on {len(state.targets)} host(s)"
     waited = format_duration(now - gate.opened_at) if gate.opened_at else "-"
-    return (
+    return literal(
         state.id,
         printable(state.pipeline),
         ", ".join(state.environments) or "-",
-        state.operator,
+        printable(state.operator),
         printable(f"{gate.step}: {gate.message}")[:60],
         change,
         waited,

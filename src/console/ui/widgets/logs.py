@@ -267,7 +267,9 @@ class LogPane(Vertical):
         if message.generation != self._generation:
             return
         if not message.matches:
-            self.notify(f"No line contains '{printable(message.needle)}'.", severity="warning")
+            self.notify(
+                f"No line contains '{printable(message.needle)}'.", severity="warning", markup=False
+            )
             return
         self.needle, self.matches = message.needle, message.matches
         keys = self.lines.keys
