@@ -7,7 +7,6 @@ from pathlib import Path
 from textual.widgets import DataTable
 
 from console import events as ev
-from console.store.sqlite import SQLiteStore
 from console.ui.dialogs.decision import DecisionDialog
 from tests.ui import seed
 from tests.ui.test_console import SIZE, _settle

@@ -12,12 +12,16 @@ from dataclasses import replace
 from pathlib import Path
 
 from console import events as ev
+from console import secrets
 from console.engine.gates import GateWatcher
 from console.engine.plan import RunPlan
 from console.engine.steps import Outcome, StepContext, execute, template_values
+from console.errors import UsageError
 from console.model import resolve
 from console.model.load import Config
 from console.model.pipeline import Pipeline, Stage, Step
+from console.model.templates import secrets_in
+from console.secrets import Form, Masker
 from console.state import RunState, apply
 from console.store.sqlite import SQLiteStore
 from console.store.writer import BatchWriter
@@ -51,6 +55,9 @@ class Engine:
         self._targets: dict[str, HostTarget] = {}
         self._finished_before: dict[tuple[str, str, str], str] = {}
         """Cells a runner before this one finished: a resumed run does not run them again."""
+        self._secrets: dict[str, str] = {}
+        self._masks: list[Form] = []
+        self._maskers: dict[tuple[str, str, str, str], Masker] = {}
 
     def _key_accepted(self, host: str, fingerprint: str, known_hosts: Path) -> None:
         """A new host key was trusted because the operator asked for it: the audit trail says so."""
@@ -102,7 +109,12 @@ class Engine:
                     node=socket.gethostname(),
                 )
             )
-            status, message = await self._stages(watcher)
+            try:
+                await self._load_secrets()
+            except UsageError as exc:
+                status, message = "failed", str(exc)
+            else:
+                status, message = await self._stages(watcher)
             self.emit(
                 ev.RunFinished(
                     run_id=self.plan.run_id, at=time.time(), status=status, message=message
@@ -114,6 +126,28 @@ class Engine:
             await self._pool.close()
             self._writer.close()
             reader.close()
+
+    async def _load_secrets(self) -> None:
+        """Read the secrets the pipeline's commands use, and every spelling of them to mask."""
+        inventory = self.plan.config.inventory
+        for stage in self.plan.pipeline.stages:
+            for step in [*stage.steps, *stage.on_failure]:
+                for name in secrets_in(step.run or step.check or ""):
+                    if name not in self._secrets:
+                        source = inventory.secrets[name]
+                        value = await asyncio.to_thread(
+                            secrets.resolve, name, source, self.plan.config.base_dir
+                        )
+                        self._secrets[name] = value
+                        self._masks = sorted(
+                            [*self._masks, *secrets.forms(name, value)],
+                            key=lambda form: len(form.text),
+                            reverse=True,
+                        )
+
+    def _masked(self, text: str) -> str:
+        """A message with every secret masked (a transport error may quote output)."""
+        return secrets.mask(text.encode(), self._masks).decode("utf-8", "replace") if text else text
 
     def adopt(self, config: Config) -> str | None:
         """Run the rest with the configuration as it is now (what was approved again); or say why not."""
@@ -257,6 +291,7 @@ class Engine:
                 )
             )
             outcome = await self._attempt(step, ctx)
+            self._flush_output(name, step.name, host)
             last = outcome.status in ("ok", "unreachable") or attempt > step.retries
             self.emit(
                 ev.StepFinished(
@@ -269,7 +304,7 @@ class Engine:
                     exit_code=outcome.exit_code,
                     signal=outcome.signal,
                     duration=time.time() - started,
-                    message=outcome.message,
+                    message=self._masked(outcome.message),
                     attempt=attempt,
                 )
             )
@@ -290,27 +325,43 @@ class Engine:
         await asyncio.gather(task, return_exceptions=True)
         return Outcome("failed", message=f"cancelled by {self.state.cancel_requested_by}")
 
-    def _context(self, stage: str, step: Step, host: str) -> StepContext:
-        run_id = self.plan.run_id
-
-        def sink(stream: str, data: bytes) -> None:
-            self.emit(
-                ev.Output(
-                    run_id=run_id,
-                    at=time.time(),
-                    stage=stage,
-                    step=step.name,
-                    host=host,
-                    stream=stream,
-                    data=data,
-                )
+    def _output(self, stage: str, step: str, host: str, stream: str, data: bytes) -> None:
+        self.emit(
+            ev.Output(
+                run_id=self.plan.run_id,
+                at=time.time(),
+                stage=stage,
+                step=step,
+                host=host,
+                stream=stream,
+                data=data,
             )
+        )
+
+    def _flush_output(self, stage: str, step: str, host: str) -> None:
+        """Emit what the maskers held back, once the attempt has ended."""
+        for stream in ("stdout", "stderr"):
+            masker = self._maskers.pop((stage, step, host, stream), None)
+            rest = masker.finish() if masker else b""
+            if rest:
+                self._output(stage, step, host, stream, rest)
+
+    def _context(self, stage: str, step: Step, host: str) -> StepContext:
+        def sink(stream: str, data: bytes) -> None:
+            if self._masks:  # secrets are masked before anything is stored or shown
+                key = (stage, step.name, host, stream)
+                data = self._maskers.setdefault(key, Masker(self._masks)).feed(data)
+                if not data:
+                    return
+            self._output(stage, step.name, host, stream, data)
 
         inventory = self.plan.config.inventory
         if host not in self._targets:
             self._targets[host] = host_target(inventory, host, self.plan.config.base_dir)
         values = template_values(inventory, host, self.plan.params)
-        return StepContext(self._targets[host], values, self.plan.config.base_dir, self._pool, sink)
+        return StepContext(
+            self._targets[host], values, self.plan.config.base_dir, self._pool, sink, self._secrets
+        )
 
     def _skip(self, stage: Stage, steps: list[Step], host: str, name: str | None = None) -> Outcome:
         for step in steps:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 import shlex
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from console.errors import TransportError
@@ -12,7 +13,8 @@ from console.model import resolve
 from console.model.base import Scalar
 from console.model.inventory import Inventory
 from console.model.pipeline import Step
-from console.model.templates import render, render_shell
+from console.model.templates import refer_to_secrets, render, render_shell, secrets_in
+from console.secrets import prologue, stdin_for
 from console.transport import sftp
 from console.transport.ssh import OutputSink, SshPool
 from console.transport.target import HostTarget
@@ -37,6 +39,8 @@ class StepContext:
     base_dir: Path
     pool: SshPool
     sink: OutputSink
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    """The run's secret values by name (held in memory only, handed over on stdin)."""
 
 
 def template_values(
@@ -63,8 +67,13 @@ async def execute(step: Step, ctx: StepContext) -> Outcome:
 
 async def _dispatch(step: Step, ctx: StepContext) -> Outcome:
     if step.run is not None or step.check is not None:
-        command = render_shell(step.run if step.run is not None else step.check or "", ctx.values)
-        return await _command(command, step, ctx)
+        text = step.run if step.run is not None else step.check or ""
+        names = secrets_in(text)
+        command = render_shell(refer_to_secrets(text), ctx.values)
+        if not names:
+            return await _command(command, step, ctx)
+        stdin = stdin_for([ctx.secrets[n] for n in names])
+        return await _command(prologue(names) + command, step, ctx, stdin)
     if step.script is not None:
         return await _script(step, ctx)
     if step.upload is not None:
@@ -82,8 +91,10 @@ async def _dispatch(step: Step, ctx: StepContext) -> Outcome:
     raise AssertionError(f"step kind {step.kind} is not executed on hosts")
 
 
-async def _command(command: str, step: Step, ctx: StepContext) -> Outcome:
-    result = await ctx.pool.run(ctx.target, command, ctx.sink, step.timeout)
+async def _command(
+    command: str, step: Step, ctx: StepContext, stdin: bytes | None = None
+) -> Outcome:
+    result = await ctx.pool.run(ctx.target, command, ctx.sink, step.timeout, stdin=stdin)
     if result.timed_out:
         return Outcome(
             "timed_out", message=f"stopped after the step's timeout of {step.timeout:g}s"

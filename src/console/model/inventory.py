@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from console.freeze import check_window
 from console.model.base import Address, Duration, Login, Name, Scalar, Strict, check_regex
@@ -85,6 +85,21 @@ class Host(Strict):
     environment: Name | None = None
 
 
+class SecretSource(Strict):
+    """Where a secret's value is read when a run needs it: never the value itself."""
+
+    env: str | None = Field(default=None, min_length=1)
+    file: str | None = Field(default=None, min_length=1)
+    command: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretSource:
+        given = [k for k in ("env", "file", "command") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("a secret names exactly one source: env, file or command")
+        return self
+
+
 class Inventory(Strict):
     """The whole inventory file."""
 
@@ -94,3 +109,4 @@ class Inventory(Strict):
     operators: dict[Name, Operator] = {}
     groups: dict[Name, Group] = {}
     hosts: dict[Name, Host] = {}
+    secrets: dict[Name, SecretSource] = {}

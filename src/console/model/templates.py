@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 
 TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
 
@@ -14,16 +15,51 @@ def names_in(text: str) -> list[str]:
     return [m.group(1) for m in TEMPLATE.finditer(text)]
 
 
-def unknown_names(text: str, params: set[str], var_names: set[str] | None) -> list[str]:
-    """Names in `text` that are neither params, host fields nor (when known) host vars."""
+SECRET_PREFIX = "secret."
+
+
+def unknown_names(
+    text: str,
+    params: set[str],
+    var_names: set[str] | None,
+    secrets: AbstractSet[str] = frozenset(),
+) -> list[str]:
+    """Names in `text` that are neither params, host fields, (when known) host vars nor secrets."""
     bad = []
     for name in names_in(text):
         if name in params or name in ("host.name", "host.address"):
             continue
         if name.startswith("vars.") and (var_names is None or name[5:] in var_names):
             continue
+        if name.startswith(SECRET_PREFIX) and name[len(SECRET_PREFIX) :] in secrets:
+            continue
         bad.append(name)
     return bad
+
+
+def secrets_in(text: str) -> list[str]:
+    """The secrets a command uses (`{{ secret.NAME }}`), each once, in order."""
+    found = [n[len(SECRET_PREFIX) :] for n in names_in(text) if n.startswith(SECRET_PREFIX)]
+    return list(dict.fromkeys(found))
+
+
+def secret_variable(name: str) -> str:
+    """The remote shell variable that holds a secret while its command runs."""
+    cleaned = "".join(ch if ch.isalnum() else "_" for ch in name).upper()
+    return f"OPSCONSOLE_SECRET_{cleaned}"
+
+
+def refer_to_secrets(command: str) -> str:
+    """The command with each `{{ secret.NAME }}` made a quoted reference to its shell variable:
+    the value itself is never part of the command's text (which `ps` shows to every account)."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if not name.startswith(SECRET_PREFIX):
+            return match.group(0)
+        return f'"${{{secret_variable(name[len(SECRET_PREFIX) :])}}}"'
+
+    return TEMPLATE.sub(replace, command)
 
 
 def quoted_templates(command: str) -> list[str]:

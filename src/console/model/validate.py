@@ -12,7 +12,7 @@ from console.model.load import Config, PipelineFile, SourceFile
 from console.model.params import ParamError, coerce
 from console.model.pipeline import Step
 from console.model.problems import did_you_mean, path_text
-from console.model.templates import quoted_templates, unknown_names
+from console.model.templates import quoted_templates, secrets_in, unknown_names
 from console.model.trust import untrusted
 
 
@@ -175,9 +175,20 @@ def _check_step(
     hosts = resolve.select(inv, step.hosts) if step.hosts else targets
     var_names = _common_vars(inv, [h for h in hosts if h in targets] or targets)
     params = set(pf.pipeline.params)
+    secrets = set(inv.secrets)
     for key, text in _templated_fields(step):
-        for name in unknown_names(text, params, var_names):
-            known = [*params, "host.name", "host.address", *(f"vars.{v}" for v in var_names)]
+        if key[0] not in ("run", "check") and secrets_in(text):
+            message = "secrets may be used only in run and check commands"
+            yield _problem(src, (*loc, *key), message)
+            continue
+        for name in unknown_names(text, params, var_names, secrets):
+            known = [
+                *params,
+                "host.name",
+                "host.address",
+                *(f"vars.{v}" for v in var_names),
+                *(f"secret.{n}" for n in secrets),
+            ]
             yield _problem(
                 src, (*loc, *key), f"unknown template name '{name}'{did_you_mean(name, known)}"
             )
