@@ -116,7 +116,7 @@ def start_sshd(folder: Path) -> Sshd:
         KbdInteractiveAuthentication no
         PubkeyAuthentication yes
         PermitRootLogin prohibit-password
-        AllowAgentForwarding no
+        AllowAgentForwarding yes
         MaxStartups 2000:30:2000
         MaxSessions 1000
         LogLevel ERROR

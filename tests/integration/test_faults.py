@@ -210,3 +210,19 @@ def test_a_launch_whose_audit_record_cannot_be_written_runs_nothing(estate: Esta
     assert "refused a write" in err and "nothing was recorded" in err and "Traceback" not in err
     assert SQLiteStore(estate.store).runs() == []
     assert not list(estate.work.glob("ran-*"))
+
+
+def test_agent_forwarding_is_never_requested(estate: Estate, monkeypatch, capsys) -> None:
+    socket_path = estate.root / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(socket_path)], stdout=subprocess.DEVNULL)
+    try:
+        wait_for(socket_path.exists, 10, "the agent's socket")
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(socket_path))
+        _one_step(estate, "echo agent=${SSH_AUTH_SOCK:-none}", '["h1"]')
+        assert run_cli(estate, "run", "p") == 0
+        capsys.readouterr()
+        assert run_cli(estate, "logs", "last") == 0
+        assert "agent=none" in capsys.readouterr().out
+    finally:
+        agent.terminate()
+        agent.wait(10)
