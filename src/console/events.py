@@ -191,6 +191,16 @@ class HostKeyAccepted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class HostKeyRefused(Event):
+    """A host's key was unknown or differed from the one on record, so nothing ran there."""
+
+    kind: ClassVar[str] = "host_key_refused"
+    host: str
+    reason: str
+    """The sentence the operator saw: the host, its address and the fingerprints."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class GateClosed(Event):
     """The engine saw enough decisions: the gate is approved, rejected or expired."""
 
@@ -263,6 +273,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         GateClosed,
         GateVoided,
         HostKeyAccepted,
+        HostKeyRefused,
         RollbackStarted,
         CancelRequested,
         RunInterrupted,

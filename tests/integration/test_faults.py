@@ -91,7 +91,7 @@ def test_authentication_failure_is_unreachable_with_a_reason(tmp_path: Path, ssh
     assert not (tmp_path / "ran").exists()
 
 
-def test_changed_host_key_is_refused_and_nothing_runs(tmp_path: Path, sshd: Sshd) -> None:
+def test_changed_host_key_is_refused_and_nothing_runs(tmp_path: Path, sshd: Sshd, capsys) -> None:
     estate = write_estate(tmp_path, sshd, hosts=1)
     wrong = tmp_path / "wrong"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(wrong)], check=True)
@@ -108,6 +108,9 @@ def test_changed_host_key_is_refused_and_nothing_runs(tmp_path: Path, sshd: Sshd
     assert "h1" in cell.message and "127.0.0.1" in cell.message
     assert not (tmp_path / "ran").exists()
     assert known.read_text().count("\n") == 1  # the stored key was not replaced
+    assert run_cli(estate, "audit", "export") == 0
+    refused = [line for line in capsys.readouterr().out.splitlines() if "host_key_refused" in line]
+    assert len(refused) == 1 and "host key changed" in refused[0] and "SHA256:" in refused[0]
 
 
 def test_unknown_host_key_needs_explicit_opt_in(tmp_path: Path, sshd: Sshd) -> None:
@@ -226,3 +229,76 @@ def test_agent_forwarding_is_never_requested(estate: Estate, monkeypatch, capsys
     finally:
         agent.terminate()
         agent.wait(10)
+
+
+def test_a_host_that_accepts_tcp_and_never_speaks_ssh_is_unreachable_alone(
+    tmp_path: Path, sshd: Sshd
+) -> None:
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel completes the handshake; nothing ever answers
+    try:
+        estate = write_estate(
+            tmp_path,
+            sshd,
+            hosts=2,
+            extra=f"""
+            [hosts.mute]
+            address = "127.0.0.1"
+            port = {silent.getsockname()[1]}
+            groups = ["all"]
+            connect_timeout = "2s"
+            """,
+        )
+        _one_step(estate, "true", extra="")
+        estate.pipeline(
+            "p",
+            (estate.pipelines / "p.toml")
+            .read_text()
+            .replace('name = "s"', 'name = "s"\nmax_fail_percentage = 50', 1),
+        )
+        assert run_cli(estate, "run", "p") == 0
+        state = state_of(estate)
+        mute = state.cells[("s", "step", "mute")]
+        assert mute.status == "unreachable" and "mute" in mute.message
+        assert "Traceback" not in mute.message
+        assert cells(state)[("step", "h1")] == cells(state)[("step", "h2")] == "ok"
+        assert mute.finished_at is not None and mute.started_at is not None
+    finally:
+        silent.close()
+
+
+def test_a_host_that_freezes_mid_step_is_noticed_by_keepalive(tmp_path: Path, sshd: Sshd) -> None:
+    estate = write_estate(tmp_path, sshd, hosts=2)
+    estate.inventory.write_text(
+        estate.inventory.read_text().replace(
+            "[ssh]\n", '[ssh]\nkeepalive_interval = "1s"\nkeepalive_count = 2\n', 1
+        )
+    )
+    pidfile = estate.work / "frozen.pid"
+    on_h1 = f"echo $PPID > {pidfile}; sleep 21.5"
+    _one_step(estate, f"if test {{{{ host.name }}}} = h1; then {on_h1}; else sleep 1; fi")
+    frozen: list[int] = []
+
+    def freeze() -> None:  # stop h1's sshd session process: it neither answers nor closes
+        wait_for(lambda: pidfile.exists() and pidfile.read_text().strip() != "", 30, "the step")
+        frozen.append(int(pidfile.read_text()))
+        os.kill(frozen[0], signal.SIGSTOP)
+
+    thread = threading.Thread(target=freeze)
+    thread.start()
+    try:
+        assert run_cli(estate, "run", "p") == 1
+    finally:
+        thread.join()
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+            os.kill(pid, signal.SIGKILL)
+        subprocess.run(["pkill", "-f", "sleep 21.5"], check=False)
+    state = state_of(estate)
+    stuck = state.cells[("s", "step", "h1")]
+    assert stuck.status == "unreachable" and "may or may not have finished" in stuck.message
+    assert stuck.attempts == 1  # not retried on its own: it may have run
+    assert state.cells[("s", "step", "h2")].status == "ok"

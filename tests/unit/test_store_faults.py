@@ -102,3 +102,20 @@ def test_eight_processes_writing_at_once_lose_nothing_and_repeat_no_number(
     numbers = [r.seq for r in store.audit_records()]
     assert numbers == list(range(1, len(numbers) + 1))
     assert main(["audit", "verify", "--store", str(path)]) == 0
+
+
+def test_a_store_on_a_network_filesystem_is_refused_in_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from console.store import mounts
+
+    table = tmp_path / "mounts"
+    table.write_text(
+        f"/dev/sda1 / ext4 rw 0 0\nfileserver:/export {tmp_path / 'shared'} nfs4 rw,relatime 0 0\n"
+    )
+    monkeypatch.setattr(mounts, "MOUNTS", table)
+    assert main(["runs", "--store", str(tmp_path / "shared" / "store.db")]) == 2
+    err = capsys.readouterr().err
+    assert "network filesystem (nfs4" in err and "PostgreSQL" in err and "Traceback" not in err
+    assert not (tmp_path / "shared").exists()  # not even its folder was made
+    assert main(["runs", "--store", str(tmp_path / "local" / "store.db")]) == 0

@@ -292,6 +292,12 @@ class Engine:
             )
             outcome = await self._attempt(step, ctx)
             self._flush_output(name, step.name, host)
+            if outcome.key_refused:
+                self.emit(
+                    ev.HostKeyRefused(
+                        run_id=self.plan.run_id, at=time.time(), host=host, reason=outcome.message
+                    )
+                )
             last = outcome.status in ("ok", "unreachable") or attempt > step.retries
             self.emit(
                 ev.StepFinished(

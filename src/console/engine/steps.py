@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from console.errors import TransportError
+from console.errors import HostKeyRejected, TransportError
 from console.model import resolve
 from console.model.base import Scalar
 from console.model.inventory import Inventory
@@ -28,6 +28,8 @@ class Outcome:
     exit_code: int | None = None
     signal: str | None = None
     message: str = ""
+    key_refused: bool = False
+    """The host's key was unknown or changed: the audit trail must say so."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ async def execute(step: Step, ctx: StepContext) -> Outcome:
     """Run one attempt of a step; transport failures become `unreachable`."""
     try:
         return await _dispatch(step, ctx)
+    except HostKeyRejected as exc:
+        return Outcome("unreachable", message=str(exc), key_refused=True)
     except TransportError as exc:
         return Outcome("unreachable", message=str(exc))
     except sftp.TransferFailed as exc:

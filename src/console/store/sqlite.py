@@ -18,6 +18,7 @@ from console.errors import ReadOnlyStore, StoreError, UsageError
 from console.identity import current_operator
 from console.paths import default_store_path
 from console.store.base import RunSummary, StoredEvent
+from console.store.mounts import refuse_network_filesystem
 
 MIGRATIONS: list[str] = [
     """
@@ -84,6 +85,7 @@ class SQLiteStore:
         self.actor = actor or current_operator()
         self._lock = threading.Lock()
         try:
+            refuse_network_filesystem(path)
             path.parent.mkdir(parents=True, exist_ok=True)
             _create(path)
             self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)

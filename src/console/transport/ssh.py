@@ -21,6 +21,9 @@ OutputSink = Callable[[str, bytes], None]
 PARTIAL_FLUSH = 0.1
 """Seconds a partial line may wait for its newline before it is passed on anyway."""
 
+LONG_LINE = 65536
+"""Bytes of a line without its newline held at most: a flood on one line cannot fill memory."""
+
 TERM_GRACE = 2.0
 """Seconds between asking a timed-out command to stop and killing it."""
 
@@ -268,6 +271,8 @@ async def _pump(
                 data = rest
             intercept = None
         cut = data.rfind(b"\n") + 1
+        if len(data) - cut >= LONG_LINE:  # a line with no end in sight goes on in pieces
+            cut = len(data)
         if cut:
             sink(stream, data[:cut])
         pending = data[cut:]
