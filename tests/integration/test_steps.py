@@ -201,6 +201,35 @@ def test_download_of_a_missing_remote_file_writes_nothing(estate: Estate) -> Non
     assert not (estate.root / "got" / "x").exists()
 
 
+def test_a_download_named_to_leave_its_folder_writes_nothing_there(tmp_path, sshd) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import write_estate
+
+    estate = write_estate(
+        tmp_path / "estate", sshd, hosts=1, host_extra='vars = { name = "../../escaped" }'
+    )
+    (estate.work / "payload").write_text("from the host\n")
+    link = estate.root / "link"
+    link.symlink_to(tmp_path)  # a folder inside that points outside
+    for dest in ("got/{{ vars.name }}", "/tmp/escaped-absolute", "link/escaped-by-link"):
+        estate.pipeline(
+            "p",
+            f"""
+            name = "p"
+            targets = ["h1"]
+            [[stages]]
+            name = "s"
+              [[stages.steps]]
+              name = "down"
+              download = {{ src = "{estate.work}/payload", dest = "{dest}" }}
+        """,
+        )
+        assert run_cli(estate, "run", "p") == 1
+        cell = state_of(estate).cells[("s", "down", "h1")]
+        assert cell.status == "failed" and "leads outside the inventory's folder" in cell.message
+    assert not (tmp_path / "escaped").exists() and not (tmp_path / "escaped-by-link").exists()
+    assert not Path("/tmp/escaped-absolute").exists()
+
+
 def test_step_hosts_narrow_the_targets(estate: Estate) -> None:
     estate.pipeline(
         "p",

@@ -88,7 +88,7 @@ async def _dispatch(step: Step, ctx: StepContext) -> Outcome:
         return Outcome("ok", 0)
     if step.download is not None:
         src = render(step.download.src, ctx.values, None)
-        local = ctx.base_dir / render(step.download.dest, ctx.values, None)
+        local = _inside(ctx.base_dir, render(step.download.dest, ctx.values, None))
         digest = await sftp.download(ctx.pool, ctx.target, src, local)
         ctx.sink("stdout", f"downloaded {src} to {local} (sha256 {digest})\n".encode())
         return Outcome("ok", 0)
@@ -122,6 +122,18 @@ async def _script(step: Step, ctx: StepContext) -> Outcome:
     env = " ".join(f"{_env_name(k)}={shlex.quote(str(v))}" for k, v in ctx.values.items())
     command = f"env {env} {remote}; status=$?; rm -f {remote}; exit $status"
     return await _command(command, step, ctx)
+
+
+def _inside(base: Path, rendered: str) -> Path:
+    """A download's local path, refused when its rendered name (a var holding `../`, an
+    absolute path, a link) would put it outside the inventory's folder."""
+    local = base / rendered
+    if not local.resolve().is_relative_to(base.resolve()):
+        raise sftp.TransferFailed(
+            f"the download's destination {rendered!r} leads outside the inventory's folder "
+            f"{base}; nothing was written"
+        )
+    return local
 
 
 def _env_name(name: str) -> str:
