@@ -159,6 +159,9 @@ def _describe(event: ev.Event) -> tuple[str, str, dict[str, Any]] | None:
         return "run_resumed", run, {"again": event.again}
     if isinstance(event, ev.RunFinished):
         return "run_finished", run, {"status": event.status, "message": event.message}
+    if isinstance(event, ev.OutputRedacted):
+        details = {"stage": event.stage, "step": event.step, "counts": event.counts}
+        return "output_redacted", f"{run}/{event.host}", details
     if isinstance(event, ev.HostKeyRefused):
         return "host_key_refused", event.host, {"reason": event.reason, "run_id": run}
     if isinstance(event, ev.HostKeyAccepted):

@@ -138,6 +138,17 @@ class StepFinished(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class OutputRedacted(Event):
+    """The inventory's patient-data patterns masked this many matches in a step's output."""
+
+    kind: ClassVar[str] = "output_redacted"
+    stage: str
+    step: str
+    host: str
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True, kw_only=True)
 class GateOpened(Event):
     """The run stopped at a gate and waits for decisions."""
 
@@ -268,6 +279,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         StepStarted,
         Output,
         StepFinished,
+        OutputRedacted,
         GateOpened,
         GateDecided,
         GateClosed,

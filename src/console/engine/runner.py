@@ -7,6 +7,7 @@ import contextlib
 import os
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +22,8 @@ from console.model import resolve
 from console.model.load import Config
 from console.model.pipeline import Pipeline, Stage, Step
 from console.model.templates import secrets_in
-from console.secrets import Form, Masker
+from console.redact import OutputFilter
+from console.secrets import Form
 from console.state import RunState, apply
 from console.store.sqlite import SQLiteStore
 from console.store.writer import BatchWriter
@@ -57,7 +59,7 @@ class Engine:
         """Cells a runner before this one finished: a resumed run does not run them again."""
         self._secrets: dict[str, str] = {}
         self._masks: list[Form] = []
-        self._maskers: dict[tuple[str, str, str, str], Masker] = {}
+        self._filters: dict[tuple[str, str, str, str], OutputFilter] = {}
 
     def _key_accepted(self, host: str, fingerprint: str, known_hosts: Path) -> None:
         """A new host key was trusted because the operator asked for it: the audit trail says so."""
@@ -345,18 +347,35 @@ class Engine:
         )
 
     def _flush_output(self, stage: str, step: str, host: str) -> None:
-        """Emit what the maskers held back, once the attempt has ended."""
+        """Emit what the filters held back once the attempt has ended, and what they masked."""
+        counts: Counter[str] = Counter()
         for stream in ("stdout", "stderr"):
-            masker = self._maskers.pop((stage, step, host, stream), None)
-            rest = masker.finish() if masker else b""
+            found = self._filters.pop((stage, step, host, stream), None)
+            rest = found.finish() if found else b""
             if rest:
                 self._output(stage, step, host, stream, rest)
+            counts += found.counts if found else Counter()
+        if counts:
+            self.emit(
+                ev.OutputRedacted(
+                    run_id=self.plan.run_id,
+                    at=time.time(),
+                    stage=stage,
+                    step=step,
+                    host=host,
+                    counts=dict(counts),
+                )
+            )
 
     def _context(self, stage: str, step: Step, host: str) -> StepContext:
+        patterns = self.plan.config.inventory.redact
+
         def sink(stream: str, data: bytes) -> None:
-            if self._masks:  # secrets are masked before anything is stored or shown
+            if self._masks or patterns:  # masked before anything is stored or shown
                 key = (stage, step.name, host, stream)
-                data = self._maskers.setdefault(key, Masker(self._masks)).feed(data)
+                if key not in self._filters:
+                    self._filters[key] = OutputFilter(self._masks, patterns)
+                data = self._filters[key].feed(data)
                 if not data:
                     return
             self._output(stage, step.name, host, stream, data)

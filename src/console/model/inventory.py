@@ -110,3 +110,13 @@ class Inventory(Strict):
     groups: dict[Name, Group] = {}
     hosts: dict[Name, Host] = {}
     secrets: dict[Name, SecretSource] = {}
+    redact: dict[Name, str] = {}
+    """Patterns masked out of output before it is stored (patient data): name -> regex; a group
+    named `redact` narrows the mask to that group."""
+
+    @field_validator("redact")
+    @classmethod
+    def _patterns_compile(cls, value: dict[str, str]) -> dict[str, str]:
+        for pattern in value.values():
+            check_regex(pattern)
+        return value
