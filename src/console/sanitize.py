@@ -16,7 +16,11 @@ _VISIBLE_ESCAPE = frozenset(
     + list(range(0x2066, 0x206A))
 )
 MAX_SEQUENCE = 4096
-"""Bytes of an escape sequence's payload kept before the rest is discarded unseen."""
+"""Characters of an escape sequence's payload kept; a control string longer than this is
+dropped and what follows is shown as text."""
+
+DROPPED = "␛…"
+"""Shown where an over-long control string was cut off."""
 
 _TEXT, _ESC, _CSI, _STRING, _STRING_ESC = range(5)
 _STRING_STARTERS = {"]": "osc", "P": "dcs", "_": "apc", "^": "pm", "X": "sos"}
@@ -115,6 +119,9 @@ class Sanitizer:
             self._state = _STRING_ESC
         elif len(self._buffer) < MAX_SEQUENCE:
             self._buffer.append(ch)
+        else:  # an endless control string must not swallow the output after it
+            self._state, self._buffer = _TEXT, []
+            out.append(DROPPED)
 
     def _end_string(self, out: list[str]) -> None:
         payload = "".join(self._buffer)

@@ -37,6 +37,24 @@ def test_hyperlinks_show_their_target_and_bidi_is_escaped() -> None:
     assert printable("[link=x]y[/]") == "[link=x]y[/]"
 
 
+def test_title_reports_overwrites_and_backspaces_are_never_obeyed() -> None:
+    assert sanitize(b"a\x1b[21tb\x1b]2;owned\x1b\\c") == "abc"
+    assert sanitize(b"rm -rf /\x1b[1A\x1b[2K\x1b[1Gls") == "rm -rf /ls"
+    assert sanitize(b"safe\x08\x08\x08\x08evil") == "safe␈␈␈␈evil"
+    assert sanitize(b"bad \xff\xfe bytes") == "bad \ufffd\ufffd bytes"
+
+
+def test_an_endless_control_string_is_capped_and_what_follows_is_shown() -> None:
+    for opener in (b"\x1bP", b"\x1b_", b"\x1b]52;c;", "\u0090".encode()):
+        cleaner = Sanitizer()
+        shown = [cleaner.feed(opener)]
+        shown += [cleaner.feed(b"A" * 65536) for _ in range(32)]  # two megabytes, no end
+        shown.append(cleaner.feed(b"\nafter the flood\n"))
+        text = "".join(shown)
+        assert text.endswith("after the flood\n")
+        assert text.startswith("␛…")
+
+
 @given(st.binary())
 def test_no_byte_string_can_emit_a_control_other_than_sgr_tab_newline(data: bytes) -> None:
     text = sanitize(data, keep_colour=False)
