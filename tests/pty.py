@@ -104,7 +104,9 @@ class Terminal:
         try:
             os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(5)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
+        except ProcessLookupError:
+            self.process.wait()  # it had ended already (a test hung it up)
+        except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
         os.close(self._master)
