@@ -7,7 +7,6 @@ import contextlib
 import os
 import socket
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 from console import events as ev
 from console import secrets
 from console.engine.gates import GateWatcher
+from console.engine.outputs import StepOutputs
 from console.engine.plan import RunPlan
 from console.engine.steps import Outcome, StepContext, execute, template_values
 from console.errors import UsageError
@@ -22,8 +22,6 @@ from console.model import resolve
 from console.model.load import Config
 from console.model.pipeline import Pipeline, Stage, Step
 from console.model.templates import secrets_in
-from console.redact import OutputFilter
-from console.secrets import Form
 from console.state import RunState, apply
 from console.store.sqlite import SQLiteStore
 from console.store.writer import BatchWriter
@@ -58,8 +56,7 @@ class Engine:
         self._finished_before: dict[tuple[str, str, str], str] = {}
         """Cells a runner before this one finished: a resumed run does not run them again."""
         self._secrets: dict[str, str] = {}
-        self._masks: list[Form] = []
-        self._filters: dict[tuple[str, str, str, str], OutputFilter] = {}
+        self._outputs = StepOutputs(plan.run_id, self.emit, plan.config.inventory.redact)
 
     def _key_accepted(self, host: str, fingerprint: str, known_hosts: Path) -> None:
         """A new host key was trusted because the operator asked for it: the audit trail says so."""
@@ -141,15 +138,7 @@ class Engine:
                             secrets.resolve, name, source, self.plan.config.base_dir
                         )
                         self._secrets[name] = value
-                        self._masks = sorted(
-                            [*self._masks, *secrets.forms(name, value)],
-                            key=lambda form: len(form.text),
-                            reverse=True,
-                        )
-
-    def _masked(self, text: str) -> str:
-        """A message with every secret masked (a transport error may quote output)."""
-        return secrets.mask(text.encode(), self._masks).decode("utf-8", "replace") if text else text
+                        self._outputs.add_secret(name, value)
 
     def adopt(self, config: Config) -> str | None:
         """Run the rest with the configuration as it is now (what was approved again); or say why not."""
@@ -293,7 +282,7 @@ class Engine:
                 )
             )
             outcome = await self._attempt(step, ctx)
-            self._flush_output(name, step.name, host)
+            self._outputs.flush(name, step.name, host)
             if outcome.key_refused:
                 self.emit(
                     ev.HostKeyRefused(
@@ -312,7 +301,7 @@ class Engine:
                     exit_code=outcome.exit_code,
                     signal=outcome.signal,
                     duration=time.time() - started,
-                    message=self._masked(outcome.message),
+                    message=self._outputs.masked(outcome.message),
                     attempt=attempt,
                 )
             )
@@ -333,53 +322,8 @@ class Engine:
         await asyncio.gather(task, return_exceptions=True)
         return Outcome("failed", message=f"cancelled by {self.state.cancel_requested_by}")
 
-    def _output(self, stage: str, step: str, host: str, stream: str, data: bytes) -> None:
-        self.emit(
-            ev.Output(
-                run_id=self.plan.run_id,
-                at=time.time(),
-                stage=stage,
-                step=step,
-                host=host,
-                stream=stream,
-                data=data,
-            )
-        )
-
-    def _flush_output(self, stage: str, step: str, host: str) -> None:
-        """Emit what the filters held back once the attempt has ended, and what they masked."""
-        counts: Counter[str] = Counter()
-        for stream in ("stdout", "stderr"):
-            found = self._filters.pop((stage, step, host, stream), None)
-            rest = found.finish() if found else b""
-            if rest:
-                self._output(stage, step, host, stream, rest)
-            counts += found.counts if found else Counter()
-        if counts:
-            self.emit(
-                ev.OutputRedacted(
-                    run_id=self.plan.run_id,
-                    at=time.time(),
-                    stage=stage,
-                    step=step,
-                    host=host,
-                    counts=dict(counts),
-                )
-            )
-
     def _context(self, stage: str, step: Step, host: str) -> StepContext:
-        patterns = self.plan.config.inventory.redact
-
-        def sink(stream: str, data: bytes) -> None:
-            if self._masks or patterns:  # masked before anything is stored or shown
-                key = (stage, step.name, host, stream)
-                if key not in self._filters:
-                    self._filters[key] = OutputFilter(self._masks, patterns)
-                data = self._filters[key].feed(data)
-                if not data:
-                    return
-            self._output(stage, step.name, host, stream, data)
-
+        sink = self._outputs.sink(stage, step.name, host)
         inventory = self.plan.config.inventory
         if host not in self._targets:
             self._targets[host] = host_target(inventory, host, self.plan.config.base_dir)
