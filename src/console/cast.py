@@ -66,11 +66,11 @@ def _frames(event: ev.Event, labelled: LabelledOutput, host: str | None) -> list
 def _marker(event: ev.Event) -> str | None:
     """A chapter mark for the moments a viewer jumps between."""
     if isinstance(event, ev.StageStarted):
-        return f"stage {event.stage}"
+        return f"stage {printable(event.stage)}"
     if isinstance(event, ev.GateOpened):
-        return f"gate {event.step} waiting"
+        return f"gate {printable(event.step)} waiting"
     if isinstance(event, ev.GateClosed):
-        return f"gate {event.step} {event.outcome}"
+        return f"gate {printable(event.step)} {event.outcome}"
     if isinstance(event, ev.RunFinished):
         return f"run {event.status}"
     return None

@@ -93,7 +93,7 @@ class RichProgress:
 
         if isinstance(event, ev.StageStarted):
             total = sum(1 for c in self.state.cells.values() if c.stage == event.stage)
-            label = Text(event.stage[:24].ljust(24)).plain
+            label = Text(printable(event.stage)[:24].ljust(24)).plain
             self.tasks[event.stage] = self.progress.add_task(label, total=total or 1, detail="")
         elif isinstance(event, ev.StepFinished | ev.GateClosed):
             self._update(event.stage)

@@ -302,3 +302,73 @@ def test_a_host_that_freezes_mid_step_is_noticed_by_keepalive(tmp_path: Path, ss
     assert stuck.status == "unreachable" and "may or may not have finished" in stuck.message
     assert stuck.attempts == 1  # not retried on its own: it may have run
     assert state.cells[("s", "step", "h2")].status == "ok"
+
+
+def test_hostile_stage_and_step_names_are_shown_escaped_everywhere(estate: Estate, capsys) -> None:
+    from console.ui.widgets.stages import stage_text
+
+    estate.pipeline(
+        "p",
+        """
+        name = "p"
+        targets = ["h1"]
+        [[stages]]
+        name = "deploy\\u202eexe.txt"
+          [[stages.steps]]
+          name = "copy\\u001b]52;c;ZXZpbA==\\u0007 files"
+          run = "true"
+        """,
+    )
+    assert run_cli(estate, "run", "p", "--plain") == 0
+    assert run_cli(estate, "show", "last") == 0
+    printed = capsys.readouterr().out
+    assert "\x1b]52" not in printed and "\u202e" not in printed
+    assert "deploy<U+202E>exe.txt" in printed
+    state = state_of(estate)
+    assert "deploy<U+202E>exe.txt" in stage_text(state, state.stages[0], 0.0).plain
+    assert run_cli(estate, "export", "last", "--format", "cast") == 0
+    assert "\u202e" not in capsys.readouterr().out
+
+
+def test_a_black_holed_address_is_unreachable_within_its_connect_timeout(
+    tmp_path: Path, sshd: Sshd
+) -> None:
+    import socket
+
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(0)
+    fillers = []
+    for _ in range(4):  # a full accept queue: further SYNs get no answer, as behind a firewall
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(hole.getsockname())
+        fillers.append(filler)
+    try:
+        estate = write_estate(
+            tmp_path,
+            sshd,
+            hosts=1,
+            extra=f"""
+            [hosts.dark]
+            address = "127.0.0.1"
+            port = {hole.getsockname()[1]}
+            groups = ["all"]
+            connect_timeout = "2s"
+            """,
+        )
+        _one_step(estate, "true")
+        estate.pipeline(
+            "p",
+            (estate.pipelines / "p.toml")
+            .read_text()
+            .replace('name = "s"', 'name = "s"\nmax_fail_percentage = 50', 1),
+        )
+        assert run_cli(estate, "run", "p") == 0
+        state = state_of(estate)
+        dark = state.cells[("s", "step", "dark")]
+        assert dark.status == "unreachable" and "dark" in dark.message
+        assert state.cells[("s", "step", "h1")].status == "ok"
+    finally:
+        for s in [hole, *fillers]:
+            s.close()

@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from console.durations import format_duration
+from console.sanitize import printable
 
 if TYPE_CHECKING:
     from console.state import RunState, Stage
@@ -53,7 +54,7 @@ def stage_text(state: RunState, stage: Stage, now: float) -> Text:
     elapsed = format_duration(end - stage.started_at) if end and stage.started_at else "-"
     return Text.assemble(
         (f"{mark} ", style),
-        (stage.name, "bold"),
+        (printable(stage.name), "bold"),
         " ",
         ("█" * filled, style or "green"),
         ("░" * (BAR - filled), "dim"),
