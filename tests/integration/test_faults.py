@@ -142,6 +142,7 @@ def test_user_ssh_config_cannot_turn_checks_off(tmp_path: Path, sshd: Sshd, monk
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "config").write_text(
         "Host *\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n  ForwardAgent yes\n"
+        "  ProxyCommand false\n"
     )
     monkeypatch.setenv("HOME", str(home))
     estate = write_estate(tmp_path, sshd, hosts=1)
