@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from tests.conftest import Estate
@@ -251,3 +252,56 @@ def test_step_hosts_narrow_the_targets(estate: Estate) -> None:
     got = cells(state_of(estate))
     assert [h for (step, h) in got if step == "only two"] == ["h2"]
     assert sorted(h for (step, h) in got if step == "everyone") == ["h1", "h2", "h3"]
+
+
+def test_a_download_cut_in_the_middle_leaves_nothing_at_its_destination(
+    estate: Estate, sshd
+) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import threading
+
+    from tests.helpers import wait_for
+
+    payload = estate.work / "big.bin"
+    with payload.open("wb") as out:  # large enough to be caught in flight on loopback
+        for _ in range(48):
+            out.write(os.urandom(1 << 22))
+    folder = estate.root / "got"
+    estate.pipeline(
+        "p",
+        f"""
+        name = "p"
+        targets = ["h1"]
+        [[stages]]
+        name = "s"
+          [[stages.steps]]
+          name = "down"
+          download = {{ src = "{payload}", dest = "got/big.bin" }}
+    """,
+    )
+    cut: list[bool] = []
+
+    def cut_when_it_flows() -> None:  # end the test sshd's sessions once the temporary file grows
+        wait_for(
+            lambda: any(p.stat().st_size > 0 for p in folder.glob(".big.bin.opsconsole-*")),
+            60,
+            "the transfer to start",
+        )
+        sessions, parents = [], [str(sshd.process.pid)]
+        while parents:  # the listener's children ([priv]) and theirs (the session itself)
+            found = subprocess.run(
+                ["pgrep", "-P", ",".join(parents)], capture_output=True, text=True
+            )
+            parents = found.stdout.split()
+            sessions += parents
+        subprocess.run(["kill", "-KILL", *sessions], check=False)
+        cut.append(True)
+
+    thread = threading.Thread(target=cut_when_it_flows)
+    thread.start()
+    assert run_cli(estate, "run", "p") == 1
+    thread.join()
+    assert cut
+    cell = state_of(estate).cells[("s", "down", "h1")]
+    assert cell.status in ("unreachable", "failed")
+    assert list(folder.iterdir()) == []  # neither the file nor its temporary name
