@@ -7,7 +7,7 @@ import functools
 import re
 from collections import Counter
 
-from console.secrets import Form, Masker
+from console.secrets import Masker, Masks
 
 
 class Redactor:
@@ -52,7 +52,7 @@ class OutputFilter:
     """What one stream of a step's output passes through before it is stored: the inventory's
     patient-data patterns, then the run's secrets."""
 
-    def __init__(self, masks: list[Form], patterns: dict[str, str]) -> None:
+    def __init__(self, masks: Masks | None, patterns: dict[str, str]) -> None:
         self._redactor = Redactor(patterns) if patterns else None
         self._masker = Masker(masks) if masks else None
 

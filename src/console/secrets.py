@@ -112,6 +112,23 @@ def forms(name: str, value: str) -> list[Form]:
     return [Form(s, mask) for s in sorted(spellings, key=len, reverse=True) if len(s) >= 3]
 
 
+@dataclass(frozen=True)
+class Masks:
+    """Every spelling of a run's secrets, longest first, and every proper prefix of them: built
+    once per run, so that each chunk of output costs a few lookups, not a scan per spelling."""
+
+    forms: list[Form]
+    prefixes: frozenset[bytes]
+    longest: int
+
+    @classmethod
+    def of(cls, found: list[Form]) -> Masks:
+        """The masks for these spellings."""
+        ordered = sorted(found, key=lambda f: len(f.text), reverse=True)
+        prefixes = frozenset(f.text[:k] for f in ordered for k in range(1, len(f.text)))
+        return cls(ordered, prefixes, max((len(f.text) for f in ordered), default=0))
+
+
 class Masker:
     """Masks every spelling of the run's secrets in one stream of output, across chunks.
 
@@ -119,13 +136,13 @@ class Masker:
     (or the end of the stream) says whether it is one.
     """
 
-    def __init__(self, masks: list[Form]) -> None:
-        self._forms = masks
+    def __init__(self, masks: Masks) -> None:
+        self._masks = masks
         self._held = b""
 
     def feed(self, data: bytes) -> bytes:
         """The chunk, masked, less any tail that might begin a secret."""
-        text = mask(self._held + data, self._forms)
+        text = mask(self._held + data, self._masks.forms)
         keep = self._unsure_tail(text)
         self._held = text[len(text) - keep :] if keep else b""
         return text[: len(text) - keep]
@@ -136,11 +153,11 @@ class Masker:
         return held
 
     def _unsure_tail(self, text: bytes) -> int:
-        longest = max((len(f.text) for f in self._forms), default=0)
-        for start in range(max(0, len(text) - longest + 1), len(text)):
-            tail = text[start:]
-            if any(f.text.startswith(tail) for f in self._forms):
-                return len(text) - start
+        """The length of the longest end of `text` that begins some spelling."""
+        prefixes = self._masks.prefixes
+        for keep in range(min(self._masks.longest - 1, len(text)), 0, -1):
+            if text[-keep:] in prefixes:
+                return keep
         return 0
 
 

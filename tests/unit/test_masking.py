@@ -7,13 +7,13 @@ import base64
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console.secrets import Masker, forms
+from console.secrets import Masker, Masks, forms
 
 SECRET = "s3cr3t/p@ss\nline-two"
 
 
 def _through(chunks: list[bytes]) -> bytes:
-    masker = Masker(forms("db", SECRET))
+    masker = Masker(Masks.of(forms("db", SECRET)))
     return b"".join(masker.feed(c) for c in chunks) + masker.finish()
 
 

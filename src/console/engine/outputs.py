@@ -9,7 +9,7 @@ from collections.abc import Callable
 from console import events as ev
 from console import secrets
 from console.redact import OutputFilter
-from console.secrets import Form
+from console.secrets import Form, Masks
 from console.transport.ssh import OutputSink
 
 
@@ -20,18 +20,20 @@ class StepOutputs:
         self, run_id: str, emit: Callable[[ev.Event], None], patterns: dict[str, str]
     ) -> None:
         self._run_id, self._emit, self._patterns = run_id, emit, patterns
-        self._masks: list[Form] = []
+        self._forms: list[Form] = []
+        self._masks: Masks | None = None
         self._filters: dict[tuple[str, str, str, str], OutputFilter] = {}
 
     def add_secret(self, name: str, value: str) -> None:
         """Mask every spelling of a secret from now on."""
-        self._masks = sorted(
-            [*self._masks, *secrets.forms(name, value)], key=lambda f: len(f.text), reverse=True
-        )
+        self._forms += secrets.forms(name, value)
+        self._masks = Masks.of(self._forms)
 
     def masked(self, text: str) -> str:
         """A message with every secret masked (a transport error may quote output)."""
-        return secrets.mask(text.encode(), self._masks).decode("utf-8", "replace") if text else text
+        if not text or self._masks is None:
+            return text
+        return secrets.mask(text.encode(), self._masks.forms).decode("utf-8", "replace")
 
     def sink(self, stage: str, step: str, host: str) -> OutputSink:
         """Where the transport hands one step's bytes on one host."""
