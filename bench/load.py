@@ -24,28 +24,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.net import black_hole
 from tests.pty import Terminal
 from tests.sshd import Sshd, start_sshd
 
 VENV_BIN = Path(sys.executable).parent
 LINES = 20
 CONNECT_TIMEOUT = 5
-
-
-def black_hole() -> tuple[socket.socket, list[socket.socket], int]:
-    """A port whose SYNs are dropped: a listener with a full queue that never accepts."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    for _ in range(4):  # fill the queue: later handshakes get no answer at all
-        s = socket.socket()
-        s.setblocking(False)
-        s.connect_ex(("127.0.0.1", port))
-        fillers.append(s)
-    time.sleep(0.2)
-    return listener, fillers, port
 
 
 def closed_port() -> int:
@@ -127,7 +112,7 @@ def run_once(folder: Path) -> tuple[float, int, int]:
 
 def key_latency(folder: Path, presses: int, own_core: bool, sshd_pid: int) -> list[float]:
     """Seconds from a key to the logs pane following the cell it moved to, in a console open on
-    a 500-host run while it runs (each host printing a line every 0.2 s for 12 s); with
+    a many-host run while it runs (each host printing a line every 0.2 s for 12 s); with
     `own_core`, the console has core 0 and the runner and the hosts' sessions share core 1."""
     everything = os.sched_getaffinity(0)
     if own_core:
@@ -187,31 +172,44 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="load-"))
     sshd = start_sshd(root / "sshd")
-    listener, fillers, hole = black_hole()
     try:
-        folders = {}
-        for name, faulty in (("healthy", False), ("faulty", True)):
-            folders[name] = root / name
-            write_inputs(folders[name], sshd, args.hosts, faulty, hole)
-        results: dict[str, list[tuple[float, int, int]]] = {"healthy": [], "faulty": []}
-        for _ in range(args.rounds):
-            for name, folder in folders.items():
-                results[name].append(run_once(folder))
-        # The 500 hosts live on this machine: their sshd sessions would take the cores from the
-        # console as remote hosts never could. Lowered in priority, they stand a little off.
-        os.setpriority(os.PRIO_PROCESS, sshd.process.pid, 10)
-        keys = {
-            own: [
-                t
-                for _ in range(args.rounds)
-                for t in key_latency(folders["healthy"], args.presses, own, sshd.process.pid)
-            ]
-            for own in (False, True)
-        }
+        with black_hole() as hole:
+            results, keys = _measure(root, sshd, args, hole)
     finally:
-        for s in [listener, *fillers]:
-            s.close()
         sshd.process.terminate()
+    _report(args, results, keys)
+
+
+Runs = dict[str, list[tuple[float, int, int]]]
+
+
+def _measure(
+    root: Path, sshd: Sshd, args: argparse.Namespace, hole: int
+) -> tuple[Runs, dict[bool, list[float]]]:
+    """Every round of both runs, then the console's keys (shared cores, then a core of its own)."""
+    folders = {}
+    for name, faulty in (("healthy", False), ("faulty", True)):
+        folders[name] = root / name
+        write_inputs(folders[name], sshd, args.hosts, faulty, hole)
+    results: Runs = {"healthy": [], "faulty": []}
+    for _ in range(args.rounds):
+        for name, folder in folders.items():
+            results[name].append(run_once(folder))
+    # The 500 hosts live on this machine: their sshd sessions would take the cores from the
+    # console as remote hosts never could. Lowered in priority, they stand a little off.
+    os.setpriority(os.PRIO_PROCESS, sshd.process.pid, 10)
+    keys = {
+        own: [
+            t
+            for _ in range(args.rounds)
+            for t in key_latency(folders["healthy"], args.presses, own, sshd.process.pid)
+        ]
+        for own in (False, True)
+    }
+    return results, keys
+
+
+def _report(args: argparse.Namespace, results: Runs, keys: dict[bool, list[float]]) -> None:
     healthy_hosts = {"healthy": args.hosts, "faulty": args.hosts - (args.hosts * 3 + 19) // 20}
     print(f"{args.hosts} hosts, 3 steps of {LINES} lines each, {args.rounds} rounds\n")
     print("| inventory | median s | min s | max s | lines stored | lines printed | peak RSS MiB |")
@@ -234,7 +232,7 @@ def main() -> None:
         p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
         where = "on a core of its own" if own else "sharing both cores with the hosts and runner"
         print(
-            f"\nconsole keys during the 500-host run, {where} ({len(samples)} presses): median "
+            f"\nconsole keys during the {args.hosts}-host run, {where} ({len(samples)} presses): median "
             f"{statistics.median(samples) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
             f"p99 {p99 * 1000:.1f} ms, max {max(samples) * 1000:.1f} ms"
         )

@@ -9,9 +9,11 @@ import threading
 import time
 from pathlib import Path
 
+from console.state import RunState
 from console.store.sqlite import SQLiteStore
 from tests.conftest import Estate, write_estate
 from tests.helpers import cells, run_cli, state_of, wait_for
+from tests.net import black_hole, silent_port
 from tests.sshd import Sshd, free_port
 
 
@@ -232,43 +234,40 @@ def test_agent_forwarding_is_never_requested(estate: Estate, monkeypatch, capsys
         agent.wait(10)
 
 
+def _with_a_bad_host(tmp_path: Path, sshd: Sshd, name: str, port: int) -> RunState:
+    """Run one step on h1, h2 and a host at `port` (2 s to connect); the run's state."""
+    estate = write_estate(
+        tmp_path,
+        sshd,
+        hosts=2,
+        extra=f"""
+        [hosts.{name}]
+        address = "127.0.0.1"
+        port = {port}
+        groups = ["all"]
+        connect_timeout = "2s"
+        """,
+    )
+    _one_step(estate, "true")
+    estate.pipeline(
+        "p",
+        (estate.pipelines / "p.toml")
+        .read_text()
+        .replace('name = "s"', 'name = "s"\nmax_fail_percentage = 50', 1),
+    )
+    assert run_cli(estate, "run", "p") == 0
+    return state_of(estate)
+
+
 def test_a_host_that_accepts_tcp_and_never_speaks_ssh_is_unreachable_alone(
     tmp_path: Path, sshd: Sshd
 ) -> None:
-    import socket
-
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(8)  # the kernel completes the handshake; nothing ever answers
-    try:
-        estate = write_estate(
-            tmp_path,
-            sshd,
-            hosts=2,
-            extra=f"""
-            [hosts.mute]
-            address = "127.0.0.1"
-            port = {silent.getsockname()[1]}
-            groups = ["all"]
-            connect_timeout = "2s"
-            """,
-        )
-        _one_step(estate, "true", extra="")
-        estate.pipeline(
-            "p",
-            (estate.pipelines / "p.toml")
-            .read_text()
-            .replace('name = "s"', 'name = "s"\nmax_fail_percentage = 50', 1),
-        )
-        assert run_cli(estate, "run", "p") == 0
-        state = state_of(estate)
-        mute = state.cells[("s", "step", "mute")]
-        assert mute.status == "unreachable" and "mute" in mute.message
-        assert "Traceback" not in mute.message
-        assert cells(state)[("step", "h1")] == cells(state)[("step", "h2")] == "ok"
-        assert mute.finished_at is not None and mute.started_at is not None
-    finally:
-        silent.close()
+    with silent_port() as port:
+        state = _with_a_bad_host(tmp_path, sshd, "mute", port)
+    mute = state.cells[("s", "step", "mute")]
+    assert mute.status == "unreachable" and "mute" in mute.message
+    assert "Traceback" not in mute.message
+    assert cells(state)[("step", "h1")] == cells(state)[("step", "h2")] == "ok"
 
 
 def test_a_host_that_freezes_mid_step_is_noticed_by_keepalive(tmp_path: Path, sshd: Sshd) -> None:
@@ -334,42 +333,8 @@ def test_hostile_stage_and_step_names_are_shown_escaped_everywhere(estate: Estat
 def test_a_black_holed_address_is_unreachable_within_its_connect_timeout(
     tmp_path: Path, sshd: Sshd
 ) -> None:
-    import socket
-
-    hole = socket.socket()
-    hole.bind(("127.0.0.1", 0))
-    hole.listen(0)
-    fillers = []
-    for _ in range(4):  # a full accept queue: further SYNs get no answer, as behind a firewall
-        filler = socket.socket()
-        filler.setblocking(False)
-        filler.connect_ex(hole.getsockname())
-        fillers.append(filler)
-    try:
-        estate = write_estate(
-            tmp_path,
-            sshd,
-            hosts=1,
-            extra=f"""
-            [hosts.dark]
-            address = "127.0.0.1"
-            port = {hole.getsockname()[1]}
-            groups = ["all"]
-            connect_timeout = "2s"
-            """,
-        )
-        _one_step(estate, "true")
-        estate.pipeline(
-            "p",
-            (estate.pipelines / "p.toml")
-            .read_text()
-            .replace('name = "s"', 'name = "s"\nmax_fail_percentage = 50', 1),
-        )
-        assert run_cli(estate, "run", "p") == 0
-        state = state_of(estate)
-        dark = state.cells[("s", "step", "dark")]
-        assert dark.status == "unreachable" and "dark" in dark.message
-        assert state.cells[("s", "step", "h1")].status == "ok"
-    finally:
-        for s in [hole, *fillers]:
-            s.close()
+    with black_hole() as port:
+        state = _with_a_bad_host(tmp_path, sshd, "dark", port)
+    dark = state.cells[("s", "step", "dark")]
+    assert dark.status == "unreachable" and "dark" in dark.message
+    assert cells(state)[("step", "h1")] == cells(state)[("step", "h2")] == "ok"
