@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from console import events as ev
 from console.audit import Entry, decision_document
 from console.durations import parse_duration
-from console.errors import ReadOnlyStore, UsageError
+from console.errors import UsageError
 from console.policy import Ballot, Policy, judge
 from console.signing import SigningError, sign
 from console.state import Cell, Gate, RunState, fold
@@ -38,7 +38,7 @@ def run_state(store: Store, ref: str) -> RunState:
 
 def note_interrupted(store: Store, state: RunState) -> None:
     """Record that a run's runner is gone, naming the steps it was running (their outcome is
-    unknown); a store this account may only read keeps the run interrupted in what it shows."""
+    unknown)."""
     unknown = [step_label(c) for c in state.cells.values() if c.status == "running"]
     event = ev.RunInterrupted(
         run_id=state.id,
@@ -47,10 +47,7 @@ def note_interrupted(store: Store, state: RunState) -> None:
         node=state.runner_node,
         unknown=unknown,
     )
-    try:
-        store.append([event])
-    except ReadOnlyStore:
-        return
+    store.append([event])
     fold([event], state)
 
 

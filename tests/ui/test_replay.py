@@ -21,6 +21,7 @@ from tests.ui.conftest import ROOT
 from tests.ui.test_console import SIZE, _settle
 
 FAILED_RUN = "20261117-100000-bbbb"
+WAITING = "20261117-110000-cccc"
 
 
 def _cells(matrix: RunMatrix) -> list[list[str]]:
@@ -241,3 +242,27 @@ def test_the_replay_command_names_a_run_it_cannot_find(tmp_path: Path, capsys) -
     assert main(["replay", "nosuchrun", "--store", str(tmp_path / "store.db")]) == 2
     err = capsys.readouterr().err
     assert "nosuchrun" in err and "Traceback" not in err
+
+
+async def test_the_console_records_a_run_whose_runner_died_as_interrupted(
+    console_app, tmp_path: Path
+) -> None:
+    import socket
+    import subprocess
+
+    store = seed.estate(tmp_path / "store.db")
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid that no longer runs
+    store.append(
+        [ev.RunStarted(run_id=WAITING, at=seed.T0 + 7203, pid=gone.pid, node=socket.gethostname())]
+    )
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(
+            pilot,
+            lambda: WAITING in app.runs and app.runs[WAITING].interrupted is not None,
+            timeout=10,
+        )
+        assert app.runs[WAITING].status == "interrupted"
+    kinds = [s.event.kind for s in SQLiteStore(tmp_path / "store.db").read(WAITING)]
+    assert kinds.count("run_interrupted") == 1

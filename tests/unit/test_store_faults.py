@@ -119,3 +119,17 @@ def test_a_store_on_a_network_filesystem_is_refused_in_words(
     assert "network filesystem (nfs4" in err and "PostgreSQL" in err and "Traceback" not in err
     assert not (tmp_path / "shared").exists()  # not even its folder was made
     assert main(["runs", "--store", str(tmp_path / "local" / "store.db")]) == 0
+
+
+@pytest.mark.skipif(__import__("os").geteuid() != 0, reason="needs root to act as a second account")
+def test_a_store_another_account_may_only_read_is_said_in_words(tmp_path: Path) -> None:
+    from tests.helpers import SECOND_ACCOUNT, fork_as
+
+    path = tmp_path / "shared" / "store.db"
+    seed.estate(path).close()
+    for found in path.parent.glob("store.db*"):
+        found.chmod(0o644)  # readable by every account, writable by its owner alone
+    for folder in path.parents[:-1]:  # and reachable
+        folder.chmod(folder.stat().st_mode | 0o055)
+    code, _, err = fork_as(SECOND_ACCOUNT, ["runs", "--store", str(path)]).result()
+    assert code == 2 and "can only be read by this account" in err and "Traceback" not in err

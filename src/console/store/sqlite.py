@@ -95,6 +95,12 @@ class SQLiteStore:
             self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
+            if "readonly" in str(exc):
+                raise ReadOnlyStore(
+                    f"the store {path} can only be read by this account, and opsconsole writes "
+                    "to the store it uses; ask for write access (a team's store lives in a "
+                    "setgid folder, group-writable)"
+                ) from None
             raise StoreError(
                 f"the store {path} cannot be opened ({exc}); "
                 "check the path, or pass --store PATH for another"
