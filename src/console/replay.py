@@ -142,8 +142,9 @@ class Timeline:
                 found.append(Landmark(event.at, "failure", f"{event.host} {event.step}"))
         return found
 
-    def records(self, cursor: int) -> list[tuple[float, str, str, str]]:
-        """The audit records of this run up to `cursor`: (time, actor, action, subject)."""
+    def records(self, cursor: int, last: int | None = None) -> list[tuple[float, str, str, str]]:
+        """The audit records of this run up to `cursor` (the `last` of them when given):
+        (time, actor, action, subject)."""
         if self._records is None:
             from console.audit import entry_for
 
@@ -154,4 +155,5 @@ class Timeline:
                     row = (entry.at, entry.actor, entry.action, entry.subject)
                     self._records.append((stored.id, row))
         upto = bisect.bisect_right(self._records, cursor, key=lambda record: record[0])
-        return [row for _, row in self._records[:upto]]
+        start = 0 if last is None else max(0, upto - last)
+        return [row for _, row in self._records[start:upto]]

@@ -39,6 +39,7 @@ def launch(
     operator: str = "bob",
     hosts: tuple[str, ...] = ("ehr-web-stg-01", "ehr-web-stg-02"),
     env: str = "staging",
+    params: dict[str, object] | None = None,
 ) -> None:
     """A launched, started run."""
     store.create_run(
@@ -50,7 +51,7 @@ def launch(
             pipeline_path="p",
             inventory_path="i",
             inventory_digest="e" * 64,
-            params={"version": "4.2.0"},
+            params=params if params is not None else {"version": "4.2.0"},
             targets=list(hosts),
             environments=[env],
             operator=operator,

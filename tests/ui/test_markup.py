@@ -17,24 +17,7 @@ RUN = "20261128-120000-dddd"
 
 def _tricky_run(path: Path) -> None:
     store = seed.estate(path)
-    store.create_run(
-        ev.RunLaunched(
-            run_id=RUN,
-            at=seed.T0 + 8000,
-            pipeline="deploy-ehr-web",
-            pipeline_digest="d" * 64,
-            pipeline_path="p",
-            inventory_path="i",
-            inventory_digest="e" * 64,
-            params={"version": TRICKS},
-            targets=["ehr-web-stg-01"],
-            environments=["staging"],
-            operator="bob",
-            stages=seed.plan(["ehr-web-stg-01"]),
-        ),
-        "",
-    )
-    store.append([ev.RunStarted(run_id=RUN, at=seed.T0 + 8000.1, pid=1, node="elsewhere")])
+    seed.launch(store, RUN, seed.T0 + 8000, hosts=("ehr-web-stg-01",), params={"version": TRICKS})
     seed.output(store, RUN, "ehr-web-stg-01", [TRICKS.encode() + b"\n"], at=seed.T0 + 8001)
     store.append(
         [

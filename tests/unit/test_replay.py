@@ -73,3 +73,10 @@ def test_landmarks_and_records_follow_the_run(tmp_path: Path) -> None:
     assert [r[2] for r in records] == ["run_launched", "gate_opened"]
     assert timeline.records(timeline.first)[0][1] == "bob"
     assert isinstance(timeline.marks[0].event, ev.RunLaunched)
+
+
+def test_the_newest_records_up_to_a_cursor(tmp_path: Path) -> None:
+    store = seed.estate(tmp_path / "store.db")
+    timeline = Timeline(store, "20261117-110000-cccc")
+    assert timeline.records(timeline.last, 1) == timeline.records(timeline.last)[-1:]
+    assert [r[2] for r in timeline.records(timeline.last, 1)] == ["gate_opened"]

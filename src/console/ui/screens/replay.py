@@ -204,7 +204,7 @@ class ReplayScreen(Screen[None]):
         self.query_one(StageStrip).show(state, self.at)
         self._draw_cells(state)
         self.query_one("#replay-side", Static).update(
-            side_text(state, timeline.records(self.cursor))
+            side_text(state, timeline.records(self.cursor, RECORDS))
         )
         self._draw_logs()
 
@@ -237,7 +237,7 @@ def side_text(state: RunState, records: list[tuple[float, str, str, str]]) -> Te
     if not state.gates:
         text.append("none yet\n", style="dim")
     text.append("\nAudit records\n", style="bold")
-    for at, actor, action, subject in records[-RECORDS:]:
+    for at, actor, action, subject in records:
         text.append(f"{short_time(at)}  {actor}  {action}  {printable(subject)}\n")
     return text
 
