@@ -93,11 +93,7 @@ class Terminal:
 
     def memory_kib(self, field: str = "VmRSS") -> int:
         """A memory figure of the program from /proc (VmRSS now, VmHWM the peak)."""
-        with open(f"/proc/{self.process.pid}/status") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-        raise ValueError(field)
+        return memory_kib(self.process.pid, field)
 
     def close(self) -> None:
         """End the program and its process group."""
@@ -110,3 +106,15 @@ class Terminal:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
         os.close(self._master)
+
+
+def memory_kib(pid: int, field: str = "VmRSS") -> int:
+    """A memory figure of a process from /proc (VmRSS now, VmHWM the peak); 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return 0
+    raise ValueError(field)

@@ -291,6 +291,10 @@ def _configure_logs(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", help="a run id, a unique prefix of one, or 'last'")
     p.add_argument("--host", help="only this host's output")
     p.add_argument("--follow", "-f", action="store_true", help="keep printing until the run ends")
+    p.description = (
+        "Print a run's output, sanitized. On a terminal a line is cut at 4,000 characters "
+        "with a mark; redirected to a file or a pipe, every character is kept."
+    )
 
 
 def _logs(args: argparse.Namespace) -> int:
@@ -301,8 +305,9 @@ def _logs(args: argparse.Namespace) -> int:
 
     store = open_store(args)
     run_id = store.resolve_run(args.run)
-    colour = sys.stdout.isatty() and "NO_COLOR" not in __import__("os").environ
-    labelled = LabelledOutput(colour)
+    terminal = sys.stdout.isatty()
+    colour = terminal and "NO_COLOR" not in __import__("os").environ
+    labelled = LabelledOutput(colour, cap=terminal)  # a file or a pipe gets every character
     after = 0
     while True:
         batch = store.read(run_id, after, kinds=(ev.Output.kind,), host=args.host, limit=5000)

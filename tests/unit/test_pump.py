@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from console.transport.ssh import LONG_LINE, _pump
+from console.transport.ssh import LONG_LINE, _no_wait, _pump
 
 
 class Reader:
@@ -19,7 +19,7 @@ class Reader:
 
 def _pumped(chunks: list[bytes]) -> list[bytes]:
     got: list[bytes] = []
-    asyncio.run(_pump(Reader(chunks), "stdout", lambda _s, data: got.append(data)))  # type: ignore[arg-type]
+    asyncio.run(_pump(Reader(chunks), "stdout", lambda _s, data: got.append(data), _no_wait))  # type: ignore[arg-type]
     return got
 
 
@@ -27,7 +27,21 @@ def test_a_flood_on_one_line_is_passed_on_in_bounded_pieces() -> None:
     chunk = b"x" * 65536
     got = _pumped([chunk] * 160 + [b"end\n"])  # 10 MiB without a newline
     assert b"".join(got) == chunk * 160 + b"end\n"
-    assert max(len(g) for g in got) <= LONG_LINE + 65536
+    assert max(len(g) for g in got) <= LONG_LINE
+
+
+def test_a_read_of_many_lines_is_handed_on_in_whole_lines_waiting_for_room_after_each() -> None:
+    lines = b"".join(b"line %07d of a long read\n" % i for i in range(70_000))  # a window
+    got: list[bytes] = []
+    waits: list[int] = []
+
+    async def pace() -> None:
+        waits.append(len(got))
+
+    asyncio.run(_pump(Reader([lines]), "stdout", lambda _s, data: got.append(data), pace))  # type: ignore[arg-type]
+    assert b"".join(got) == lines
+    assert all(g.endswith(b"\n") and len(g) <= LONG_LINE for g in got)
+    assert waits == list(range(1, len(got) + 1))  # room is asked for before each next piece
 
 
 def test_whole_lines_go_on_at_once_and_a_partial_one_at_the_end() -> None:

@@ -49,7 +49,10 @@ class Engine:
         self._writer: BatchWriter | None = None
         self._listeners = listeners or []
         self._pool = SshPool(
-            accept_new_host_keys, plan.config.inventory.ssh.connect_concurrency, self._key_accepted
+            accept_new_host_keys,
+            plan.config.inventory.ssh.connect_concurrency,
+            self._key_accepted,
+            self._keep_pace,
         )
         self._cancelled = asyncio.Event()
         self._targets: dict[str, HostTarget] = {}
@@ -69,6 +72,11 @@ class Engine:
                 known_hosts=str(known_hosts),
             )
         )
+
+    async def _keep_pace(self) -> None:
+        """Let output in only as fast as the store commits it, so memory stays bounded."""
+        if self._writer is not None:
+            await self._writer.caught_up()
 
     def emit(self, event: ev.Event) -> None:
         """Record an event, fold it into the engine's own state and tell the listeners."""

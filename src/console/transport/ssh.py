@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +18,22 @@ from console.transport.target import HostTarget
 OutputSink = Callable[[str, bytes], None]
 """Receives (stream, bytes) as a command writes them; stream is 'stdout' or 'stderr'."""
 
+Pace = Callable[[], Awaitable[None]]
+"""Awaited after each piece of output is handed on: returns once there is room for more."""
+
 PARTIAL_FLUSH = 0.1
 """Seconds a partial line may wait for its newline before it is passed on anyway."""
 
 LONG_LINE = 65536
-"""Bytes of a line without its newline held at most: a flood on one line cannot fill memory."""
+"""Bytes of output handed on at most at once (whole lines where they fit): a flood on one
+line cannot fill memory, and no view has to decode more than this for one event."""
+
+WINDOW = 2 << 20
+"""Bytes a host may send ahead on a channel before it waits for us, and what one read takes.
+
+Reading the whole window at once matters: asyncssh opens the window again, in full, each
+time its buffer drains below its limit, so reading less than a window per pause would let a
+host that outpaces the store send more than it is ever asked to wait for."""
 
 TERM_GRACE = 2.0
 """Seconds between asking a timed-out command to stop and killing it."""
@@ -69,8 +80,10 @@ class SshPool:
         accept_new_host_keys: bool = False,
         connect_concurrency: int = 100,
         on_accept: Callable[[str, str, Path], None] | None = None,
+        pace: Pace | None = None,
     ) -> None:
         self._accept_new = accept_new_host_keys
+        self._pace = pace or _no_wait
         self._gate = asyncio.Semaphore(connect_concurrency)
         self._conns: dict[str, asyncio.Task[asyncssh.SSHClientConnection]] = {}
         self._known: dict[Path, KnownHosts] = {}
@@ -144,10 +157,12 @@ class SshPool:
         conn = await self.connect(target)
         wrapped = f"echo {PGID_MARKER.decode()}$$ >&2; {command}"
         try:
-            process = await conn.create_process(wrapped, encoding=None, env=env or {})
+            process = await conn.create_process(
+                wrapped, encoding=None, env=env or {}, window=WINDOW
+            )
         except (asyncssh.Error, OSError) as exc:
             raise _lost(target, exc) from None
-        return await _Supervisor(conn, target, process, sink).run(timeout, stdin)
+        return await _Supervisor(conn, target, process, sink, self._pace).run(timeout, stdin)
 
     def forget(self, name: str) -> None:
         """Drop a host's connection, so that the next step connects (and checks its key) afresh."""
@@ -180,8 +195,10 @@ class _Supervisor:
         target: HostTarget,
         process: asyncssh.SSHClientProcess[bytes],
         sink: OutputSink,
+        pace: Pace,
     ) -> None:
         self.conn, self.target, self.process, self.sink = conn, target, process, sink
+        self.pace = pace
         self.pgid: int | None = None
 
     async def run(self, timeout: float | None, stdin: bytes | None) -> ExecResult:
@@ -191,8 +208,8 @@ class _Supervisor:
             process.stdin.write(stdin)
         process.stdin.write_eof()
         pumps = asyncio.gather(
-            _pump(process.stdout, "stdout", self.sink),
-            _pump(process.stderr, "stderr", self.sink, self._marker),
+            _pump(process.stdout, "stdout", self.sink, self.pace),
+            _pump(process.stderr, "stderr", self.sink, self.pace, self._marker),
         )
         try:
             async with asyncio.timeout(timeout):
@@ -246,13 +263,14 @@ async def _pump(
     reader: asyncssh.SSHReader[bytes],
     stream: str,
     sink: OutputSink,
+    pace: Pace,
     intercept: Callable[[bytes], bool] | None = None,
 ) -> None:
-    """Pass whole lines on at once and partial lines after a short wait."""
+    """Pass whole lines on at once and partial lines after a short wait, reading no faster than `pace`."""
     pending = b""
     while True:
         try:
-            chunk = await asyncio.wait_for(reader.read(65536), PARTIAL_FLUSH if pending else None)
+            chunk = await asyncio.wait_for(reader.read(WINDOW), PARTIAL_FLUSH if pending else None)
         except TimeoutError:
             sink(stream, pending)
             pending = b""
@@ -273,9 +291,25 @@ async def _pump(
         cut = data.rfind(b"\n") + 1
         if len(data) - cut >= LONG_LINE:  # a line with no end in sight goes on in pieces
             cut = len(data)
-        if cut:
-            sink(stream, data[:cut])
+        for piece in _pieces(data[:cut]):
+            sink(stream, piece)
+            await pace()  # unread output stays in the SSH window, which stops the remote writer
         pending = data[cut:]
+
+
+def _pieces(data: bytes) -> Iterator[bytes]:
+    """Whole lines in pieces of at most LONG_LINE bytes; a longer line alone, in such pieces."""
+    start = 0
+    while start < len(data):
+        end = data.rfind(b"\n", start, start + LONG_LINE) + 1
+        if end <= start:
+            end = start + LONG_LINE
+        yield data[start:end]
+        start = end
+
+
+async def _no_wait() -> None:
+    return None
 
 
 def _lost(target: HostTarget, exc: BaseException) -> TransportError:

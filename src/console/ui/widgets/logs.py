@@ -15,10 +15,10 @@ from textual.message import Message
 from textual.widgets import Input
 
 from console import events as ev
-from console.sanitize import Sanitizer, printable
+from console.sanitize import printable
 from console.store.base import StoredEvent
 from console.store.sqlite import SQLiteStore
-from console.ui.widgets.logtext import Filter, LineKey, event_lines, search
+from console.ui.widgets.logtext import Filter, LineKey, Streams, event_lines, search
 from console.ui.widgets.logview import LogView
 
 WINDOW = 5000
@@ -190,7 +190,7 @@ class LogPane(Vertical):
         store = SQLiteStore(self._store)
         try:
             tail = view.read(store, before=top, limit=TAIL)
-            cleaners: dict[tuple[str, str, str], Sanitizer] = {}
+            streams: Streams = {}
             shown = _last_lines(tail, TAIL_LINES)  # a screenful or two; older pages in on scroll
             pairs = event_lines(shown, {}, view)
             ends = (len(shown) == len(tail) and len(tail) < TAIL, True)
@@ -203,7 +203,7 @@ class LogPane(Vertical):
                 gap = len(batch) > PER_TICK  # more arrived than a tick draws: show the newest
                 batch = batch[1:] if gap else batch
                 after = batch[-1].id
-                self.post_message(Lines(generation, _newest(batch, cleaners, view, gap)))
+                self.post_message(Lines(generation, _newest(batch, streams, view, gap)))
         finally:
             store.close()
 
@@ -409,7 +409,7 @@ def _last_lines(batch: list[StoredEvent], wanted: int) -> list[StoredEvent]:
 
 def _newest(
     batch: list[StoredEvent],
-    cleaners: dict[tuple[str, str, str], Sanitizer],
+    streams: Streams,
     view: Filter,
     gap: bool,
 ) -> list[tuple[LineKey, str]]:
@@ -422,8 +422,8 @@ def _newest(
     chosen = _last_lines(batch, LINES_PER_TICK)
     skipped = gap or len(chosen) < len(batch)
     if skipped:
-        cleaners.clear()  # a sequence cut by the skip can only be dropped, never passed
-    pairs = event_lines(chosen, cleaners, view)
+        streams.clear()  # a sequence cut by the skip can only be dropped, never passed
+    pairs = event_lines(chosen, streams, view)
     if len(pairs) > LINES_PER_TICK:
         pairs, skipped = pairs[-LINES_PER_TICK:], True
     if not skipped or not pairs:

@@ -9,18 +9,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from console import events as ev
-from console.sanitize import Sanitizer
+from console.display import DisplayLines
 from console.store.base import StoredEvent
 from console.store.sqlite import SQLiteStore
-
-MAX_LINE = 4000
-"""Characters of one line kept for display; the store keeps the whole line."""
 
 LineKey = tuple[int, int]
 """(event id, line within that event): a line's place in the run, stable across reloads."""
 
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
-_CUT_SGR = re.compile(r"\x1b\[[0-9;:]*$")
+
+Streams = dict[tuple[str, str, str], DisplayLines]
+"""Each (host, step, stream)'s display state, kept across windows read one after another."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ def plain(line: str) -> str:
 
 
 def event_lines(
-    stored: Iterable[StoredEvent], cleaners: dict[tuple[str, str, str], Sanitizer], view: Filter
+    stored: Iterable[StoredEvent], streams: Streams, view: Filter
 ) -> list[tuple[LineKey, str]]:
     """Each output event's lines, prefixed with time, host and stream mark as the view asks."""
     out: list[tuple[LineKey, str]] = []
@@ -61,29 +60,22 @@ def event_lines(
         event = item.event
         assert isinstance(event, ev.Output)
         key = (event.host, event.step, event.stream)
-        text = cleaners.setdefault(key, Sanitizer(keep_colour=True)).feed(event.data)
+        lines = streams.setdefault(key, DisplayLines()).feed(event.data)
         prefix = "" if view.host else f"{event.host} "
         if view.times:
             stamp = time.strftime("%H:%M:%S", time.localtime(event.at))
             prefix = f"{stamp}.{int(event.at % 1 * 1000):03d} {prefix}"
         mark = "!" if event.stream == "stderr" else "│"
-        for number, line in enumerate(text.splitlines()):
-            out.append(((item.id, number), f"{prefix}{mark} {_capped(line)}"))
+        for number, line in enumerate(lines):
+            out.append(((item.id, number), f"{prefix}{mark} {line}"))
     return out
-
-
-def _capped(line: str) -> str:
-    if len(line) <= MAX_LINE:
-        return line
-    kept = _CUT_SGR.sub("", line[:MAX_LINE])  # never leave half a colour sequence behind
-    return f"{kept}\x1b[0m … (line truncated at {MAX_LINE} characters; the store has it all)"
 
 
 def search(path: Path, view: Filter, needle: str, cap: int = 100_000) -> list[LineKey]:
     """Every line of the filtered output containing the needle (case-insensitive), in order."""
     wanted = needle.lower()
     found: list[LineKey] = []
-    cleaners: dict[tuple[str, str, str], Sanitizer] = {}
+    streams: Streams = {}
     store = SQLiteStore(path)
     try:
         after = 0
@@ -94,7 +86,7 @@ def search(path: Path, view: Filter, needle: str, cap: int = 100_000) -> list[Li
             after = batch[-1].id
             found.extend(
                 key
-                for key, line in event_lines(batch, cleaners, view)
+                for key, line in event_lines(batch, streams, view)
                 if wanted in plain(line).lower()
             )
     finally:

@@ -1,0 +1,117 @@
+"""A flood of output: 1 GB from one host, a 100 MB line and invalid UTF-8 among it.
+
+The runner reads no faster than the store writes, so its memory stays bounded; the console
+open on the run keeps answering keys throughout and shows the long line cut, with a mark.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+from console.display import cut_mark
+from console.state import FINAL_RUN
+from tests.conftest import Estate
+from tests.helpers import spawn_cli, state_of
+from tests.pty import Terminal, memory_kib
+
+OPSCONSOLE = str(Path(sys.executable).with_name("opsconsole"))
+LINES_BYTES = 900_000_000
+LONG_LINE = 100_000_000
+BAD = b"bad \xff\xfe bytes\n"
+END = b"\nflood done\n"
+
+FLOOD = r"""
+if [ "$1" = h1 ]; then
+  yes 'flood line of text, about sixty bytes long, to fill the store up' | head -c {lines}
+  printf 'bad \377\376 bytes\n'
+  head -c {long} /dev/zero | tr '\0' a
+  printf '\nflood done\n'
+  sleep {pause}
+  touch {work}/flood-done
+else
+  i=0
+  while [ ! -e {work}/flood-done ]; do i=$((i+1)); echo "steady $i"; sleep 0.2; done
+fi
+"""
+
+PIPELINE = """
+name = "flood"
+targets = ["all"]
+[[stages]]
+name = "s"
+  [[stages.steps]]
+  name = "flood"
+  run = "sh {{ vars.work }}/flood.sh {{ host.name }}"
+  timeout = "10m"
+"""
+
+RUNNER_PEAK_MIB = 256
+CONSOLE_PEAK_MIB = 300
+
+
+def write_flood(
+    estate: Estate, lines: int = LINES_BYTES, long: int = LONG_LINE, pause: int = 0
+) -> None:
+    """The flood pipeline: h1 prints `lines` bytes of lines, then a `long` line, then waits
+    `pause` seconds; the other hosts print a line every 0.2 s until h1 is done."""
+    script = FLOOD.format(lines=lines, long=long, pause=pause, work=estate.work)
+    (estate.work / "flood.sh").write_text(script)
+    estate.pipeline("flood", PIPELINE)
+
+
+def _stored(estate: Estate, host: str) -> tuple[int, bool]:
+    """Bytes of output the store holds for a host, and whether the invalid bytes are there raw."""
+    db = sqlite3.connect(estate.store)
+    try:
+        total, bad = db.execute(
+            "SELECT sum(length(blob)), max(instr(blob, ?)) FROM events"
+            " WHERE kind = 'output' AND host = ?",
+            (BAD, host),
+        ).fetchone()
+    finally:
+        db.close()
+    return int(total or 0), bool(bad)
+
+
+def test_a_gigabyte_flood_keeps_memory_bounded_and_the_console_answering(
+    estate: Estate,
+) -> None:
+    write_flood(estate)
+    launched = spawn_cli(estate, "run", "flood", "--detach")
+    assert launched.returncode == 0, launched.stderr
+    run_id = launched.stdout.strip()
+    term = Terminal(
+        [OPSCONSOLE, "--inventory", str(estate.inventory), "--store", str(estate.store)],
+        XDG_CONFIG_HOME=str(estate.root / "console"),
+    )
+    try:
+        term.wait_for("Quit", term.started)
+        time.sleep(0.5)  # the inventory loads behind the first frame
+        term.wait_for("output of", term.press("\t\r"), timeout=20)  # the newest run
+        time.sleep(0.5)
+        term.wait_for("h1 · flood", term.press("l"), timeout=20)
+        answered, runner_peak, host = 0, 0, "h1"
+        while state_of(estate, run_id).status not in FINAL_RUN:
+            runner = state_of(estate, run_id).runner_pid or 0
+            runner_peak = max(runner_peak, memory_kib(runner, "VmHWM") // 1024)
+            key, host = ("j", "h2") if host == "h1" else ("k", "h1")
+            term.wait_for(f"{host} · flood", term.press(key), timeout=20)  # keys still answer
+            answered += 1
+            time.sleep(0.3)
+        assert state_of(estate, run_id).status == "succeeded"
+        if host == "h1":
+            term.wait_for("h2 · flood", term.press("j"), timeout=20)
+        mark = cut_mark(4000).split("[", 1)[1][:30]  # as much as fits the screen
+        term.wait_for(mark, term.press("k"), timeout=20)
+        console_peak = term.memory_kib("VmHWM") // 1024
+    finally:
+        term.close()
+    assert answered >= 3, "the flood ended before the console was asked anything"
+    assert 0 < runner_peak < RUNNER_PEAK_MIB, f"the runner peaked at {runner_peak} MiB"
+    assert console_peak < CONSOLE_PEAK_MIB, f"the console peaked at {console_peak} MiB"
+    stored, bad_bytes_raw = _stored(estate, "h1")
+    assert stored == LINES_BYTES + len(BAD) + LONG_LINE + len(END)
+    assert bad_bytes_raw
