@@ -67,6 +67,11 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
     """,
+    # One host's output, newest first, without walking every other host's: what the logs
+    # pane reads each time the cursor moves to a cell.
+    """
+    CREATE INDEX events_by_host ON events(run_id, host, id);
+    """,
 ]
 
 _Row = tuple[str, float, str, int, str | None, str | None, str | None, str, bytes | None]
@@ -136,6 +141,8 @@ class SQLiteStore:
         return StoreError(f"the store {self.path} refused a write ({exc}); {done}")
 
     def _migrate(self) -> None:
+        if self._db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS):
+            return  # up to date: no write lock, which a busy runner's writer may be holding
         with self._transaction():
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > len(MIGRATIONS):

@@ -38,6 +38,9 @@ host that outpaces the store send more than it is ever asked to wait for."""
 TERM_GRACE = 2.0
 """Seconds between asking a timed-out command to stop and killing it."""
 
+CLOSE_GRACE = 5.0
+"""Seconds the connections have to close at the end of a run before they are cut."""
+
 PGID_MARKER = b"opsconsole-pgid="
 """The first stderr line of every command names its process group, so that a timeout or a
 cancel can end the whole group even where sshd refuses signal requests (root logins)."""
@@ -175,15 +178,30 @@ class SshPool:
             task.cancel()
 
     async def close(self) -> None:
-        """Close every connection that was opened."""
-        for task in self._conns.values():
-            if task.done() and not task.cancelled() and task.exception() is None:
-                task.result().close()
-            elif not task.done():
-                task.cancel()
-        for task in self._conns.values():
-            if task.done() and not task.cancelled() and task.exception() is None:
-                await task.result().wait_closed()
+        """Close every connection that was opened, cutting those that do not close in time."""
+        attempts = list(self._conns.values())
+        for task in attempts:
+            task.cancel()  # a no-op for those already settled
+        # A handshake that ends as it is cancelled may still hand back an open connection
+        # (asyncio.wait_for before Python 3.12 can lose the cancellation): let every attempt
+        # settle, then close what each one holds, or the runner would wait on it forever.
+        if attempts:
+            await asyncio.wait(attempts, timeout=CLOSE_GRACE)
+        opened = [
+            t.result() for t in attempts if t.done() and not t.cancelled() and not t.exception()
+        ]
+        for conn in opened:
+            conn.close()
+        if not opened:
+            return
+        _, late = await asyncio.wait(
+            [asyncio.ensure_future(c.wait_closed()) for c in opened], timeout=CLOSE_GRACE
+        )
+        if late:
+            for conn in opened:
+                conn.abort()  # a peer that never answers the close is not waited for
+            for waiter in late:
+                waiter.cancel()
 
 
 class _Supervisor:

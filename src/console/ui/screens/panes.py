@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -20,9 +19,7 @@ from console.ui.widgets.literal import literal
 from console.ui.widgets.logs import LogPane
 from console.ui.widgets.matrix import RunMatrix
 from console.ui.widgets.stages import StageStrip
-
-if TYPE_CHECKING:
-    pass
+from console.ui.widgets.steady import Steady
 
 
 class RunPane(Vertical):
@@ -34,7 +31,7 @@ class RunPane(Vertical):
         self._shown: RunState | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(
+        yield Steady(
             "No run open: choose one on the home pane (1) and press Enter.", id="run-title"
         )
         yield StageStrip(id="stages")

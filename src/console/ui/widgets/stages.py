@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual.widgets import Static
 
 from console.durations import format_duration
 from console.sanitize import printable
+from console.ui.widgets.steady import Steady
 
 if TYPE_CHECKING:
     from console.state import RunState, Stage
@@ -62,7 +62,7 @@ def stage_text(state: RunState, stage: Stage, now: float) -> Text:
     )
 
 
-class StageStrip(Static):
+class StageStrip(Steady):
     """Every stage of the open run on a line or two, updated with the run."""
 
     def show(self, state: RunState, now: float) -> None:
