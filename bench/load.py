@@ -162,10 +162,10 @@ def _until_gone(run_id: str, timeout: float = 60.0) -> None:
         if subprocess.run(["pgrep", "-f", f"_runner {run_id}"], capture_output=True).returncode:
             return
         time.sleep(0.2)
-    subprocess.run(["pkill", "-USR1", "-f", f"_runner {run_id}"], check=False)
-    time.sleep(1)
     subprocess.run(["pkill", "-KILL", "-f", f"_runner {run_id}"], check=False)
-    print(f"the runner of {run_id} was still there {timeout:.0f} s after its cancel", file=sys.stderr)
+    print(
+        f"the runner of {run_id} was still there {timeout:.0f} s after its cancel", file=sys.stderr
+    )
 
 
 def _onto_a_cell(term: Terminal) -> int:
