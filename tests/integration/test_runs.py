@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 
@@ -246,3 +247,16 @@ def test_a_killed_runner_shows_its_run_as_interrupted(estate: Estate) -> None:
     assert spawn_cli(estate, "cancel", run_id).returncode == 0
     assert _status(estate, run_id) == "cancelled"
     subprocess.run(["pkill", "-f", "sleep 33.75"], check=False)
+
+
+def test_a_detached_runner_is_scheduled_as_a_batch_job_so_consoles_come_first(
+    estate: Estate,
+) -> None:
+    estate.pipeline("gated", GATED.format(work=estate.work))
+    run_id = _detached(estate, "gated")
+    wait_for(lambda: _status(estate, run_id) == "waiting", 60, "the run to wait at its gate")
+    pid = state_of(estate, run_id).runner_pid
+    assert pid is not None
+    assert os.sched_getscheduler(pid) == os.SCHED_BATCH
+    assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0)  # same nice
+    spawn_cli(estate, "cancel", run_id)
