@@ -353,3 +353,49 @@ async def test_the_first_frame_comes_before_the_configuration(tmp_path: Path) ->
     async with failing.run_test(size=SIZE) as pilot:
         await pilot.pause(0.5)
     assert failing.return_code == 2
+
+
+async def test_a_changed_cell_redraws_its_own_row_and_not_the_whole_matrix(
+    console_app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SQLiteStore(tmp_path / "store.db")
+    hosts = tuple(f"web-{i:02d}" for i in range(30))
+    seed.launch(store, RUN_30, seed.T0 + 7000, hosts=hosts)
+    drawn: list[object] = []
+    draw_row = DataTable._render_line_in_row
+
+    def counted(self, row_key, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if isinstance(self, RunMatrix):
+            drawn.append(row_key.value)
+        return draw_row(self, row_key, *args, **kwargs)
+
+    monkeypatch.setattr(DataTable, "_render_line_in_row", counted)
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, lambda: app.query_one("#runs", DataTable).row_count == 1)
+        await pilot.press("tab", "enter")
+        await _settle(pilot, lambda: isinstance(app.focused, RunMatrix))
+        matrix = app.query_one(RunMatrix)
+        await pilot.press("j", "j")
+        await pilot.pause(0.3)
+        drawn.clear()
+        store.append(
+            [
+                ev.StepStarted(
+                    run_id=RUN_30,
+                    at=seed.T0 + 7001,
+                    stage="preflight",
+                    step="disk space",
+                    host="web-07",
+                )
+            ]
+        )
+        await _settle(
+            pilot, lambda: "running" in str(matrix.get_cell("web-07", "preflight\x1fdisk space"))
+        )
+        await pilot.pause(0.3)
+        rows = {row for row in drawn if row is not None}  # None: the header
+        assert rows == {"web-07"}, rows
+
+
+RUN_30 = "20261117-120000-dddd"

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import DataTable
+from textual.widgets.data_table import CellKey, RowKey
 
 from console.sanitize import printable
 from console.state import GATE_HOST, Cell, RunState
@@ -34,7 +40,13 @@ def cell_text(cell: Cell | None, frame: str = "") -> Text:
 
 
 class RunMatrix(DataTable[Text]):
-    """One row per host and one column per step; changed cell by cell, never rebuilt."""
+    """One row per host and one column per step; changed cell by cell, never rebuilt.
+
+    DataTable draws every visible line again after any change anywhere (its caches are keyed
+    by a table-wide update count and by the cursor's place). At 500 hosts that made each key
+    and each spinner turn redraw the whole matrix. Here each line is kept until its own row
+    changes, or the cursor enters or leaves it.
+    """
 
     class CellChosen(Message):
         """The cursor moved onto a (host, stage, step) cell."""
@@ -54,10 +66,14 @@ class RunMatrix(DataTable[Text]):
         super().__init__(cursor_type="cell", zebra_stripes=True)
         self.run_id: str | None = None
         self._columns: list[tuple[str, str]] = []
+        self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(4096)
+        self._versions: dict[RowKey, int] = {}
+        self._layout = 0
 
     def show(self, state: RunState) -> None:
         """Lay the matrix out for a run (only when the run changes)."""
         self.clear(columns=True)
+        self._forget_lines()
         self.run_id = state.id
         self._columns = [(stage.name, step.name) for stage in state.stages for step in stage.steps]
         self.add_column("host", key="host")
@@ -90,6 +106,64 @@ class RunMatrix(DataTable[Text]):
             for row in [r.value for r in self.rows] if host == GATE_HOST else [host]:
                 if row in self.rows:
                     self.update_cell(row, column, self._cell(state, stage, step, str(row)))
+
+    def update_cell(
+        self, row_key: RowKey | str, column_key: object, value: Text, **kw: bool
+    ) -> None:  # type: ignore[override]
+        """Change one cell; only its row's lines are drawn again."""
+        super().update_cell(row_key, column_key, value, **kw)  # type: ignore[arg-type]
+        key = row_key if isinstance(row_key, RowKey) else RowKey(row_key)
+        self._versions[key] = self._versions.get(key, 0) + 1
+
+    def _forget_lines(self) -> None:
+        self._layout += 1
+        self._strips.clear()
+        self._versions.clear()
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        super()._update_dimensions(new_rows)
+        self._layout += 1  # column widths may have changed: every line is drawn afresh
+
+    def _update_column_widths(self, updated_cells: set[CellKey]) -> None:
+        super()._update_column_widths(updated_cells)
+        self._layout += 1
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+
+    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+        try:
+            row_key, _ = self._get_offsets(y)
+        except LookupError:
+            return super()._render_line(y, x1, x2, base_style)
+        found = self._row_locations.get(row_key)
+        row = -1 if found is None else found  # -1: the header, which follows the cursor's column
+
+        def on_this_row(row_and_column: object) -> int:
+            at_row, at_column = row_and_column  # type: ignore[misc]
+            return int(at_column) if row < 0 or at_row == row else -1
+
+        key = (
+            row_key,
+            self._versions.get(row_key, 0),
+            self._layout,
+            y,
+            x1,
+            x2,
+            self.size.width,
+            base_style,
+            self._pseudo_class_state,
+            on_this_row(self.cursor_coordinate),
+            on_this_row(self.hover_coordinate),
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.app.theme,
+        )
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._strips[key] = super()._render_line(y, x1, x2, base_style)
+        return strip
 
     def on_data_table_cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
         row, column = event.cell_key.row_key.value, event.cell_key.column_key.value
