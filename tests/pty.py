@@ -41,7 +41,7 @@ class Terminal:
         os.close(slave)
         self._master = master
         self._chunks: list[tuple[float, bytes]] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -55,6 +55,7 @@ class Terminal:
                 return
             with self._lock:
                 self._chunks.append((time.perf_counter(), data))
+                self._lock.notify_all()
 
     def wait_for(self, token: str, since: float, timeout: float = 30.0) -> float:
         """When `token` first showed on screen after `since` (perf_counter seconds).
@@ -66,7 +67,9 @@ class Terminal:
         deadline = time.perf_counter() + timeout
         seen, carry = 0, b""
         while time.perf_counter() < deadline:
-            with self._lock:
+            with self._lock:  # woken by the reader: no polling to take the CPU from the program
+                if len(self._chunks) <= seen:
+                    self._lock.wait(max(0.0, deadline - time.perf_counter()))
                 fresh = self._chunks[seen:]
                 seen += len(fresh)
             for at, data in fresh:
@@ -76,7 +79,6 @@ class Terminal:
                 if wanted in _ESCAPES.sub(b"", window):
                     return at
                 carry = window[-512:]
-            time.sleep(0.001)
         raise TimeoutError(f"'{token}' did not appear within {timeout} s")
 
     def press(self, keys: str) -> float:
