@@ -127,31 +127,3 @@ def test_two_processes_append_to_one_store(tmp_path: Path) -> None:
     assert [p.wait(60) for p in procs] == [0, 0]
     got = SQLiteStore(tmp_path / "s.db").read("r", kinds=("cancel_requested",))
     assert len(got) == 600
-
-
-def test_one_hosts_newest_output_is_read_without_walking_every_other_hosts(
-    tmp_path: Path,
-) -> None:
-    store = _store(tmp_path)
-    quiet = [
-        ev.Output(
-            run_id="r", at=1.0, stage="s", step="x", host="quiet", stream="stdout", data=b"q\n"
-        )
-    ] * 5
-    loud = [
-        ev.Output(
-            run_id="r", at=2.0, stage="s", step="x", host=f"h{i % 50}", stream="stdout", data=b"l\n"
-        )
-        for i in range(20_000)
-    ]
-    store.append(quiet + loud)
-    steps = [0]
-
-    def count() -> int:
-        steps[0] += 1
-        return 0
-
-    store._db.set_progress_handler(count, 1000)  # one call per 1,000 SQLite VM instructions
-    got = store.read("r", kinds=("output",), host="quiet", step="x", before=1 << 62, limit=60)
-    assert len(got) == 5
-    assert steps[0] < 20, f"{steps[0]}k instructions: the read walked the other hosts' output"

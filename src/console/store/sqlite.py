@@ -67,11 +67,6 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
     """,
-    # One host's output, newest first, without walking every other host's: what the logs
-    # pane reads each time the cursor moves to a cell.
-    """
-    CREATE INDEX events_by_host ON events(run_id, host, id);
-    """,
 ]
 
 _Row = tuple[str, float, str, int, str | None, str | None, str | None, str, bytes | None]
