@@ -42,10 +42,10 @@ def cell_text(cell: Cell | None, frame: str = "") -> Text:
 class RunMatrix(DataTable[Text]):
     """One row per host and one column per step; changed cell by cell, never rebuilt.
 
-    DataTable draws every visible line again after any change anywhere (its caches are keyed
-    by a table-wide update count and by the cursor's place). At 500 hosts that made each key
-    and each spinner turn redraw the whole matrix. Here each line is kept until its own row
-    changes, or the cursor enters or leaves it.
+    DataTable draws every visible line again after any cell changes anywhere (its caches are
+    keyed by a table-wide update count). At 500 hosts that made each spinner turn and each
+    step that started or ended redraw the whole matrix. Here each line is kept until its own
+    row changes, or the cursor enters or leaves it.
     """
 
     class CellChosen(Message):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual.visual import VisualType
 from textual.widgets import Static
@@ -21,22 +20,14 @@ class Steady(Static):
 
     def update(self, content: VisualType = "", *, layout: bool = True) -> None:
         """Show new content; lay out again only when asked and its height at this width changed."""
-        rows = (self.content_size.width, _rows(content, self.content_size.width))
-        super().update(content, layout=layout and (rows != self._rows or rows[0] <= 0))
+        width = self.content_size.width
+        rows = (width, self._height(content, width))
+        super().update(content, layout=layout and (rows != self._rows or rows[1] < 0))
         self._rows = rows
 
-
-def _rows(content: VisualType, width: int) -> int:
-    """Rows the content takes when wrapped at `width`; -1 where it cannot tell."""
-    if width <= 0:
-        return -1
-    plain = (
-        content.plain
-        if isinstance(content, Text)
-        else content
-        if isinstance(content, str)
-        else None
-    )
-    if plain is None:
-        return -1
-    return sum(max(1, -(-cell_len(line) // width)) for line in plain.split("\n"))
+    def _height(self, content: VisualType, width: int) -> int:
+        """Rows the content takes wrapped at `width`; -1 where it cannot tell."""
+        if width <= 0 or not isinstance(content, Text | str):
+            return -1
+        text = Text(content) if isinstance(content, str) else content
+        return len(text.wrap(self.app.console, width))
