@@ -156,7 +156,9 @@ def _resume(args: argparse.Namespace) -> int:
     from console.services import run_state
 
     store = open_store(args)
-    state = run_state(store, args.run)
+    state = run_state(store, args.run)  # the first reader records the interruption
+    seen = store.newest_id(state.id)
+    state = run_state(store, state.id)  # reflects at least every event up to `seen`
     check_resumable(state)
     assert state.launched is not None
     kept = store.blob(state.launched.pipeline_digest)
@@ -166,7 +168,7 @@ def _resume(args: argparse.Namespace) -> int:
     if not args.yes and not _confirmed("Resume it?"):
         print("nothing was resumed")
         return 1
-    record_resume(store, state, current_operator())
+    record_resume(store, state, current_operator(), seen)
     existing = [e.event for e in store.read(state.id, exclude=(ev.Output.kind,))]
     store.close()
     if args.detach:

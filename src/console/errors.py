@@ -38,6 +38,10 @@ class UsageError(ConsoleError):
     """A command was given bad arguments (unknown run, bad param value, ...)."""
 
 
+class RunChanged(UsageError):
+    """A run gained events between reading it and acting on it (someone else acted first)."""
+
+
 class StoreError(ConsoleError):
     """The store cannot be opened or is of an unknown schema."""
 

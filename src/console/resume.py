@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from console import events as ev
-from console.errors import UsageError
+from console.errors import RunChanged, UsageError
 from console.services import step_label
 from console.state import RunState
 from console.store.base import Store
@@ -49,9 +49,20 @@ def outline(state: RunState) -> list[str]:
     return lines or ["  no step is left to run: the run will be finished"]
 
 
-def record_resume(store: Store, state: RunState, actor: str) -> ev.RunResumed:
-    """Record that `actor` resumes the run (the audit trail keeps it), and return the event."""
+def record_resume(store: Store, state: RunState, actor: str, seen: int) -> ev.RunResumed:
+    """Record that `actor` resumes the run (the audit trail keeps it), and return the event.
+
+    `seen` is the run's newest event id when `state` was read: if anything happened to the
+    run since (someone else resumed it while this person read the outline), nothing is
+    recorded and the refusal says so, so that two resumes can never start two runners.
+    """
     again = [step_label(c) for c in state.cells.values() if c.status == "unknown"]
     event = ev.RunResumed(run_id=state.id, at=time.time(), actor=actor, again=again)
-    store.append([event])
+    try:
+        store.append([event], if_newest=seen)
+    except RunChanged:
+        raise RunChanged(
+            f"run {state.id} changed while you were deciding (resumed or cancelled by someone "
+            f"else); nothing was resumed — `opsconsole show {state.id}` shows where it stands"
+        ) from None
     return event

@@ -6,7 +6,12 @@ import os
 import signal
 import subprocess
 
+import pytest
+
 from console import events as ev
+from console.errors import RunChanged
+from console.resume import record_resume
+from console.services import run_state
 from console.store.sqlite import SQLiteStore
 from tests.conftest import Estate
 from tests.helpers import cells, run_cli, show_json, spawn_cli, state_of, wait_for
@@ -176,3 +181,25 @@ def test_killed_at_random_moments_the_store_stays_whole_and_every_run_resumes(
             assert run_cli(estate, "resume", run_id, "--yes") == 0
         assert state_of(estate, run_id).status == "succeeded"
     assert interrupted  # at least one kill landed mid-run (the moments are seeded)
+
+
+def test_two_people_resuming_at_once_start_one_runner_and_the_second_is_told(
+    estate: Estate,
+) -> None:
+    run_id = _kill_mid_step(estate)
+    wait_for(lambda: show_json(estate, run_id)["status"] == "interrupted", 30, "interrupted")
+    store = SQLiteStore(estate.store)
+    try:
+        reading = run_state(store, run_id)  # the second person, reading the outline
+        seen = store.newest_id(run_id)
+        (estate.work / "resumed").touch()
+        first = spawn_cli(estate, "resume", run_id, "--yes", "--detach")  # the first confirms
+        assert first.returncode == 0, first.stderr
+        with pytest.raises(RunChanged, match="changed while you were deciding"):
+            record_resume(store, reading, "second", seen)
+    finally:
+        store.close()
+    wait_for(lambda: show_json(estate, run_id)["status"] == "succeeded", 60, "the run to end")
+    resumed = [e for e in _kinds(estate, run_id) if isinstance(e, ev.RunResumed)]
+    started = [e for e in _kinds(estate, run_id) if isinstance(e, ev.RunStarted)]
+    assert len(resumed) == 1 and len(started) == 2  # the first runner, and the one resume

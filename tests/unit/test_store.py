@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from console import events as ev
-from console.errors import StoreError, UsageError
+from console.errors import RunChanged, StoreError, UsageError
 from console.store.sqlite import MIGRATIONS, SQLiteStore
 from console.store.writer import BatchWriter
 from tests.unit.test_state import _launched
@@ -127,3 +127,18 @@ def test_two_processes_append_to_one_store(tmp_path: Path) -> None:
     assert [p.wait(60) for p in procs] == [0, 0]
     got = SQLiteStore(tmp_path / "s.db").read("r", kinds=("cancel_requested",))
     assert len(got) == 600
+
+
+def test_an_append_guarded_by_the_newest_id_is_refused_once_the_run_has_moved_on(
+    tmp_path: Path,
+) -> None:
+    store = _store(tmp_path)
+    seen = store.newest_id("r")
+    other = SQLiteStore(tmp_path / "s.db")
+    other.append([ev.CancelRequested(run_id="r", at=2.0, actor="bob")])
+    other.close()
+    with pytest.raises(RunChanged):
+        store.append([ev.CancelRequested(run_id="r", at=3.0, actor="alice")], if_newest=seen)
+    assert [e.event.kind for e in store.read("r")] == ["run_launched", "cancel_requested"]
+    store.append([ev.CancelRequested(run_id="r", at=4.0, actor="alice")], if_newest=seen + 1)
+    assert store.newest_id("r") == seen + 2

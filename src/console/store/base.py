@@ -35,8 +35,12 @@ class Store(Protocol):
     def create_run(self, launched: Event, pipeline_text: str) -> None:
         """Index a new run and append its launch event (and keep the pipeline text as it ran)."""
 
-    def append(self, events: Sequence[Event]) -> None:
-        """Append events in one transaction."""
+    def append(self, events: Sequence[Event], if_newest: int | None = None) -> None:
+        """Append events in one transaction; with `if_newest`, only while that id is still the
+        run's newest event (else RunChanged, and nothing is appended)."""
+
+    def newest_id(self, run_id: str) -> int:
+        """The id of the run's newest event (0 for none)."""
 
     def read(
         self,

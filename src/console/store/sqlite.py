@@ -14,7 +14,7 @@ from typing import Any
 
 from console import events as ev
 from console.audit import GENESIS, AuditRecord, Entry, canonical, chain, entry_for
-from console.errors import ReadOnlyStore, StoreError, UsageError
+from console.errors import ReadOnlyStore, RunChanged, StoreError, UsageError
 from console.identity import current_operator
 from console.paths import default_store_path
 from console.store.base import RunSummary, StoredEvent
@@ -174,15 +174,27 @@ class SQLiteStore:
             [e for e in [entry_for(launched, self.actor)] if e],
         )
 
-    def append(self, events: Sequence[ev.Event]) -> None:
-        """Append events in one transaction, with the audit records they call for."""
+    def append(self, events: Sequence[ev.Event], if_newest: int | None = None) -> None:
+        """Append events in one transaction, with the audit records they call for; with
+        `if_newest`, only while that is still the run's newest event id."""
         if not events:
             return
         rows = [_encode(e) for e in events]
         entries = [e for e in (entry_for(x, self.actor) for x in events if x.kind != "output") if e]
         with self._transaction():
+            if if_newest is not None and self._newest(events[0].run_id) != if_newest:
+                raise RunChanged(f"run {events[0].run_id} changed since it was read")
             self._db.executemany(_INSERT, rows)
             self._chain(entries)
+
+    def newest_id(self, run_id: str) -> int:
+        """The id of the run's newest event (0 for none)."""
+        with self._lock:
+            return self._newest(run_id)
+
+    def _newest(self, run_id: str) -> int:
+        row = self._db.execute("SELECT max(id) FROM events WHERE run_id = ?", (run_id,)).fetchone()
+        return int(row[0] or 0)
 
     def _chain(self, entries: list[Entry]) -> None:
         """Link entries onto the audit chain; the caller holds the write transaction."""
