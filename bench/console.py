@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.pty import Terminal
+from tests.pty import Terminal, onto_first_cell
 
 from console import events as ev
 from console.store.sqlite import SQLiteStore
@@ -166,7 +166,7 @@ def latency(presses: int, rate: int) -> tuple[list[float], int, float, int, int]
             command = [PYTHON, "-c", FLOOD, str(store), RUN, str(rate), str(seconds)]
             flood = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
             time.sleep(2.0)
-        row = _onto_a_cell(term)
+        row = onto_first_cell(term, "h000 · work", "h001 · work")
         samples = []
         for i in range(presses):  # down and up the matrix; the logs pane follows the new cell
             key, row = ("j", row + 1) if i % 2 == 0 else ("k", row - 1)
@@ -183,16 +183,6 @@ def latency(presses: int, rate: int) -> tuple[list[float], int, float, int, int]
         if flood and flood.poll() is None:
             flood.kill()
         term.close()
-
-
-def _onto_a_cell(term: Terminal) -> int:
-    """Move the matrix cursor onto the first host's step cell; the row it is on."""
-    try:
-        term.wait_for("h000 · work", term.press("l"), timeout=5)
-        return 0
-    except TimeoutError:  # the cursor was already on the step column
-        term.wait_for("h001 · work", term.press("j"), timeout=10)
-        return 1
 
 
 def ms(values: list[float], q: float) -> float:

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from tests.net import black_hole
-from tests.pty import Terminal
+from tests.pty import Terminal, onto_first_cell
 from tests.sshd import Sshd, start_sshd
 
 VENV_BIN = Path(sys.executable).parent
@@ -137,7 +137,7 @@ def key_latency(folder: Path, presses: int, own_core: bool, sshd_pid: int) -> li
         time.sleep(0.5)
         term.wait_for("output of", term.press("\t\r"))  # the newest run, in the run view
         time.sleep(0.5)
-        row = _onto_a_cell(term)
+        row = onto_first_cell(term, "h0 · s0", "h1 · s0")
         samples = []
         for i in range(presses):
             key, row = ("j", row + 1) if i % 2 == 0 else ("k", row - 1)
@@ -166,16 +166,6 @@ def _until_gone(run_id: str, timeout: float = 60.0) -> None:
     print(
         f"the runner of {run_id} was still there {timeout:.0f} s after its cancel", file=sys.stderr
     )
-
-
-def _onto_a_cell(term: Terminal) -> int:
-    """Move the matrix cursor onto the first host's first step; the row it is on."""
-    try:
-        term.wait_for("h0 · s0", term.press("l"), timeout=5)
-        return 0
-    except TimeoutError:  # the cursor was already on the step column
-        term.wait_for("h1 · s0", term.press("j"), timeout=10)
-        return 1
 
 
 def main() -> None:

@@ -120,3 +120,14 @@ def memory_kib(pid: int, field: str = "VmRSS") -> int:
     except OSError:
         return 0
     raise ValueError(field)
+
+
+def onto_first_cell(term: Terminal, first: str, second: str) -> int:
+    """Move the run matrix's cursor onto the first host's step cell (the logs pane names it
+    `first`, or `second` for the next row); the row it is on."""
+    try:
+        term.wait_for(first, term.press("l"), timeout=5)
+        return 0
+    except TimeoutError:  # the cursor was already on the step column
+        term.wait_for(second, term.press("j"), timeout=10)
+        return 1
