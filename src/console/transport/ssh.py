@@ -309,19 +309,20 @@ async def _pump(
         cut = data.rfind(b"\n") + 1
         if len(data) - cut >= LONG_LINE:  # a line with no end in sight goes on in pieces
             cut = len(data)
-        for piece in _pieces(data[:cut]):
+        for piece in _pieces(data, cut):
             sink(stream, piece)
             await pace()  # unread output stays in the SSH window, which stops the remote writer
         pending = data[cut:]
 
 
-def _pieces(data: bytes) -> Iterator[bytes]:
-    """Whole lines in pieces of at most LONG_LINE bytes; a longer line alone, in such pieces."""
+def _pieces(data: bytes, stop: int) -> Iterator[bytes]:
+    """The first `stop` bytes as whole lines in pieces of at most LONG_LINE bytes; a longer
+    line alone, in such pieces."""
     start = 0
-    while start < len(data):
-        end = data.rfind(b"\n", start, start + LONG_LINE) + 1
+    while start < stop:
+        end = data.rfind(b"\n", start, min(start + LONG_LINE, stop)) + 1
         if end <= start:
-            end = start + LONG_LINE
+            end = min(start + LONG_LINE, stop)
         yield data[start:end]
         start = end
 
