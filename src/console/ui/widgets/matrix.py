@@ -8,6 +8,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.cache import LRUCache
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import DataTable
@@ -139,11 +140,6 @@ class RunMatrix(DataTable[Text]):
             return super()._render_line(y, x1, x2, base_style)
         found = self._row_locations.get(row_key)
         row = -1 if found is None else found  # -1: the header, which follows the cursor's column
-
-        def on_this_row(row_and_column: object) -> int:
-            at_row, at_column = row_and_column  # type: ignore[misc]
-            return int(at_column) if row < 0 or at_row == row else -1
-
         key = (
             row_key,
             self._versions.get(row_key, 0),
@@ -154,8 +150,8 @@ class RunMatrix(DataTable[Text]):
             self.size.width,
             base_style,
             self._pseudo_class_state,
-            on_this_row(self.cursor_coordinate),
-            on_this_row(self.hover_coordinate),
+            _column_on(row, self.cursor_coordinate),
+            _column_on(row, self.hover_coordinate),
             self.show_cursor,
             self._show_hover_cursor,
             self.app.theme,
@@ -170,3 +166,8 @@ class RunMatrix(DataTable[Text]):
         if row and column and column != "host":
             stage, step = column.split("\x1f", 1)
             self.post_message(self.CellChosen(row, stage, step))
+
+
+def _column_on(row: int, at: Coordinate) -> int:
+    """The column a cursor is at when it is on this row (or this is the header, row -1)."""
+    return at.column if row < 0 or at.row == row else -1
