@@ -12,9 +12,13 @@ import time
 from pathlib import Path
 
 from console import events as ev
+from console.display import MAX_LINE, cut_mark
 from tests.conftest import Estate, write_estate
-from tests.helpers import cells, run_cli, state_of, wait_for
+from tests.helpers import cells, run_cli, spawn_cli, state_of, wait_for
+from tests.pty import Terminal
 from tests.sshd import Sshd
+
+OPSCONSOLE = str(Path(sys.executable).with_name("opsconsole"))
 
 ONE = """
     name = "one"
@@ -229,3 +233,29 @@ def test_rich_progress_draws_a_bar_per_stage() -> None:
     assert "pre" in text and "2 hosts, 1 failed" in text
     assert "✗ pre / disk @ b: failed" in text
     assert "waiting at gate 'cb'" in text
+
+
+def test_logs_cut_a_long_line_on_a_terminal_and_keep_it_whole_in_a_pipe(estate: Estate) -> None:
+    estate.pipeline(
+        "long",
+        """
+        name = "long"
+        targets = ["h1"]
+        [[stages]]
+        name = "s"
+          [[stages.steps]]
+          name = "long"
+          run = "head -c 6000 /dev/zero | tr '\\\\0' y; echo; echo after"
+        """,
+    )
+    assert run_cli(estate, "run", "long") == 0
+    piped = spawn_cli(estate, "logs", "last")
+    assert piped.returncode == 0, piped.stderr
+    assert "y" * 6000 in piped.stdout and "truncated" not in piped.stdout
+    mark = cut_mark(MAX_LINE).strip()
+    term = Terminal([OPSCONSOLE, *estate.cli("logs", "last")], size=(200, 60))
+    try:
+        term.wait_for("after", term.started, timeout=20)  # the line after the cut one comes out
+        term.wait_for(mark[:40], term.started, timeout=1)
+    finally:
+        term.close()
