@@ -14,9 +14,10 @@ from pathlib import Path
 
 from console.display import cut_mark
 from console.state import FINAL_RUN
-from tests.conftest import Estate
+from tests.conftest import Estate, write_estate
 from tests.helpers import spawn_cli, state_of
 from tests.pty import Terminal, memory_kib
+from tests.sshd import Sshd
 
 OPSCONSOLE = str(Path(sys.executable).with_name("opsconsole"))
 LINES_BYTES = 900_000_000
@@ -121,3 +122,41 @@ def test_a_gigabyte_flood_keeps_memory_bounded_and_the_console_answering(
     stored, bad_bytes_raw = _stored(estate, "h1")
     assert stored == LINES_BYTES + len(BAD) + LONG_LINE + len(END)
     assert bad_bytes_raw
+
+
+MANY_HOSTS = 200
+EACH_BYTES = 3_000_000
+MANY_PEAK_MIB = 400
+"""Windows of a fixed size, 2 MiB, let 200 flooding channels hold 700 MiB and more."""
+
+
+def test_many_hosts_flooding_at_once_share_one_bound(tmp_path: Path, sshd: Sshd) -> None:
+    estate = write_estate(tmp_path, sshd, hosts=MANY_HOSTS)
+    estate.pipeline(
+        "many",
+        f"""
+        name = "many"
+        targets = ["all"]
+        [[stages]]
+        name = "s"
+          [[stages.steps]]
+          name = "flood"
+          run = "yes 'flood line of text, about sixty bytes long' | head -c {EACH_BYTES}"
+        """,
+    )
+    launched = spawn_cli(estate, "run", "many", "--detach")
+    assert launched.returncode == 0, launched.stderr
+    run_id, peak = launched.stdout.strip(), 0
+    while (state := state_of(estate, run_id)).status not in FINAL_RUN:
+        peak = max(peak, memory_kib(state.runner_pid or 0, "VmHWM") // 1024)
+        time.sleep(0.1)
+    assert state.status == "succeeded"
+    assert 0 < peak < MANY_PEAK_MIB, f"the runner peaked at {peak} MiB"
+    db = sqlite3.connect(estate.store)
+    try:
+        (total,) = db.execute(
+            "SELECT sum(length(blob)) FROM events WHERE kind = 'output'"
+        ).fetchone()
+    finally:
+        db.close()
+    assert total == MANY_HOSTS * EACH_BYTES

@@ -223,6 +223,7 @@ class Engine:
         failed: list[str] = []
         touched: list[str] = []
         size = stage.batch_size(len(hosts))
+        self._pool.expect(min(size, len(hosts)))  # their windows share one budget
         if stage.strategy == "parallel":
             limit = asyncio.Semaphore(size)
             await asyncio.gather(

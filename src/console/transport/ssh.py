@@ -29,11 +29,20 @@ LONG_LINE = 65536
 line cannot fill memory, and no view has to decode more than this for one event."""
 
 WINDOW = 2 << 20
-"""Bytes a host may send ahead on a channel before it waits for us, and what one read takes.
+"""Bytes a host may send ahead on a channel before it waits for us, and what one read takes,
+when few channels run at once.
 
 Reading the whole window at once matters: asyncssh opens the window again, in full, each
 time its buffer drains below its limit, so reading less than a window per pause would let a
 host that outpaces the store send more than it is ever asked to wait for."""
+
+IN_FLIGHT = 64 << 20
+"""Bytes of windows shared by the channels expected to run at once: each channel holds up
+to two windows (the one it has read and the one asyncssh buffers behind it), so 500 hosts
+flooding at once while the store stalls hold about 128 MiB, not 2 GiB."""
+
+MIN_WINDOW = 64 << 10
+"""The smallest window a channel gets however many run: one long line's piece."""
 
 TERM_GRACE = 2.0
 """Seconds between asking a timed-out command to stop and killing it."""
@@ -91,6 +100,11 @@ class SshPool:
         self._conns: dict[str, asyncio.Task[asyncssh.SSHClientConnection]] = {}
         self._known: dict[Path, KnownHosts] = {}
         self._on_accept = on_accept
+        self._window = WINDOW
+
+    def expect(self, channels: int) -> None:
+        """Size the windows of channels opened from now on for `channels` running at once."""
+        self._window = max(MIN_WINDOW, min(WINDOW, IN_FLIGHT // max(1, channels)))
 
     def _known_hosts(self, path: Path) -> KnownHosts:
         if path not in self._known:
@@ -161,11 +175,12 @@ class SshPool:
         wrapped = f"echo {PGID_MARKER.decode()}$$ >&2; {command}"
         try:
             process = await conn.create_process(
-                wrapped, encoding=None, env=env or {}, window=WINDOW
+                wrapped, encoding=None, env=env or {}, window=self._window
             )
         except (asyncssh.Error, OSError) as exc:
             raise _lost(target, exc) from None
-        return await _Supervisor(conn, target, process, sink, self._pace).run(timeout, stdin)
+        flow = _Flow(self._pace, self._window)
+        return await _Supervisor(conn, target, process, sink, flow).run(timeout, stdin)
 
     def forget(self, name: str) -> None:
         """Drop a host's connection, so that the next step connects (and checks its key) afresh."""
@@ -204,6 +219,14 @@ class SshPool:
                 waiter.cancel()
 
 
+@dataclass(frozen=True)
+class _Flow:
+    """How one channel's output is read: its window, and what each piece waits on."""
+
+    pace: Pace
+    window: int
+
+
 class _Supervisor:
     """Streams one remote command's output and ends it (its whole process group) when told."""
 
@@ -213,10 +236,10 @@ class _Supervisor:
         target: HostTarget,
         process: asyncssh.SSHClientProcess[bytes],
         sink: OutputSink,
-        pace: Pace,
+        flow: _Flow,
     ) -> None:
         self.conn, self.target, self.process, self.sink = conn, target, process, sink
-        self.pace = pace
+        self.flow = flow
         self.pgid: int | None = None
 
     async def run(self, timeout: float | None, stdin: bytes | None) -> ExecResult:
@@ -226,8 +249,8 @@ class _Supervisor:
             process.stdin.write(stdin)
         process.stdin.write_eof()
         pumps = asyncio.gather(
-            _pump(process.stdout, "stdout", self.sink, self.pace),
-            _pump(process.stderr, "stderr", self.sink, self.pace, self._marker),
+            _pump(process.stdout, "stdout", self.sink, self.flow),
+            _pump(process.stderr, "stderr", self.sink, self.flow, self._marker),
         )
         try:
             async with asyncio.timeout(timeout):
@@ -281,14 +304,16 @@ async def _pump(
     reader: asyncssh.SSHReader[bytes],
     stream: str,
     sink: OutputSink,
-    pace: Pace,
+    flow: _Flow,
     intercept: Callable[[bytes], bool] | None = None,
 ) -> None:
-    """Pass whole lines on at once and partial lines after a short wait, reading no faster than `pace`."""
+    """Pass whole lines on at once and partial lines after a short wait, reading a window at a
+    time no faster than the flow's pace."""
     pending = b""
     while True:
         try:
-            chunk = await asyncio.wait_for(reader.read(WINDOW), PARTIAL_FLUSH if pending else None)
+            wait = PARTIAL_FLUSH if pending else None
+            chunk = await asyncio.wait_for(reader.read(flow.window), wait)
         except TimeoutError:
             sink(stream, pending)
             pending = b""
@@ -311,7 +336,9 @@ async def _pump(
             cut = len(data)
         for piece in _pieces(data, cut):
             sink(stream, piece)
-            await pace()  # unread output stays in the SSH window, which stops the remote writer
+            await (
+                flow.pace()
+            )  # unread output stays in the SSH window, which stops the remote writer
         pending = data[cut:]
 
 
