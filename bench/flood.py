@@ -7,12 +7,17 @@ in the quiet run h1 only waits. The console is open on a real pty on the run vie
 move between h1 and h2 and each press is timed until the logs pane names the new cell. The
 runner's and the console's peak resident memory come from /proc. Rounds alternate.
 
+Then many hosts at once: 500 hosts each printing 4 MB of lines as fast as they can, beside
+one host printing the same 2 GB, each run timed and the runner's peak read from /proc: what
+the runner holds must not grow with the number of hosts flooding.
+
     .venv/bin/python -m bench.flood --rounds 3
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -22,7 +27,13 @@ from pathlib import Path
 
 from tests.conftest import write_estate
 from tests.helpers import spawn_cli, state_of
-from tests.integration.test_flood import LINES_BYTES, LONG_LINE, write_flood
+from tests.integration.test_flood import (
+    LINES_BYTES,
+    LONG_LINE,
+    run_many,
+    write_flood,
+    write_many,
+)
 from tests.pty import Terminal, memory_kib
 from tests.sshd import Sshd, start_sshd
 
@@ -30,6 +41,8 @@ from console.state import FINAL_RUN
 
 VENV_BIN = Path(sys.executable).parent
 QUIET_SECONDS = 10
+MANY = ((500, 4_000_000), (1, 2_000_000_000))
+"""(hosts, bytes each) of the many-hosts runs: the same total either way."""
 
 
 @dataclass
@@ -74,6 +87,16 @@ def one_run(root: Path, sshd: Sshd, flood: bool) -> Result:
     return Result(seconds, samples, runner_peak // 1024, console_peak // 1024)
 
 
+def many_run(root: Path, sshd: Sshd, hosts: int, each: int) -> tuple[float, int]:
+    """Seconds for `hosts` hosts each printing `each` bytes at once, and the runner's peak MiB."""
+    estate = write_estate(root, sshd, hosts=hosts)
+    write_many(estate, each)
+    state, peak = run_many(estate)
+    assert state.status == "succeeded", state.status
+    shutil.rmtree(root)  # gigabytes each
+    return (state.finished_at or 0.0) - (state.started_at or 0.0), peak
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
@@ -81,13 +104,18 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="flood-"))
     sshd = start_sshd(root / "sshd")
     results: dict[bool, list[Result]] = {False: [], True: []}
+    many: dict[tuple[int, int], list[tuple[float, int]]] = {m: [] for m in MANY}
     try:
         for n in range(args.rounds):
             for flood in (False, True):
                 results[flood].append(one_run(root / f"{n}-{flood}", sshd, flood))
+        for n in range(args.rounds):
+            for hosts, each in MANY:
+                many[hosts, each].append(many_run(root / f"many-{n}-{hosts}", sshd, hosts, each))
     finally:
         sshd.process.terminate()
     report(args.rounds, results)
+    report_many(many)
 
 
 def report(rounds: int, results: dict[bool, list[Result]]) -> None:
@@ -108,6 +136,17 @@ def report(rounds: int, results: dict[bool, list[Result]]) -> None:
             f"{statistics.median(r.seconds for r in rows):.1f} | {len(keys)} | "
             f"{ms[0]:.1f} | {ms[1]:.1f} | {ms[2]:.1f} | {keys[-1] * 1000:.1f} | "
             f"{max(r.runner_mib for r in rows)} | {max(r.console_mib for r in rows)} |"
+        )
+
+
+def report_many(many: dict[tuple[int, int], list[tuple[float, int]]]) -> None:
+    """The many-hosts table for bench/README.md."""
+    print("\n| hosts flooding at once | bytes each | run s (median) | runner peak MiB (max) |")
+    print("|---:|---:|---:|---:|")
+    for (hosts, each), rows in many.items():
+        print(
+            f"| {hosts} | {each / 1e6:,.0f} MB | {statistics.median(r[0] for r in rows):.1f} | "
+            f"{max(r[1] for r in rows)} |"
         )
 
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from console.display import cut_mark
-from console.state import FINAL_RUN
+from console.state import FINAL_RUN, RunState
 from tests.conftest import Estate, write_estate
 from tests.helpers import spawn_cli, state_of
 from tests.pty import Terminal, memory_kib
@@ -130,8 +130,8 @@ MANY_PEAK_MIB = 400
 """Windows of a fixed size, 2 MiB, let 200 flooding channels hold 700 MiB and more."""
 
 
-def test_many_hosts_flooding_at_once_share_one_bound(tmp_path: Path, sshd: Sshd) -> None:
-    estate = write_estate(tmp_path, sshd, hosts=MANY_HOSTS)
+def write_many(estate: Estate, each: int) -> None:
+    """The `many` pipeline: every host prints `each` bytes of lines as fast as it can."""
     estate.pipeline(
         "many",
         f"""
@@ -141,15 +141,26 @@ def test_many_hosts_flooding_at_once_share_one_bound(tmp_path: Path, sshd: Sshd)
         name = "s"
           [[stages.steps]]
           name = "flood"
-          run = "yes 'flood line of text, about sixty bytes long' | head -c {EACH_BYTES}"
+          run = "yes 'flood line of text, about sixty bytes long' | head -c {each}"
         """,
     )
+
+
+def run_many(estate: Estate) -> tuple[RunState, int]:
+    """Run `many` detached; its final state and the runner's peak resident MiB."""
     launched = spawn_cli(estate, "run", "many", "--detach")
     assert launched.returncode == 0, launched.stderr
     run_id, peak = launched.stdout.strip(), 0
     while (state := state_of(estate, run_id)).status not in FINAL_RUN:
         peak = max(peak, memory_kib(state.runner_pid or 0, "VmHWM") // 1024)
         time.sleep(0.1)
+    return state, peak
+
+
+def test_many_hosts_flooding_at_once_share_one_bound(tmp_path: Path, sshd: Sshd) -> None:
+    estate = write_estate(tmp_path, sshd, hosts=MANY_HOSTS)
+    write_many(estate, EACH_BYTES)
+    state, peak = run_many(estate)
     assert state.status == "succeeded"
     assert 0 < peak < MANY_PEAK_MIB, f"the runner peaked at {peak} MiB"
     db = sqlite3.connect(estate.store)
