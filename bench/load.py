@@ -235,7 +235,11 @@ def stand_off(pid: int, share: int = 110) -> Iterator[str]:
     except OSError as e:
         with contextlib.suppress(OSError):
             group.rmdir()
-        print(f"(the hosts' sessions could not be put in a CPU group: {e}; only niced)")
+        print(
+            f"(the hosts' sessions could not be put in a cgroup v1 CPU group: {e}; they are only"
+            " niced, which where sessions are grouped (autogroup) lowers nothing: read the"
+            " 'lowered' figures as full weight)"
+        )
         os.setpriority(os.PRIO_PROCESS, pid, 10)
         yield "nice 10 (no CPU group)"
         os.setpriority(os.PRIO_PROCESS, pid, 0)
