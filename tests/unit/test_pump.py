@@ -70,8 +70,8 @@ def test_each_read_takes_the_channels_whole_window() -> None:
 
 def test_windows_shrink_as_more_channels_are_expected_so_their_sum_stays_bounded() -> None:
     pool = SshPool()
-    assert pool._window == WINDOW  # one host flooding keeps the full window
-    pool.expect(10)
+    assert pool._window == WINDOW
+    pool.expect(10)  # a few hosts keep the full window each
     assert pool._window == WINDOW
     for channels in (100, 500):
         pool.expect(channels)

@@ -41,8 +41,8 @@ IN_FLIGHT = 64 << 20
 to two windows (the one it has read and the one asyncssh buffers behind it), so 500 hosts
 flooding at once while the store stalls hold about 128 MiB, not 2 GiB."""
 
-MIN_WINDOW = 64 << 10
-"""The smallest window a channel gets however many run: one long line's piece."""
+MIN_WINDOW = LONG_LINE
+"""The smallest window a channel gets however many run: one piece of a long line."""
 
 TERM_GRACE = 2.0
 """Seconds between asking a timed-out command to stop and killing it."""
