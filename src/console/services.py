@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 from dataclasses import dataclass, replace
@@ -59,14 +60,18 @@ def state_at(store: Store, ref: str, moment: str) -> RunState:
     if not events:
         raise UsageError(f"run {run_id} has no events")
     cutoff = _cutoff(moment, events[0].at)
-    return fold(e for e in events if e.at <= cutoff)
+    return fold(e for e in events if e.at < cutoff)
 
 
 def _cutoff(moment: str, launched_at: float) -> float:
-    """The epoch seconds a `--at` value names."""
+    """The epoch seconds before which an event happened by the moment a `--at` value names.
+
+    A fraction covers its last digit: `09:00:05.123` takes in every event of that millisecond, so
+    a time that `show` printed shows what had happened by then, that moment included.
+    """
     if moment.startswith("+"):
         try:
-            return launched_at + parse_duration(moment[1:])
+            return launched_at + parse_duration(moment[1:]) + 1e-6
         except ValueError as exc:
             raise UsageError(f"--at '{moment}': {exc}") from None
     try:
@@ -76,7 +81,14 @@ def _cutoff(moment: str, launched_at: float) -> float:
             f"--at '{moment}' is neither an ISO 8601 time such as 2026-11-28T09:00:05Z "
             "nor a time from the launch such as +90s"
         ) from None
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp() + _last_digit(moment)
+
+
+def _last_digit(moment: str) -> float:
+    """How long the last fractional digit of an ISO 8601 time lasts: 0.001 s for milliseconds;
+    a time in whole seconds or minutes is the moment itself."""
+    found = re.search(r"T\d{2}:?\d{2}:?\d{2}[.,](\d+)", moment)
+    return 10.0 ** -len(found.group(1)) if found else 1e-6
 
 
 def observe_liveness(state: RunState) -> RunState:

@@ -57,3 +57,36 @@ def test_a_moment_that_cannot_be_read_is_said_in_words(
         assert main(["show", RUN, "--at", bad, "--store", str(store)]) == 2
         err = capsys.readouterr().err
         assert err.startswith(f"opsconsole: --at '{bad}'") and "Traceback" not in err
+
+
+def test_a_time_that_show_printed_includes_the_events_of_that_millisecond(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from console import events as ev
+    from console.store.sqlite import SQLiteStore
+    from tests.ui.seed import launch, step
+
+    store_path = tmp_path / "store.db"
+    store = SQLiteStore(store_path)
+    run = "20261117-120000-dddd"
+    launch(store, run, seed.T0 + 0.1234)
+    step(store, run, seed.T0 + 1.2345678, "ehr-web-stg-01", "ok")
+    store.append([ev.RunFinished(run_id=run, at=seed.T0 + 5.6789012, status="succeeded")])
+    store.close()
+    assert main(["show", run, "--json", "--store", str(store_path)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["finished_at"].endswith(".678Z")  # what a person copies from `show`
+    assert (
+        main(["show", run, "--at", printed["finished_at"], "--json", "--store", str(store_path)])
+        == 0
+    )
+    at_end = json.loads(capsys.readouterr().out)
+    assert at_end["status"] == "succeeded" and at_end["finished_at"] == printed["finished_at"]
+    step_row = next(r for r in printed["steps"] if r["host"] == "ehr-web-stg-01")
+    assert (
+        main(["show", run, "--at", step_row["finished_at"], "--json", "--store", str(store_path)])
+        == 0
+    )
+    at_step = json.loads(capsys.readouterr().out)
+    assert next(r for r in at_step["steps"] if r["host"] == "ehr-web-stg-01")["status"] == "ok"
+    assert at_step["status"] != "succeeded"

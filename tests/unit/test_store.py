@@ -77,6 +77,20 @@ def test_a_newer_schema_is_refused_with_a_sentence(tmp_path: Path) -> None:
         SQLiteStore(tmp_path / "s.db")
 
 
+def test_a_newer_schema_is_refused_before_anything_in_it_changes(tmp_path: Path) -> None:
+    path = tmp_path / "newer.db"
+    db = sqlite3.connect(path)  # a newer opsconsole's store, in the rollback journal mode
+    db.execute("CREATE TABLE later (x)")
+    db.execute("PRAGMA user_version = 99")
+    db.commit()
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=r"newer opsconsole .* nothing in it was changed"):
+        SQLiteStore(path)
+    assert path.read_bytes() == before  # the journal mode is in the header: still rollback
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["newer.db"]  # no -wal, no -shm
+
+
 def test_not_a_database_is_a_sentence(tmp_path: Path) -> None:
     (tmp_path / "junk.db").write_bytes(b"not sqlite at all" * 100)
     with pytest.raises(StoreError, match="cannot be opened"):

@@ -133,3 +133,22 @@ def test_a_store_another_account_may_only_read_is_said_in_words(tmp_path: Path) 
         folder.chmod(folder.stat().st_mode | 0o055)
     code, _, err = fork_as(SECOND_ACCOUNT, ["runs", "--store", str(path)]).result()
     assert code == 2 and "can only be read by this account" in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(__import__("os").geteuid() != 0, reason="needs root to act as a second account")
+def test_an_export_into_a_folder_the_account_cannot_write_is_a_sentence(tmp_path: Path) -> None:
+    from tests.helpers import SECOND_ACCOUNT, fork_as
+
+    path = tmp_path / "shared" / "store.db"
+    seed.estate(path).close()
+    for found in path.parent.glob("store.db*"):
+        found.chmod(0o666)
+    for folder in path.parents[:-1]:
+        folder.chmod(folder.stat().st_mode | 0o077)
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o755)  # root's: the second account may enter but not write
+    argv = ["export", "last", "--format", "md", "--out", str(closed / "r.md"), "--store", str(path)]
+    code, _, err = fork_as(SECOND_ACCOUNT, argv).result()
+    assert code == 2 and "Traceback" not in err, err
+    assert f"cannot write {closed / 'r.md'}: this account may not write in its folder" in err
+    assert list(closed.iterdir()) == []

@@ -90,6 +90,7 @@ class SQLiteStore:
             _create(path)
             self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
             self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            self._refuse_newer()  # before anything in the file is changed, its journal mode too
             self._db.execute("PRAGMA journal_mode = WAL")
             self._db.execute("PRAGMA synchronous = FULL")
             self._db.execute("PRAGMA foreign_keys = ON")
@@ -135,12 +136,22 @@ class SQLiteStore:
             return ReadOnlyStore(f"{self.path} can only be read by this account; {done}")
         return StoreError(f"the store {self.path} refused a write ({exc}); {done}")
 
+    def _refuse_newer(self) -> None:
+        """Refuse a store whose schema this opsconsole does not know, having changed nothing."""
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            self._db.close()
+            raise StoreError(
+                f"the store {self.path} was written by a newer opsconsole "
+                f"(schema {version}); upgrade opsconsole to read it; nothing in it was changed"
+            )
+
     def _migrate(self) -> None:
         if self._db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS):
             return  # up to date: no write lock, which a busy runner's writer may be holding
         with self._transaction():
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
-            if version > len(MIGRATIONS):
+            if version > len(MIGRATIONS):  # another process moved it on since the first look
                 raise StoreError(
                     f"the store {self.path} was written by a newer opsconsole "
                     f"(schema {version}); upgrade opsconsole to read it"
