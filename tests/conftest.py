@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from console.identity import current_operator
-from tests.sshd import Sshd, share, start_sshd
+from tests.sshd import Sshd, reach, share, start_sshd
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +53,7 @@ def write_estate(
     """An inventory of `hosts` hosts h1..hN, all served by the test sshd."""
     work = root / "work"
     work.mkdir(parents=True, exist_ok=True)
-    share(root)
+    reach(root)  # the login user reaches `work`; nobody else may write beside the inventory
     share(work)
     pipelines = root / "pipelines"
     pipelines.mkdir(exist_ok=True)

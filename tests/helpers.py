@@ -142,3 +142,24 @@ def team_store(estate: Estate, user: str = SECOND_ACCOUNT) -> Estate:
     os.chown(team, -1, pwd.getpwnam(user).pw_gid)
     team.chmod(0o2770)
     return replace(estate, store=team / "store.db")
+
+
+def as_account(user: str, action: Callable[[], None]) -> int:
+    """Call `action` in a forked process that has become `user`; its exit status (0: it
+    returned, 1: it raised)."""
+    account = pwd.getpwnam(user)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.setgroups([])
+            os.setgid(account.pw_gid)
+            os.setuid(account.pw_uid)
+            action()
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)

@@ -68,6 +68,15 @@ def share(path: Path) -> Path:
     return path
 
 
+def reach(path: Path) -> Path:
+    """Let every account look up names in `path` and its parents, but not write there."""
+    for folder in [path, *path.parents]:
+        if folder == Path("/"):
+            break
+        folder.chmod(folder.stat().st_mode | 0o011)
+    return path
+
+
 def _keygen(path: Path) -> str:
     subprocess.run(
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test", "-f", str(path)], check=True

@@ -21,6 +21,7 @@ from pathlib import Path
 from console.errors import UsageError
 from console.model.inventory import SecretSource
 from console.model.templates import secret_variable
+from console.model.trust import untrusted
 
 COMMAND_TIMEOUT = 30.0
 """Seconds a secret's command (a vault client, say) may take."""
@@ -55,6 +56,9 @@ def _from_file(where: str, path: Path) -> str:
             )
         if info.st_uid != os.getuid():
             raise UsageError(f"{where} is in {path}, which belongs to another account")
+        why = untrusted(path)
+        if why:
+            raise UsageError(f"{where} is in {path}, which is refused: {why}")
         return path.read_text().removesuffix("\n")
     except OSError as exc:
         raise UsageError(f"{where} cannot be read from {path} ({exc.strerror})") from None

@@ -85,12 +85,12 @@ def test_authentication_failure_is_unreachable_with_a_reason(tmp_path: Path, ssh
     other = tmp_path / "other_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
     estate = write_estate(tmp_path, sshd, hosts=1, host_extra=f'identity_file = "{other}"')
-    _one_step(estate, f"touch {tmp_path}/ran")
+    _one_step(estate, f"touch {estate.work}/ran")
     assert run_cli(estate, "run", "p") == 1
     cell = state_of(estate).cells[("s", "step", "h1")]
     assert cell.status == "unreachable"
     assert "authentication failed" in cell.message and sshd.user in cell.message
-    assert not (tmp_path / "ran").exists()
+    assert not (estate.work / "ran").exists()
 
 
 def test_changed_host_key_is_refused_and_nothing_runs(tmp_path: Path, sshd: Sshd, capsys) -> None:
@@ -102,13 +102,13 @@ def test_changed_host_key_is_refused_and_nothing_runs(tmp_path: Path, sshd: Sshd
     known.write_text(f"[127.0.0.1]:{sshd.port} {pub[0]} {pub[1]}\n")
     text = estate.inventory.read_text().replace(str(sshd.known_hosts), str(known))
     estate.inventory.write_text(text)
-    _one_step(estate, f"touch {tmp_path}/ran")
+    _one_step(estate, f"touch {estate.work}/ran")
     assert run_cli(estate, "run", "p", "--accept-new-host-keys") == 1
     cell = state_of(estate).cells[("s", "step", "h1")]
     assert cell.status == "unreachable"
     assert "host key changed" in cell.message and "SHA256:" in cell.message
     assert "h1" in cell.message and "127.0.0.1" in cell.message
-    assert not (tmp_path / "ran").exists()
+    assert not (estate.work / "ran").exists()
     assert known.read_text().count("\n") == 1  # the stored key was not replaced
     assert run_cli(estate, "audit", "export") == 0
     refused = [line for line in capsys.readouterr().out.splitlines() if "host_key_refused" in line]
@@ -121,14 +121,14 @@ def test_unknown_host_key_needs_explicit_opt_in(tmp_path: Path, sshd: Sshd) -> N
     estate.inventory.write_text(
         estate.inventory.read_text().replace(str(sshd.known_hosts), str(known))
     )
-    _one_step(estate, f"touch {tmp_path}/ran-{{{{ host.name }}}}")
+    _one_step(estate, f"touch {estate.work}/ran-{{{{ host.name }}}}")
     assert run_cli(estate, "run", "p") == 1
     cell = state_of(estate).cells[("s", "step", "h1")]
     assert "unknown host key" in cell.message and "--accept-new-host-keys" in cell.message
-    assert not list(tmp_path.glob("ran-*"))
+    assert not list(estate.work.glob("ran-*"))
     assert not known.exists()
     assert run_cli(estate, "run", "p", "--accept-new-host-keys") == 0
-    assert sorted(p.name for p in tmp_path.glob("ran-*")) == ["ran-h1", "ran-h2"]
+    assert sorted(p.name for p in estate.work.glob("ran-*")) == ["ran-h1", "ran-h2"]
     assert sshd.host_key.split()[1] in known.read_text()
     store = SQLiteStore(estate.store)
     accepted = [r for r in store.audit_records() if r.action == "host_key_accepted"]
@@ -152,10 +152,10 @@ def test_user_ssh_config_cannot_turn_checks_off(tmp_path: Path, sshd: Sshd, monk
     estate.inventory.write_text(
         estate.inventory.read_text().replace(str(sshd.known_hosts), str(known))
     )
-    _one_step(estate, f"touch {tmp_path}/ran")
+    _one_step(estate, f"touch {estate.work}/ran")
     assert run_cli(estate, "run", "p") == 1
     assert "unknown host key" in state_of(estate).cells[("s", "step", "h1")].message
-    assert not (tmp_path / "ran").exists()
+    assert not (estate.work / "ran").exists()
 
 
 def test_connection_killed_mid_step_is_unreachable(estate: Estate) -> None:

@@ -200,13 +200,26 @@ def _check_step(
                     f"{quoted} is inside quotes; values are quoted for the shell already, "
                     "so remove the quotes around it",
                 )
-    if step.script is not None and not (base / step.script).is_file():
+    if step.script is not None:
+        yield from _check_script(src, base, step.script, (*loc, "script"))
+
+
+def _check_script(
+    src: SourceFile, base: Path, script: str, loc: tuple[str | int, ...]
+) -> Iterator[Problem]:
+    """A script must exist, and no other account may be able to change what it says."""
+    path = base / script
+    if not path.is_file():
         yield _problem(
             src,
-            (*loc, "script"),
-            f"the script '{step.script}' does not exist "
+            loc,
+            f"the script '{script}' does not exist "
             f"(local paths are relative to the inventory's folder, {base})",
         )
+        return
+    why = untrusted(path)
+    if why:
+        yield _problem(src, loc, f"the script '{script}' is refused: {why}")
 
 
 def _templated_fields(step: Step) -> Iterator[tuple[tuple[str, ...], str]]:
