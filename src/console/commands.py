@@ -153,7 +153,7 @@ def _resume(args: argparse.Namespace) -> int:
     from console import events as ev
     from console.engine.plan import plan_as_launched
     from console.resume import check_resumable, outline, record_resume
-    from console.services import run_state
+    from console.services import kept_scripts, run_state
 
     store = open_store(args)
     state = run_state(store, args.run)  # the first reader records the interruption
@@ -162,7 +162,8 @@ def _resume(args: argparse.Namespace) -> int:
     check_resumable(state)
     assert state.launched is not None
     kept = store.blob(state.launched.pipeline_digest)
-    plan = plan_as_launched(state.launched, kept)  # refused before asking when it cannot run
+    scripts = kept_scripts(store, state.launched)
+    plan = plan_as_launched(state.launched, kept, scripts)  # refused before asking if it cannot run
     print(f"run {state.id} ({state.pipeline}) was interrupted; resuming goes on:")
     print("\n".join(outline(state)), flush=True)
     if not args.yes and not _confirmed("Resume it?"):
@@ -226,6 +227,7 @@ def _runner(args: argparse.Namespace) -> int:
     """Execute a run that `run --detach`, `resume` or the console created, in this process."""
     from console import events as ev
     from console.engine.plan import plan_as_launched
+    from console.services import kept_scripts
 
     _as_batch()
     store = open_store(args)
@@ -234,8 +236,9 @@ def _runner(args: argparse.Namespace) -> int:
     launched = existing[0]
     assert isinstance(launched, ev.RunLaunched)
     kept = store.blob(launched.pipeline_digest)
+    scripts = kept_scripts(store, launched)
     store.close()
-    status = execute(plan_as_launched(launched, kept), args, existing, rich=False)
+    status = execute(plan_as_launched(launched, kept, scripts), args, existing, rich=False)
     return EXIT_STATUS.get(status, 1)
 
 

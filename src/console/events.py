@@ -66,7 +66,11 @@ class RunLaunched(Event):
     repeats: str | None = None
     """The run this one repeats (`rerun`), if any."""
     scripts: dict[str, str] = field(default_factory=dict)
-    """The SHA-256 of each script file the pipeline runs, as they were at launch."""
+    """The SHA-256 of each script file the pipeline runs, as they were at launch (the store
+    keeps their bytes under it: what runs)."""
+    uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each local file an upload sends, as rendered: its seal at launch (SHA-256, size, inode
+    and change times), or the download of this run that writes it."""
     stored_version: bool = False
     """The pipeline ran as the store kept it from an earlier run, not as its file is now."""
 
@@ -135,6 +139,10 @@ class StepFinished(Event):
     duration: float | None = None
     message: str = ""
     attempt: int = 1
+    file: str = ""
+    """A transfer's local file, as rendered (relative to the inventory's folder)."""
+    digest: str = ""
+    """The SHA-256 of what a transfer moved, checked on both ends."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -124,6 +124,7 @@ def _gate_lines(gate: Gate) -> list[str]:
         lines.append(f"  plan {gate.plan_digest} (approve with --digest {gate.plan_digest[:12]}):")
         lines.append(f"    pipeline {parts.get('pipeline', '-')}")
         lines.extend(f"    script {printable(k)} {v}" for k, v in parts.get("scripts", {}).items())
+        lines.extend(f"    upload {printable(k)} {v}" for k, v in parts.get("uploads", {}).items())
         params = ", ".join(f"{k}={v}" for k, v in parts.get("params", {}).items()) or "none"
         lines.append(f"    params {printable(params)}")
         for host, address in parts.get("targets", {}).items():

@@ -42,7 +42,13 @@ class PipelineChanged(UsageError):
 def rerun_plan(store: Store, config: Config, request: RerunRequest) -> RunPlan:
     """Plan a run that repeats an earlier one: same pipeline, params and targets (or only the
     hosts that failed), with the pipeline as it ran or as it is now when the file changed."""
-    from console.engine.plan import plan_run, scripts_changed, stored_pipeline, with_pipeline
+    from console.engine.plan import (
+        bound,
+        plan_run,
+        scripts_changed,
+        stored_pipeline,
+        with_pipeline,
+    )
 
     state = run_state(store, request.run)
     launched = state.launched
@@ -53,22 +59,25 @@ def rerun_plan(store: Store, config: Config, request: RerunRequest) -> RunPlan:
     changed = current is None or current.source.digest != launched.pipeline_digest
     stored = changed and request.version != "current"
     if changed and request.version is None:
-        kept = store.blob(launched.pipeline_digest)
-        diff = pipeline_diff(kept, current.source.text if current else "")
+        text = store.blob(launched.pipeline_digest)
+        diff = pipeline_diff(text, current.source.text if current else "")
         raise PipelineChanged(
             f"pipeline '{launched.pipeline}' changed since run {state.id}:\n{diff}\n"
             "run it as it ran with --stored, or as it is now with --use-current",
             diff,
         )
+    kept: dict[str, bytes] = {}
     if stored:
         config = with_pipeline(
             config, stored_pipeline(config, launched, store.blob(launched.pipeline_digest))
         )
-        scripts = scripts_changed(config, launched)
+        kept = kept_bytes(store, launched)
+        scripts = scripts_changed(config, launched, {launched.scripts[n] for n in kept})
         if scripts:
             raise UsageError(
                 f"script(s) {', '.join(scripts)} changed since run {state.id}, and the store "
-                "keeps only the pipeline: restore them, or run it as it is now with --use-current"
+                "holds no copy of what it ran: restore them, or run it as it is now with "
+                "--use-current"
             )
     elif current is None:
         raise UsageError(f"pipeline '{launched.pipeline}' is no longer in the pipelines folder")
@@ -90,7 +99,14 @@ def rerun_plan(store: Store, config: Config, request: RerunRequest) -> RunPlan:
             f"host(s) {', '.join(dropped)} are no longer targets of '{launched.pipeline}'; "
             "nothing was launched"
         )
-    return replace(plan, stored_version=stored)
+    plan = replace(plan, stored_version=stored)
+    return bound(plan, kept) if stored else plan
+
+
+def kept_bytes(store: Store, launched: ev.RunLaunched) -> dict[str, bytes]:
+    """The bytes of a run's scripts as it ran them, by name, where the store keeps them."""
+    found = {name: store.file(digest) for name, digest in launched.scripts.items()}
+    return {name: data for name, data in found.items() if data is not None}
 
 
 def rerun_hosts(state: RunState, launched: ev.RunLaunched, failed_only: bool) -> list[str]:

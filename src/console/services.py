@@ -243,10 +243,18 @@ def note_config(store: Store, config: Config, actor: str) -> None:
 
 
 def create_run(store: Store, plan: RunPlan) -> ev.RunLaunched:
-    """Record a planned run (and the configuration it came from, when that is new to the trail)."""
-    from console.engine.plan import launch_event
+    """Record a planned run with the files it reads bound by content (and the configuration it
+    came from, when that is new to the trail); refused in words when a file cannot be bound."""
+    from console.engine.plan import bound, launch_event
 
+    plan = bound(plan)
     note_config(store, plan.config, plan.operator)
     launched = launch_event(plan, time.time())
-    store.create_run(launched, plan.pipeline_file.source.text)
+    assert plan.files is not None
+    store.create_run(launched, plan.pipeline_file.source.text, plan.files.contents)
     return launched
+
+
+def kept_scripts(store: Store, launched: ev.RunLaunched) -> set[str]:
+    """The digests of a run's scripts whose bytes the store keeps (all, for runs it launched)."""
+    return {d for d in launched.scripts.values() if store.file(d) is not None}

@@ -57,6 +57,9 @@ class Cell:
     finished_at: float | None = None
     attempts: int = 0
     message: str = ""
+    file: str = ""
+    digest: str = ""
+    """A transfer's local file and the SHA-256 of what it moved."""
 
 
 @dataclass
@@ -213,6 +216,7 @@ def _step_finished(s: RunState, e: ev.StepFinished) -> None:
     cell = _cell(s, e.stage, e.step, e.host)
     cell.status, cell.exit_code, cell.signal = e.status, e.exit_code, e.signal
     cell.finished_at, cell.message, cell.attempts = e.at, e.message, max(cell.attempts, e.attempt)
+    cell.file, cell.digest = e.file, e.digest
 
 
 def _gate_opened(s: RunState, e: ev.GateOpened) -> None:
@@ -321,6 +325,8 @@ def step_rows(state: RunState) -> list[dict[str, Any]]:
                 "finished_at": cell.finished_at,
                 "attempts": cell.attempts,
                 "message": cell.message,
+                "file": cell.file,
+                "digest": cell.digest,
             }
         )
     return rows

@@ -6,6 +6,7 @@ import hashlib
 import os
 from pathlib import Path
 
+from console.store.sqlite import SQLiteStore
 from tests.conftest import Estate
 from tests.helpers import cells, run_cli, state_of
 
@@ -165,7 +166,7 @@ def test_upload_and_download_verify_checksums_and_leave_no_temp_files(estate: Es
     assert sorted(p.name for p in fetched.parent.iterdir()) == ["h1.bin"]
 
 
-def test_upload_of_a_missing_local_file_fails_the_step(estate: Estate) -> None:
+def test_upload_of_a_missing_local_file_is_refused_at_launch(estate: Estate, capsys) -> None:
     estate.pipeline(
         "p",
         f"""
@@ -178,10 +179,10 @@ def test_upload_of_a_missing_local_file_fails_the_step(estate: Estate) -> None:
           upload = {{ src = "nope.bin", dest = "{estate.work}/x" }}
     """,
     )
-    assert run_cli(estate, "run", "p") == 1
-    cell = state_of(estate).cells[("s", "up", "h1")]
-    assert cell.status == "failed"
-    assert "nope.bin does not exist" in cell.message
+    assert run_cli(estate, "run", "p") == 2
+    err = capsys.readouterr().err
+    assert "the upload source nope.bin does not exist" in err and "nothing was launched" in err
+    assert not estate.store.exists() or not SQLiteStore(estate.store).runs()
 
 
 def test_download_of_a_missing_remote_file_writes_nothing(estate: Estate) -> None:

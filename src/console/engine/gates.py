@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from console import events as ev
-from console.engine.digest import changes, current_parts, digest_of, digest_parts
+from console.engine.digest import Current, changes, current_parts, digest_of, digest_parts
 from console.model.pipeline import Stage
 from console.model.templates import render
 from console.policy import Policy, gate_policy, tally
@@ -130,12 +130,13 @@ class GateWatcher:
                 # A new decision is judged against the files as they are now: roles from the
                 # inventory of this moment, and the plan it binds to must still be the plan.
                 checked, decisions = time.monotonic(), len(gate.decisions)
-                fresh, config = await asyncio.to_thread(current_parts, engine.plan)
-                if config is not None:
-                    operators = config.inventory.operators
+                now = await asyncio.to_thread(current_parts, engine.plan)
+                fresh = now.parts
+                if now.config is not None:
+                    operators = now.config.inventory.operators
                 if digest_of(fresh) != digest_of(parts):
                     self._void(stage, parts, fresh)
-                    why = engine.adopt(config) if config else fresh["error"]
+                    why = await self._adopt(now)
                     if why:
                         self.verdict = (
                             f"the plan changed under the gate and cannot be taken up: {why}"
@@ -155,6 +156,14 @@ class GateWatcher:
                 self.verdict = f"expired after waiting {policy.gate_timeout:.0f} s for approvals"
                 return "expired"
             await asyncio.sleep(0.1)
+
+    async def _adopt(self, now: Current) -> str | None:
+        """Take up the plan as it is now (its new script bytes kept in the store first), or
+        say why it cannot be."""
+        if now.config is None or now.files is None:
+            return str(now.parts.get("error", "the configuration no longer loads"))
+        await asyncio.to_thread(self._reader.keep_files, now.files.contents)
+        return self._engine.adopt(now.config, now.files)
 
     def _void(self, stage: Stage, old: dict[str, Any], new: dict[str, Any]) -> None:
         engine = self._engine

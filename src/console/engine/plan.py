@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from console import events as ev
-from console.engine.scripts import file_digest, script_digests
+from console.engine.files import RunFiles, from_launch
 from console.errors import ConfigError, UsageError
 from console.model import resolve
 from console.model.base import Scalar
@@ -34,6 +34,8 @@ class RunPlan:
     repeats: str | None = None
     stored_version: bool = False
     """The pipeline is the text the store kept from an earlier run, not the file as it is now."""
+    files: RunFiles | None = None
+    """The local files the run reads, by content: bound at launch (`engine.files.bind`)."""
 
     @property
     def pipeline(self) -> Pipeline:
@@ -99,7 +101,9 @@ def plan_run(
 
 
 def launch_event(plan: RunPlan, at: float) -> ev.RunLaunched:
-    """The event that records what the run will do, where, and for whom."""
+    """The event that records what the run will do, where, with which files, and for whom."""
+    files = plan.files
+    assert files is not None, "a run's files are bound before it is launched"
     stages = []
     for stage in plan.pipeline.stages:
         steps = [
@@ -129,7 +133,8 @@ def launch_event(plan: RunPlan, at: float) -> ev.RunLaunched:
         stages=stages,
         limit=plan.limit,
         repeats=plan.repeats,
-        scripts=script_digests(plan.config.base_dir, plan.pipeline),
+        scripts=dict(files.scripts),
+        uploads={path: seal.as_dict() for path, seal in files.uploads.items()},
         stored_version=plan.stored_version,
     )
 
@@ -157,18 +162,35 @@ def stored_pipeline(config: Config, launched: ev.RunLaunched, text: str | None) 
     return pf
 
 
-def scripts_changed(config: Config, launched: ev.RunLaunched) -> list[str]:
-    """The script files whose content differs from what the run recorded at launch."""
+def bound(plan: RunPlan, kept: dict[str, bytes] | None = None) -> RunPlan:
+    """The plan with its local files read and sealed, as a launch binds them; `kept` gives
+    script bytes (by name) to run instead of the files, as a stored version ran them."""
+    from console.engine.files import bind
+
+    if plan.files is not None:
+        return plan
+    files = bind(plan.config, plan.pipeline, plan.params, plan.hosts, kept)
+    return replace(plan, files=files)
+
+
+def scripts_changed(config: Config, launched: ev.RunLaunched, kept: set[str]) -> list[str]:
+    """The scripts whose bytes differ from what the run recorded at launch and that the store
+    does not hold (`kept`: the digests it holds)."""
+    from console.engine.files import file_sha256
+
     return [
         script
         for script, digest in sorted(launched.scripts.items())
-        if file_digest(config.base_dir / script) != digest
+        if digest not in kept and file_sha256(config.base_dir / script) != digest
     ]
 
 
-def plan_as_launched(launched: ev.RunLaunched, stored: str | None = None) -> RunPlan:
+def plan_as_launched(
+    launched: ev.RunLaunched, stored: str | None = None, kept: set[str] | None = None
+) -> RunPlan:
     """The plan of a recorded run, rebuilt from its files, or from the pipeline text the store
-    kept (`stored`) when the file changed since; refused, in words, when neither is the run's."""
+    kept (`stored`) when the file changed since; refused, in words, when neither is the run's.
+    Its scripts run from the bytes the store keeps (`kept`: their digests)."""
     from console.model.load import load_config
 
     config = load_config(Path(launched.inventory_path), Path(launched.pipeline_path).parent)
@@ -176,11 +198,12 @@ def plan_as_launched(launched: ev.RunLaunched, stored: str | None = None) -> Run
     as_stored = pf is None or pf.source.digest != launched.pipeline_digest
     if as_stored:
         config = with_pipeline(config, stored_pipeline(config, launched, stored))
-    changed = scripts_changed(config, launched)
+    changed = scripts_changed(config, launched, kept or set())
     if changed:
         raise UsageError(
-            f"script(s) {', '.join(changed)} changed since run {launched.run_id} was launched; "
-            "nothing was run: restore them, or launch it again"
+            f"script(s) {', '.join(changed)} changed since run {launched.run_id} was launched, "
+            "and the store holds no copy of what it ran; nothing was run: restore them, or "
+            "launch it again"
         )
     plan = plan_run(
         config,
@@ -196,4 +219,5 @@ def plan_as_launched(launched: ev.RunLaunched, stored: str | None = None) -> Run
             f"the inventory's targets of '{launched.pipeline}' changed since run "
             f"{launched.run_id} was launched; nothing was run, launch it again"
         )
-    return replace(plan, stored_version=as_stored or launched.stored_version)
+    files = from_launch(launched.scripts, launched.uploads)
+    return replace(plan, stored_version=as_stored or launched.stored_version, files=files)

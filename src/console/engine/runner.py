@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import socket
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from console import events as ev
 from console import secrets
+from console.engine.files import FileBook, RunFiles, file_sha256, latest_files, short
 from console.engine.gates import GateWatcher
 from console.engine.outputs import StepOutputs
 from console.engine.plan import RunPlan
@@ -59,6 +61,7 @@ class Engine:
         self._finished_before: dict[tuple[str, str, str], str] = {}
         """Cells a runner before this one finished: a resumed run does not run them again."""
         self._secrets: dict[str, str] = {}
+        self._book = FileBook(plan.files)
         self._outputs = StepOutputs(plan.run_id, self.emit, plan.config.inventory.redact)
 
     def _key_accepted(self, host: str, fingerprint: str, known_hosts: Path) -> None:
@@ -117,6 +120,7 @@ class Engine:
                 )
             )
             try:
+                await asyncio.to_thread(self._load_files, reader)
                 await self._load_secrets()
             except UsageError as exc:
                 status, message = "failed", str(exc)
@@ -134,6 +138,30 @@ class Engine:
             self._writer.close()
             reader.close()
 
+    def _load_files(self, reader: SQLiteStore) -> None:
+        """Bind the files the run recorded (the latest a gate took up), with the scripts' bytes
+        from the store, and what this run's downloads brought before a resume."""
+        launched = self.state.launched
+        if launched is None:
+            raise UsageError(f"run {self.plan.run_id} has no launch record")
+        files = latest_files(launched, self.state.gates.values())
+        contents = {d: _script_bytes(reader, self.plan, n, d) for n, d in files.scripts.items()}
+        self.plan = replace(self.plan, files=replace(files, contents=contents))
+        self._book = FileBook(self.plan.files)
+        for cell in self.state.cells.values():
+            if cell.status == "ok" and cell.file and self._is_download(cell.stage, cell.step):
+                self._book.received(cell.file, cell.digest)
+
+    def _is_download(self, stage_name: str, step_name: str) -> bool:
+        for stage in self.plan.pipeline.stages:
+            for step in [*stage.steps, *stage.on_failure]:
+                if step.name == step_name and stage_name in (
+                    stage.name,
+                    f"{stage.name} (on_failure)",
+                ):
+                    return step.download is not None
+        return False
+
     async def _load_secrets(self) -> None:
         """Read the secrets the pipeline's commands use, and every spelling of them to mask."""
         inventory = self.plan.config.inventory
@@ -148,8 +176,9 @@ class Engine:
                         self._secrets[name] = value
                         self._outputs.add_secret(name, value)
 
-    def adopt(self, config: Config) -> str | None:
-        """Run the rest with the configuration as it is now (what was approved again); or say why not."""
+    def adopt(self, config: Config, files: RunFiles) -> str | None:
+        """Run the rest with the configuration and files as they are now (what is to be
+        approved again); or say why not."""
         pf = config.pipelines[self.plan.pipeline.name]
         if _shape(pf.pipeline) != _shape(self.plan.pipeline):
             return "the pipeline's stages or steps changed; launch it again"
@@ -159,7 +188,8 @@ class Engine:
             hosts = [h for h in hosts if h in limited]
         if set(hosts) != set(self.plan.hosts):
             return "the pipeline's target hosts changed; launch it again"
-        self.plan = replace(self.plan, config=config, pipeline_file=pf)
+        self.plan = replace(self.plan, config=config, pipeline_file=pf, files=files)
+        self._book.rebind(files)
         for host in list(self._targets):
             if host_target(config.inventory, host, config.base_dir) != self._targets.pop(host):
                 self._pool.forget(host)  # the host moved: connect afresh, checking its key
@@ -298,6 +328,8 @@ class Engine:
                         run_id=self.plan.run_id, at=time.time(), host=host, reason=outcome.message
                     )
                 )
+            if outcome.status == "ok" and step.download is not None:
+                self._book.received(outcome.file, outcome.digest)
             last = outcome.status in ("ok", "unreachable") or attempt > step.retries
             self.emit(
                 ev.StepFinished(
@@ -312,6 +344,8 @@ class Engine:
                     duration=time.time() - started,
                     message=self._outputs.masked(outcome.message),
                     attempt=attempt,
+                    file=outcome.file,
+                    digest=outcome.digest,
                 )
             )
             if last:
@@ -338,7 +372,13 @@ class Engine:
             self._targets[host] = host_target(inventory, host, self.plan.config.base_dir)
         values = template_values(inventory, host, self.plan.params)
         return StepContext(
-            self._targets[host], values, self.plan.config.base_dir, self._pool, sink, self._secrets
+            self._targets[host],
+            values,
+            self.plan.config.base_dir,
+            self._pool,
+            sink,
+            self._secrets,
+            self._book,
         )
 
     def _skip(self, stage: Stage, steps: list[Step], host: str, name: str | None = None) -> Outcome:
@@ -383,6 +423,21 @@ class Engine:
 
 ENDED = frozenset({"ok", "failed", "unreachable", "skipped", "timed_out"})
 """Step statuses that are an outcome; `unknown` is not one (the step may not have finished)."""
+
+
+def _script_bytes(reader: SQLiteStore, plan: RunPlan, name: str, digest: str) -> bytes:
+    """A script's bytes as the run bound them: the store's copy, checked against its digest;
+    for a run from before the store kept them, the file if it is still the same."""
+    data = reader.file(digest)
+    if data is None:
+        path = plan.config.base_dir / name
+        data = path.read_bytes() if file_sha256(path) == digest else None
+    if data is None or hashlib.sha256(data).hexdigest() != digest:
+        raise UsageError(
+            f"the script {name} as this run bound it (sha256 {short(digest)}) is neither in "
+            "the store nor on disk; nothing was run: launch it again"
+        )
+    return data
 
 
 def _over_threshold(stage: Stage, failed: int, total: int) -> bool:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from console.engine.files import FileBook
 from console.errors import HostKeyRejected, TransportError
 from console.model import resolve
 from console.model.base import Scalar
 from console.model.inventory import Inventory
-from console.model.pipeline import Step
+from console.model.pipeline import Step, Transfer
 from console.model.templates import refer_to_secrets, render, render_shell, secrets_in
 from console.secrets import prologue, stdin_for
 from console.transport import sftp
@@ -30,6 +32,9 @@ class Outcome:
     message: str = ""
     key_refused: bool = False
     """The host's key was unknown or changed: the audit trail must say so."""
+    file: str = ""
+    digest: str = ""
+    """A transfer's local file (as rendered) and the SHA-256 of what it moved."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class StepContext:
     sink: OutputSink
     secrets: Mapping[str, str] = field(default_factory=dict)
     """The run's secret values by name (held in memory only, handed over on stdin)."""
+    files: FileBook = field(default_factory=FileBook)
+    """The local files the run's plan binds: scripts' bytes, uploads' digests."""
 
 
 def template_values(
@@ -81,17 +88,14 @@ async def _dispatch(step: Step, ctx: StepContext) -> Outcome:
     if step.script is not None:
         return await _script(step, ctx)
     if step.upload is not None:
-        local = ctx.base_dir / render(step.upload.src, ctx.values, None)
-        dest = render(step.upload.dest, ctx.values, None)
-        digest = await sftp.upload(ctx.pool, ctx.target, local, dest, step.upload.mode)
-        ctx.sink("stdout", f"uploaded {local.name} to {dest} (sha256 {digest})\n".encode())
-        return Outcome("ok", 0)
+        return await _upload(step.upload, ctx)
     if step.download is not None:
         src = render(step.download.src, ctx.values, None)
-        local = _inside(ctx.base_dir, render(step.download.dest, ctx.values, None))
+        rendered = render(step.download.dest, ctx.values, None)
+        local = _inside(ctx.base_dir, rendered)
         digest = await sftp.download(ctx.pool, ctx.target, src, local)
         ctx.sink("stdout", f"downloaded {src} to {local} (sha256 {digest})\n".encode())
-        return Outcome("ok", 0)
+        return Outcome("ok", 0, file=os.path.normpath(rendered), digest=digest)
     raise AssertionError(f"step kind {step.kind} is not executed on hosts")
 
 
@@ -113,12 +117,26 @@ async def _command(
     )
 
 
+async def _upload(transfer: Transfer, ctx: StepContext) -> Outcome:
+    """Send a local file bound to the plan; its bytes must be the ones bound."""
+    path = os.path.normpath(render(transfer.src, ctx.values, None))
+    dest = render(transfer.dest, ctx.values, None)
+    expected, produced = ctx.files.expected(path)
+    local = ctx.base_dir / path
+    digest = await sftp.upload(
+        ctx.pool, ctx.target, local, dest, transfer.mode, expected, path, produced
+    )
+    ctx.sink("stdout", f"uploaded {path} to {dest} (sha256 {digest})\n".encode())
+    return Outcome("ok", 0, file=path, digest=digest)
+
+
 async def _script(step: Step, ctx: StepContext) -> Outcome:
-    """Upload the script to a private temp path, run it with params in its environment, remove it."""
+    """Send the script's bytes as the run bound them to a private temp path, run it with params
+    in its environment, remove it."""
     assert step.script is not None
-    local = ctx.base_dir / step.script
+    data, digest = ctx.files.script(step.script)
     remote = f"/tmp/.opsconsole-script-{secrets.token_hex(8)}"
-    await sftp.upload(ctx.pool, ctx.target, local, remote, "0700")
+    await sftp.put_bytes(ctx.pool, ctx.target, data, remote, "0700", digest, step.script)
     env = " ".join(f"{_env_name(k)}={shlex.quote(str(v))}" for k, v in ctx.values.items())
     command = f"env {env} {remote}; status=$?; rm -f {remote}; exit $status"
     return await _command(command, step, ctx)

@@ -32,8 +32,17 @@ class RunSummary:
 class Store(Protocol):
     """Append-only events per run, blobs by digest, readable by any number of processes."""
 
-    def create_run(self, launched: Event, pipeline_text: str) -> None:
-        """Index a new run and append its launch event (and keep the pipeline text as it ran)."""
+    def create_run(
+        self, launched: Event, pipeline_text: str, files: dict[str, bytes] | None = None
+    ) -> None:
+        """Index a new run and append its launch event (and keep the pipeline text and the
+        scripts' bytes, by digest, as it runs them)."""
+
+    def keep_files(self, files: dict[str, bytes]) -> None:
+        """Keep bytes under their SHA-256."""
+
+    def file(self, digest: str) -> bytes | None:
+        """Bytes kept under a SHA-256."""
 
     def append(self, events: Sequence[Event], if_newest: int | None = None) -> None:
         """Append events in one transaction; with `if_newest`, only while that id is still the

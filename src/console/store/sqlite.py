@@ -67,6 +67,16 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
         BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
     """,
+    """
+    CREATE TABLE files (
+        digest TEXT PRIMARY KEY,
+        content BLOB NOT NULL
+    );
+    CREATE TRIGGER files_no_update BEFORE UPDATE ON files
+        BEGIN SELECT RAISE(ABORT, 'kept files are append-only'); END;
+    CREATE TRIGGER files_no_delete BEFORE DELETE ON files
+        BEGIN SELECT RAISE(ABORT, 'kept files are append-only'); END;
+    """,
 ]
 
 _Row = tuple[str, float, str, int, str | None, str | None, str | None, str, bytes | None]
@@ -167,8 +177,11 @@ class SQLiteStore:
                 self._db.execute(sql, params)
             self._chain(entries)
 
-    def create_run(self, launched: ev.Event, pipeline_text: str) -> None:
-        """Index a new run, keep its pipeline text by digest and append its launch event."""
+    def create_run(
+        self, launched: ev.Event, pipeline_text: str, files: dict[str, bytes] | None = None
+    ) -> None:
+        """Index a new run, keep its pipeline text and its scripts' bytes by digest and append
+        its launch event."""
         assert isinstance(launched, ev.RunLaunched)
         self._write(
             [
@@ -180,10 +193,23 @@ class SQLiteStore:
                     "INSERT OR IGNORE INTO blobs (digest, content) VALUES (?, ?)",
                     (launched.pipeline_digest, pipeline_text),
                 ),
+                *_keep(files or {}),
                 (_INSERT, _encode(launched)),
             ],
             [e for e in [entry_for(launched, self.actor)] if e],
         )
+
+    def keep_files(self, files: dict[str, bytes]) -> None:
+        """Keep bytes under their SHA-256 (a script a gate took up)."""
+        self._write(_keep(files), [])
+
+    def file(self, digest: str) -> bytes | None:
+        """Bytes kept under a SHA-256, such as a script as a run ran it."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT content FROM files WHERE digest = ?", (digest,)
+            ).fetchone()
+        return bytes(row[0]) if row else None
 
     def append(self, events: Sequence[ev.Event], if_newest: int | None = None) -> None:
         """Append events in one transaction, with the audit records they call for; with
@@ -404,6 +430,13 @@ _INSERT = (
     "INSERT INTO events (run_id, at, kind, version, host, stage, step, data, blob) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+def _keep(files: dict[str, bytes]) -> list[tuple[str, Sequence[Any]]]:
+    return [
+        ("INSERT OR IGNORE INTO files (digest, content) VALUES (?, ?)", (digest, data))
+        for digest, data in files.items()
+    ]
 
 
 def _statements(script: str) -> list[str]:

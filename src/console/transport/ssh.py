@@ -106,6 +106,11 @@ class SshPool:
         """Size the windows of channels opened from now on for `channels` running at once."""
         self._window = max(MIN_WINDOW, min(WINDOW, IN_FLIGHT // max(1, channels)))
 
+    @property
+    def transfer_budget(self) -> int:
+        """Bytes one file transfer may have in flight: what a channel may hold, two windows."""
+        return 2 * self._window
+
     def _known_hosts(self, path: Path) -> KnownHosts:
         if path not in self._known:
             self._known[path] = KnownHosts(path, self._accept_new)

@@ -106,7 +106,15 @@ def plan_summary(digest: str, parts: dict[str, Any]) -> str:
     params = ", ".join(f"{k}={v}" for k, v in parts.get("params", {}).items()) or "no params"
     targets = parts.get("targets", {})
     keys = sum(1 for fingerprints in parts.get("host_keys", {}).values() if fingerprints)
+    files = {**parts.get("scripts", {}), **parts.get("uploads", {})}
+    listed = "; ".join(f"{name} {_short(str(sha))}" for name, sha in sorted(files.items()))
     return printable(
         f"Plan {digest[:12]}: pipeline {str(parts.get('pipeline', ''))[:12]}, {params}, "
         f"{len(targets)} target(s), known host keys for {keys}"
+        + (f"; files {listed}" if listed else "")
     )
+
+
+def _short(shown: str) -> str:
+    """A file's digest as people compare it, or where the file comes from."""
+    return shown if shown.startswith("from ") else shown[:12]
