@@ -2,12 +2,16 @@
 
 Raw bytes are stored untouched; every view passes them through a `Sanitizer`, which keeps
 state across chunks so that an escape sequence split between two reads is still removed.
+Colours may not hide text either: conceal is dropped, and while the host's foreground and
+background would be too alike to read, both go back to the terminal's defaults.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+
+from console import sgr
 
 _SGR = re.compile(r"^[0-9;:]*$")
 _VISIBLE_ESCAPE = frozenset(
@@ -37,6 +41,10 @@ class Sanitizer:
         self._buffer: list[str] = []
         self._string_kind = ""
         self._pending_cr = False
+        self._wanted = sgr.DEFAULT
+        """The colours the host has set, as it meant them."""
+        self._shown = sgr.DEFAULT
+        """The colours set by what this sanitizer emitted: the host's, unless they would hide text."""
 
     def feed(self, data: bytes) -> str:
         """Sanitize the next chunk of a stream."""
@@ -100,12 +108,18 @@ class Sanitizer:
         if "\x40" <= ch <= "\x7e":
             params = "".join(self._buffer)
             if ch == "m" and self.keep_colour and _SGR.match(params):
-                out.append(f"\x1b[{params}m")
+                self._colours(params, out)
             self._state, self._buffer = _TEXT, []
         elif ch == "\x1b" or ord(ch) < 0x20:
             self._state, self._buffer = (_ESC if ch == "\x1b" else _TEXT), []
         elif len(self._buffer) < MAX_SEQUENCE:
             self._buffer.append(ch)
+
+    def _colours(self, params: str, out: list[str]) -> None:
+        """Emit the host's SGR sequence, changed where it would hide text."""
+        self._wanted, self._shown, sequence = sgr.step(self._wanted, self._shown, params)
+        if sequence is not None:
+            out.append(sequence)
 
     def _string(self, ch: str, out: list[str]) -> None:
         if self._state == _STRING_ESC:

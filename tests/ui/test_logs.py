@@ -186,3 +186,50 @@ async def test_timestamps_and_host_and_step_filters(console_app, tmp_path: Path)
         stamp = time.strftime("%H:%M:%S", time.localtime(seed.T0 + 7401))
         await _settle(pilot, lambda: any(t.startswith(stamp) and "two" in t for t in _text(view)))
     assert len(SQLiteStore(tmp_path / "store.db").read(RUN, kinds=("output",))) == 2
+
+
+async def test_text_a_host_hides_by_its_colours_is_readable_in_the_pane(
+    console_app, tmp_path: Path
+) -> None:
+    store = seed.estate(tmp_path / "store.db")
+    first = b"\x1b[8mconcealed\x1b[0m \x1b[30;40mblack\x1b[0m \x1b[31m\x1b[4"  # ends mid-sequence
+    then = b"1mred\x1b[0m \x1b[7;38;2;0;0;0;48;2;0;0;1mtrue\x1b[0m \x1b[90;100mgrey\x1b[0m\n"
+    seed.output(store, RUN, "ehr-web-stg-02", [first, then])
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        view = await _open_newest_run(app, pilot)
+        await _settle(pilot, lambda: any("grey" in line for line in view.lines))
+        await pilot.pause(0.1)
+        shown = "\n".join(_screen(view))
+        assert "ehr-web-stg-02 │ concealed black" in shown  # the pause between chunks ends a line
+        assert "ehr-web-stg-02 │ red true grey" in shown
+        for word in ("concealed", "red"):
+            line = next(i for i, text in enumerate(view.lines) if word in text)
+            for seg in view.render_line(line - round(view.scroll_y)):
+                style = seg.style
+                assert style is not None and not style.conceal, seg
+                if style.color is not None and style.bgcolor is not None:
+                    fg = style.color.get_truecolor(foreground=True)
+                    assert fg != style.bgcolor.get_truecolor(foreground=False), seg
+
+
+async def test_a_colour_that_vanishes_into_the_panes_own_background_is_dropped(
+    console_app, tmp_path: Path
+) -> None:
+    from console.sgr import indistinct, truecolour
+
+    store = seed.estate(tmp_path / "store.db")
+    dark = b"\x1b[38;2;30;33;38mnear-background\x1b[0m \x1b[31mred stays\x1b[0m\n"
+    seed.output(store, RUN, "ehr-web-stg-02", [dark])
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        view = await _open_newest_run(app, pilot)
+        await _settle(pilot, lambda: any("red stays" in line for line in view.lines))
+        back = view.rich_style.bgcolor.get_truecolor(foreground=False)
+        line = next(i for i, text in enumerate(view.lines) if "near-background" in text)
+        colours = {}
+        for seg in view.render_line(line - round(view.scroll_y)):
+            if seg.text.strip() and seg.style is not None and seg.style.color is not None:
+                colours[seg.text.strip()] = seg.style.color.get_truecolor(foreground=True)
+        assert not indistinct(truecolour(*colours["near-background"]), truecolour(*back))
+        assert colours["red stays"] != colours["near-background"]  # other colours are kept

@@ -105,3 +105,37 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def test_text_a_host_hides_by_its_colours_is_shown_in_the_recording(tmp_path: Path) -> None:
+    from rich.text import Text
+
+    path = tmp_path / "store.db"
+    seed.estate(path).close()
+    store = SQLiteStore(path)
+    seed.launch(store, HOSTILE, seed.T0 + 100)
+    hidden = b"\x1b[8mrm -rf /\x1b[0m \x1b[37;47mapprove\x1b[0m \x1b[31m\x1b[41mme\x1b[0m\n"
+    store.append(
+        [
+            ev.Output(
+                run_id=HOSTILE,
+                at=seed.T0 + 101,
+                stage="preflight",
+                step="disk space",
+                host="ehr-web-stg-02",
+                stream="stdout",
+                data=data,
+            )
+            for data in (hidden[:20], hidden[20:])
+        ]
+    )
+    store.close()
+    text = "".join(str(f[2]) for f in _export(path, run=HOSTILE) if f[1] == "o")
+    assert "ehr-web-stg-02 disk space| rm -rf /" in text
+    assert "\x1b[8m" not in text and "\x1b[37;47m" not in text
+    shown = Text.from_ansi(text.replace("\r\n", "\n"))  # as a terminal replaying it draws it
+    assert "| rm -rf / \n" in shown.plain and "| approve me\n" in shown.plain  # the pause shows
+    for span in shown.spans:
+        style = span.style
+        assert not isinstance(style, str) and not style.conceal
+        assert not (style.color and style.bgcolor), style

@@ -6,7 +6,9 @@ import bisect
 from typing import ClassVar
 
 from rich.cells import cell_len
-from rich.text import Text
+from rich.color import Color
+from rich.style import Style
+from rich.text import Span, Text
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
@@ -14,6 +16,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from console import sgr
 from console.ui.widgets.logtext import LineKey, plain
 
 
@@ -168,6 +171,7 @@ class LogView(ScrollView, can_focus=True):
     def _strip(self, index: int) -> Strip:
         text = Text.from_ansi(self.lines[index], style=self.rich_style, no_wrap=True)
         text.expand_tabs()
+        readable(text, self.rich_style.bgcolor)
         if self.needle:
             current = self.current is not None and self.keys[index] == self.current
             kind = "logview--current" if current else "logview--match"
@@ -178,6 +182,21 @@ class LogView(ScrollView, can_focus=True):
                 start = found + size
         return Strip(text.render(self.app.console), text.cell_len)
 
-    def notify_style_update(self) -> None:
+    def notify_style_update(self) -> None:  # a theme changes the background text is read on
         super().notify_style_update()
         self._cache.clear()
+
+
+def readable(text: Text, background: Color | None) -> None:
+    """Drop a host's foreground colour where it is too close to the pane's own background to
+    read (the sanitizer cannot know the background a view draws on)."""
+    if background is None:
+        return
+    back = background.get_truecolor(foreground=False)
+    for index, span in enumerate(text.spans):
+        style = span.style
+        if not isinstance(style, Style) or style.color is None or style.bgcolor or style.reverse:
+            continue
+        fore = style.color.get_truecolor(foreground=True)
+        if sgr.indistinct(sgr.truecolour(*fore), sgr.truecolour(*back)):
+            text.spans[index] = Span(span.start, span.end, style.without_color)
