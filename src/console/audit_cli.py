@@ -5,19 +5,22 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import sys
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from console.audit import AuditRecord, Entry, canonical, clock_jumps, verify
+from console.audit import NAMESPACE, AuditRecord, Entry, canonical, clock_jumps, utc, verify
 from console.cli import load, open_store
 from console.errors import ConsoleError, UsageError
+from console.events import GateDecided
 from console.files import write_whole
 from console.identity import current_operator
 from console.signing import allowed_signers
 from console.signing import verify as verify_signature
+from console.store.sqlite import SQLiteStore
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,6 +39,7 @@ def _verify(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
         records = store.audit_records()
+        unrecorded = _decisions_without_records(store, records)
     finally:
         store.close()
     verdict = verify(records, args.head)
@@ -44,16 +48,31 @@ def _verify(args: argparse.Namespace) -> int:
             f"audit trail broken at record {verdict.broken_at}: {verdict.problem}", file=sys.stderr
         )
         return 1
+    for event in unrecorded:
+        print(
+            f"run {event.run_id}: {event.actor}'s {event.decision} of gate '{event.step}' at "
+            f"{utc(event.at)} has no audit record: it was written around opsconsole",
+            file=sys.stderr,
+        )
+    unsigned = _unsigned_in_signed_gates(records)
+    for r in unsigned:
+        print(
+            f"record {r.seq}: {r.actor}'s {DECISIONS[r.action]} of gate "
+            f"{r.subject} is not signed, though that gate's policy wants signatures: it did not "
+            "count, and it was not written by opsconsole",
+            file=sys.stderr,
+        )
     signed = [r for r in records if r.details.get("signature")]
-    if signed:
-        keys = _operator_keys(args)
-        if keys is None:
-            print(f"{len(signed)} signed decisions not checked: no inventory to take the keys from")
-        for r in signed if keys is not None else []:
-            problem = _signature_problem(r, keys or {})
-            if problem:
-                print(f"audit trail broken at record {r.seq}: {problem}", file=sys.stderr)
-                return 1
+    keys = _operator_keys(args) if signed else {}
+    if keys is None:
+        print(f"{len(signed)} signed decisions not checked: no inventory to take the keys from")
+    for r in signed if keys is not None else []:
+        problem = _signature_problem(r, keys or {})
+        if problem:
+            print(f"audit trail broken at record {r.seq}: {problem}", file=sys.stderr)
+            return 1
+    if unsigned or unrecorded:
+        return 1
     checked = f", {len(signed)} signatures valid" if signed and keys is not None else ""
     print(f"audit trail intact: {verdict.count} records{checked}, head {verdict.head}")
     for seq, back in clock_jumps(records):
@@ -75,16 +94,84 @@ def _operator_keys(args: argparse.Namespace) -> dict[str, str] | None:
     }
 
 
+def _unsigned_in_signed_gates(records: list[AuditRecord]) -> list[AuditRecord]:
+    """Decisions recorded without a signature on a gate whose policy, as recorded when it
+    opened, wants every decision signed."""
+    signed_gates: dict[str, bool] = {}
+    found = []
+    for r in records:
+        if r.action == "gate_opened":
+            policy = r.details.get("policy") or {}
+            signed_gates[r.subject] = bool(policy.get("signed_approvals"))
+        elif r.action in DECISIONS and signed_gates.get(r.subject) and not r.details.get("signed"):
+            found.append(r)
+    return found
+
+
+DECISIONS = {"gate_approved": "approval", "gate_rejected": "rejection"}
+
+
+def _decisions_without_records(store: SQLiteStore, records: list[AuditRecord]) -> list[GateDecided]:
+    """Decision events that no audit record stands for (opsconsole writes both at once)."""
+    recorded = {(r.subject, r.actor, r.at) for r in records if r.action in DECISIONS}
+    found: list[GateDecided] = []
+    after = 0
+    while batch := store.read_all(after, exclude=("output",), limit=10_000):
+        after = batch[-1].id
+        for stored in batch:
+            event = stored.event
+            if isinstance(event, GateDecided):
+                key = (f"{event.run_id}/{event.step}", event.actor, utc(event.at))
+                if key not in recorded:
+                    found.append(event)
+    return found
+
+
 def _signature_problem(record: AuditRecord, keys: dict[str, str]) -> str | None:
+    """Why a signed decision's signature does not stand for this very record, or None."""
     key = keys.get(record.actor)
     if key is None:
         return (
             f"{record.actor}'s decision is signed but the inventory has no key for {record.actor}"
         )
-    document = str(record.details.get("signed_document", "")).encode()
-    if not verify_signature(document, str(record.details["signature"]), record.actor, key):
+    text = str(record.details.get("signed_document", ""))
+    differs = _document_differs(record, text)
+    if differs:
+        return (
+            f"the signature on {record.actor}'s decision was made for another record "
+            f"(its signed document names {differs}): it was copied here"
+        )
+    if not verify_signature(text.encode(), str(record.details["signature"]), record.actor, key):
         return f"the signature of {record.actor}'s decision does not verify with their key"
     return None
+
+
+def _document_differs(record: AuditRecord, text: str) -> str | None:
+    """What in a decision's signed document disagrees with the record that carries it."""
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return "nothing readable"
+    if not isinstance(doc, dict) or canonical(doc).decode() != text:
+        return "nothing in the canonical form"
+    run, _, step = record.subject.partition("/")
+    ours = {
+        "namespace": NAMESPACE,
+        "run_id": run,
+        "step": step,
+        "decision": record.action.removeprefix("gate_").removesuffix("d"),
+        "actor": record.actor,
+        "reason": record.details.get("reason"),
+        "ticket": record.details.get("ticket"),
+        "emergency": record.details.get("emergency"),
+        "plan_digest": record.details.get("plan_digest"),
+    }
+    wrong = [
+        f"{k} {doc.get(k)!r} where the record has {v!r}" for k, v in ours.items() if doc.get(k) != v
+    ]
+    if not isinstance(doc.get("at"), int | float) or utc(float(doc["at"])) != record.at:
+        wrong.append(f"the time {doc.get('at')!r} where the record has {record.at}")
+    return ", ".join(wrong) or None
 
 
 def _head(args: argparse.Namespace) -> int:

@@ -29,6 +29,7 @@ from console.identity import current_operator
 if TYPE_CHECKING:  # the rest is imported where it is used, so that `--help` stays quick
     from console import events as ev
     from console.engine.plan import RunPlan
+    from console.model.inventory import Operator
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -323,11 +324,23 @@ def _show(args: argparse.Namespace) -> int:
 
     store = open_store(args)
     state = state_at(store, args.run, args.at) if args.at else run_state(store, args.run)
+    operators = _operators(args)
     if args.json:
-        print_json(report.run_json(state))
+        print_json(report.run_json(state, operators))
     else:
-        print(report.show_text(state))
+        print(report.show_text(state, operators))
     return 0
+
+
+def _operators(args: argparse.Namespace) -> dict[str, Operator] | None:
+    """The inventory's operators, to judge decisions with (their keys check signatures); None
+    when no inventory loads, and what the records alone show is judged."""
+    from console.errors import ConsoleError
+
+    try:
+        return load(args).inventory.operators
+    except ConsoleError:
+        return None
 
 
 def _configure_logs(p: argparse.ArgumentParser) -> None:
@@ -398,7 +411,7 @@ def _export(args: argparse.Namespace) -> int:
 
         state = run_state(store, run_id)
         render = runreport.markdown if args.format == "md" else runreport.to_html
-        lines = render(state).splitlines()
+        lines = render(state, _operators(args)).splitlines()
     if args.out is None:
         sys.stdout.writelines(f"{line}\n" for line in lines)
         return 0

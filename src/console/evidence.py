@@ -17,6 +17,7 @@ from typing import Any
 from console import events as ev
 from console.audit import AuditRecord, canonical
 from console.errors import UsageError
+from console.policy import judge_gate
 from console.report import run_json
 from console.sanitize import Sanitizer
 from console.services import run_state
@@ -108,9 +109,11 @@ def _run(store: SQLiteStore, run_id: str, folder: Path) -> list[dict[str, Any]]:
             "emergency": d.emergency,
             "decision_plan_digest": d.plan_digest,
             "signed": bool(d.signature),
+            "ignored": found.problem,
         }
         for gate in state.gates.values()
-        for d in gate.decisions
+        for found in judge_gate(gate, state.operator, None)
+        for d in [found.decision]
     ]
 
 

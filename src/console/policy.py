@@ -194,39 +194,92 @@ def _role_problem(roles: tuple[str, ...], ballot: Ballot, where: str, verb: str)
     return f"{ballot.actor} may not {verb} gates in {where}: that needs the role {needs} (they have {has})"
 
 
+@dataclass(frozen=True)
+class Judged:
+    """A recorded decision, judged again: why it does not count (None when it does)."""
+
+    decision: ev.GateDecided
+    problem: str | None
+
+
+def judged(
+    policy: Policy, gate: Gate, launcher: str, operators: dict[str, Operator] | None
+) -> list[Judged]:
+    """Every decision of a gate judged by the rules as they apply at its moment.
+
+    A decision written into the store by any other means than `record_decision` still
+    counts only if it is allowed. With `operators` None (no inventory to hand) only what the
+    record itself shows is judged: the plan it was given for, and whether it is signed.
+    """
+    found: list[Judged] = []
+    approvers: list[str] = []
+    for decision in gate.decisions:
+        problem = unsigned(policy, decision, operators)
+        if problem is None and not gate.binds(decision):
+            problem = "given for an earlier plan"
+        if problem is None and operators is not None:
+            known = operators.get(decision.actor)
+            ballot = Ballot(
+                decision.actor,
+                tuple(known.roles) if known else None,
+                decision.decision,
+                decision.reason,
+                decision.ticket,
+                signed=True,  # judged above
+            )
+            problem, _ = judge(policy, ballot, launcher, decision.actor in approvers, decision.at)
+        elif problem is None and decision.actor in approvers:
+            problem = f"{decision.actor} has already approved this gate; an approver counts once"
+        if problem is None and decision.decision == "approve":
+            approvers.append(decision.actor)
+        found.append(Judged(decision, problem))
+    return found
+
+
+def judge_gate(gate: Gate, launcher: str, operators: dict[str, Operator] | None) -> list[Judged]:
+    """A gate's decisions judged by the policy recorded when it opened: what every view shows."""
+    return judged(Policy.from_dict(gate.policy), gate, launcher, operators)
+
+
+def counted(found: list[Judged]) -> list[str]:
+    """The approvers that count, in order."""
+    return [
+        j.decision.actor for j in found if j.problem is None and j.decision.decision == "approve"
+    ]
+
+
+def unsigned(
+    policy: Policy, decision: ev.GateDecided, operators: dict[str, Operator] | None
+) -> str | None:
+    """Why a decision does not carry the signature its gate's policy requires, or None."""
+    if not policy.signed_approvals:
+        return None
+    if not decision.signature:
+        return "not signed"
+    if operators is None:
+        return None  # signed; the key to check it against is in an inventory not to hand
+    known = operators.get(decision.actor)
+    key = known.ssh_public_key if known else None
+    if not signed_by(decision, key):
+        return f"badly signed: it does not verify with {decision.actor}'s key in the inventory"
+    return None
+
+
 def tally(
     policy: Policy, gate: Gate, launcher: str, operators: dict[str, Operator]
 ) -> tuple[list[str], ev.GateDecided | None]:
-    """The approvers that count under the policy, and the first valid rejection if there is one.
-
-    Every decision is judged again here, at the moment it was made: a decision written into
-    the store by any other means than `record_decision` still counts only if it is allowed.
-    """
+    """The approvers that count under the policy, and the first valid rejection if there is one."""
     approvers: list[str] = []
-    for decision in gate.decisions:
-        if not gate.binds(decision):
+    for found in judged(policy, gate, launcher, operators):
+        if found.problem is not None:
             continue
-        known = operators.get(decision.actor)
-        ballot = Ballot(
-            decision.actor,
-            tuple(known.roles) if known else None,
-            decision.decision,
-            decision.reason,
-            decision.ticket,
-            signed_by(decision, known.ssh_public_key if known else None)
-            if policy.signed_approvals
-            else bool(decision.signature),
-        )
-        problem, _ = judge(policy, ballot, launcher, decision.actor in approvers, decision.at)
-        if problem:
-            continue
-        if decision.decision == "reject":
-            return approvers, decision
-        approvers.append(decision.actor)
+        if found.decision.decision == "reject":
+            return approvers, found.decision
+        approvers.append(found.decision.actor)
     return approvers, None
 
 
-_CHECKED: dict[tuple[str, str, str], bool] = {}
+_CHECKED: dict[tuple[str, bytes, str, str], bool] = {}
 
 
 def signed_by(decision: ev.GateDecided, key: str | None) -> bool:
@@ -236,12 +289,11 @@ def signed_by(decision: ev.GateDecided, key: str | None) -> bool:
     from console.audit import decision_document
     from console.signing import SigningError, verify
 
-    cache = (decision.signature, decision.actor, key)
+    document = decision_document(decision)
+    cache = (decision.signature, document, decision.actor, key)  # a copied signature is new
     if cache not in _CHECKED:
         try:
-            _CHECKED[cache] = verify(
-                decision_document(decision), decision.signature, decision.actor, key
-            )
+            _CHECKED[cache] = verify(document, decision.signature, decision.actor, key)
         except SigningError:
             return False
     return _CHECKED[cache]

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from console.durations import format_duration
-from console.policy import Policy
+from console.policy import Judged, Policy, counted, judge_gate
 from console.runtext import STATUS_MARK, duration, iso, short_time
 from console.sanitize import printable
 from console.state import Gate, RunState, step_rows
 
+if TYPE_CHECKING:
+    from console.model.inventory import Operator
 
-def run_json(state: RunState) -> dict[str, Any]:
-    """The document `show --json` prints."""
+
+def run_json(state: RunState, operators: dict[str, Operator] | None = None) -> dict[str, Any]:
+    """The document `show --json` prints; decisions judged with the inventory's operators
+    when they are to hand."""
     return {
         "id": state.id,
         "pipeline": state.pipeline,
@@ -43,15 +47,18 @@ def run_json(state: RunState) -> dict[str, Any]:
                 "voided": g.voided,
                 "decisions": [
                     {
-                        "actor": d.actor,
-                        "decision": d.decision,
-                        "reason": d.reason,
-                        "ticket": d.ticket,
-                        "emergency": d.emergency,
-                        "plan_digest": d.plan_digest,
-                        "at": iso(d.at),
+                        "actor": j.decision.actor,
+                        "decision": j.decision.decision,
+                        "reason": j.decision.reason,
+                        "ticket": j.decision.ticket,
+                        "emergency": j.decision.emergency,
+                        "plan_digest": j.decision.plan_digest,
+                        "at": iso(j.decision.at),
+                        "signed": bool(j.decision.signature),
+                        "counts": j.problem is None,
+                        "ignored": j.problem,
                     }
-                    for d in g.decisions
+                    for j in judge_gate(g, state.operator, operators)
                 ],
             }
             for g in state.gates.values()
@@ -76,7 +83,7 @@ def runs_table(states: list[RunState]) -> str:
     return _align(rows)
 
 
-def show_text(state: RunState) -> str:
+def show_text(state: RunState, operators: dict[str, Operator] | None = None) -> str:
     """The `show` page: the run's summary, then one line per step and host."""
     lines = [
         f"run       {state.id}",
@@ -107,15 +114,16 @@ def show_text(state: RunState) -> str:
             )
         )
     for gate in state.gates.values():
-        lines.extend(_gate_lines(gate))
+        lines.extend(_gate_lines(gate, judge_gate(gate, state.operator, operators)))
     return "\n".join(lines + ([""] if state.gates else []) + [_align(rows)])
 
 
-def _gate_lines(gate: Gate) -> list[str]:
-    """A gate for people: where it stands, its policy, the plan approvals bind to, decisions."""
+def _gate_lines(gate: Gate, found: list[Judged]) -> list[str]:
+    """A gate for people: where it stands, its policy, the plan approvals bind to, decisions
+    (each that does not count saying why)."""
     lines = [
         f"gate '{printable(gate.step)}': {gate.outcome or 'waiting'}, "
-        f"{len(gate.approvers)}/{gate.approvals_required} approvals"
+        f"{len(counted(found))}/{gate.approvals_required} approvals"
     ]
     if gate.policy:
         lines.append(f"  policy: {printable(Policy.from_dict(gate.policy).describe())}")
@@ -132,10 +140,11 @@ def _gate_lines(gate: Gate) -> list[str]:
             lines.append(f"    target {host} {address} {keys}")
     lines.extend(f"  voided: {printable(reason)}" for reason in gate.voided)
     lines.extend(
-        f"  {d.decision} by {d.actor}"
-        + (" (emergency)" if d.emergency else "")
-        + (f": {printable(d.reason)}" if d.reason else "")
-        for d in gate.decisions
+        f"  {j.decision.decision} by {j.decision.actor}"
+        + (" (emergency)" if j.decision.emergency else "")
+        + (f": {printable(j.decision.reason)}" if j.decision.reason else "")
+        + (f" — ignored: {printable(j.problem)}" if j.problem else "")
+        for j in found
     )
     return lines
 

@@ -10,11 +10,16 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from console.durations import format_duration
+from console.policy import judge_gate
 from console.runtext import STATUS_MARK, duration, iso
 from console.sanitize import printable
 from console.state import GATE_HOST, RunState
+
+if TYPE_CHECKING:
+    from console.model.inventory import Operator
 
 _WORST = (
     "failed",
@@ -54,7 +59,7 @@ def facts(state: RunState) -> list[tuple[str, str]]:
     ]
 
 
-def sections(state: RunState) -> list[Section]:
+def sections(state: RunState, operators: dict[str, Operator] | None = None) -> list[Section]:
     """The timeline of stages, each host's result, and the approvals."""
     stages = [
         (
@@ -73,15 +78,17 @@ def sections(state: RunState) -> list[Section]:
         (
             f"{g.stage} / {g.step}",
             g.outcome or "open",
-            d.actor,
-            d.decision + (" (emergency)" if d.emergency else ""),
-            d.reason or "-",
-            d.ticket or "-",
-            iso(d.at) or "-",
-            d.plan_digest[:12] or "-",
+            j.decision.actor,
+            j.decision.decision
+            + (" (emergency)" if j.decision.emergency else "")
+            + (f" — ignored: {j.problem}" if j.problem else ""),
+            j.decision.reason or "-",
+            j.decision.ticket or "-",
+            iso(j.decision.at) or "-",
+            j.decision.plan_digest[:12] or "-",
         )
         for g in state.gates.values()
-        for d in g.decisions
+        for j in judge_gate(g, state.operator, operators)
     ]
     return [
         Section(
@@ -112,11 +119,11 @@ def _host_rows(state: RunState) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def markdown(state: RunState) -> str:
-    """The report as Markdown."""
+def markdown(state: RunState, operators: dict[str, Operator] | None = None) -> str:
+    """The report as Markdown; decisions judged with the inventory's operators when to hand."""
     out = [f"# Run {_md(state.id)}: {_md(state.pipeline)}", ""]
     out += [f"- **{name}:** {_md(value)}" for name, value in facts(state)]
-    for section in sections(state):
+    for section in sections(state, operators):
         out += ["", f"## {section.title}", ""]
         if not section.rows:
             out.append("None.")
@@ -135,7 +142,7 @@ def _md(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", printable(text).replace("\n", " "))
 
 
-def to_html(state: RunState) -> str:
+def to_html(state: RunState, operators: dict[str, Operator] | None = None) -> str:
     """The report as a self-contained HTML page (no scripts, no outside resources)."""
     esc = _html
     title = f"Run {esc(state.id)}: {esc(state.pipeline)}"
@@ -152,7 +159,7 @@ def to_html(state: RunState) -> str:
         *(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in facts(state)),
         "</dl>",
     ]
-    for section in sections(state):
+    for section in sections(state, operators):
         parts.append(f"<h2>{esc(section.title)}</h2>")
         if not section.rows:
             parts.append("<p>None.</p>")

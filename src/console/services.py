@@ -14,7 +14,7 @@ from console import events as ev
 from console.audit import Entry, decision_document
 from console.durations import parse_duration
 from console.errors import UsageError
-from console.policy import Ballot, Policy, judge
+from console.policy import Ballot, Policy, judge, tally
 from console.signing import SigningError, sign
 from console.state import Cell, Gate, RunState, fold
 from console.store.base import Store
@@ -173,9 +173,8 @@ def record_decision(store: Store, inventory: Inventory, request: DecisionRequest
     assume_signed = replace(
         ballot, signed=True
     )  # signing comes last: no agent prompt for a refusal
-    problem, emergency = judge(
-        policy, assume_signed, state.operator, request.actor in gate.approvers, now
-    )
+    counted, _ = tally(policy, gate, state.operator, inventory.operators)
+    problem, emergency = judge(policy, assume_signed, state.operator, request.actor in counted, now)
     if problem:
         raise UsageError(f"{problem} (run {state.id}, gate '{gate.step}')")
     event = ev.GateDecided(

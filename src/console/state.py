@@ -85,11 +85,17 @@ class Gate:
 
     @property
     def approvers(self) -> list[str]:
-        """Distinct people who approved this plan, in order."""
+        """Distinct people who approved this plan, in order, leaving out what the record alone
+        shows cannot count: an unsigned decision where the policy wants signatures (the policy
+        module judges the rest, with the inventory)."""
         seen: list[str] = []
+        signed = bool(self.policy.get("signed_approvals"))
         for d in self.decisions:
-            if d.decision == "approve" and d.actor not in seen and self.binds(d):
-                seen.append(d.actor)
+            if d.decision != "approve" or d.actor in seen or not self.binds(d):
+                continue
+            if signed and not d.signature:
+                continue
+            seen.append(d.actor)
         return seen
 
 

@@ -399,3 +399,36 @@ async def test_a_changed_cell_redraws_its_own_row_and_not_the_whole_matrix(
 
 
 RUN_30 = "20261117-120000-dddd"
+
+
+async def test_the_gates_pane_says_which_decisions_do_not_count(
+    console_app, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from console.policy import Policy
+
+    store = seed.estate(tmp_path / "store.db")
+    run = "20261117-120000-dddd"
+    seed.launch(store, run, seed.T0 + 7250, operator="carol")
+    seed.waiting(store, run, seed.T0 + 7255)
+    opened = next(e.event for e in store.read(run, kinds=("gate_opened",)))
+    signed = Policy(environments=("prod",), signed_approvals=True).as_dict()
+    store.append([replace(opened, at=seed.T0 + 7256, policy=signed)])  # type: ignore[type-var]
+    forged = ev.GateDecided(
+        run_id=run,
+        at=seed.T0 + 7257,
+        stage="approval",
+        step="change board",
+        decision="approve",
+        actor="dave",
+        plan_digest=opened.plan_digest,  # type: ignore[attr-defined]
+    )
+    store.append([forged])
+    app = console_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("3")
+        table = app.query_one("#gate-list", DataTable)
+        await _settle(pilot, lambda: table.row_count == 2)
+        cell = str(table.get_cell(f"{run}\x1fapproval\x1fchange board", "approvals"))
+        assert cell.startswith("0 of 1") and "ignored: not signed (dave)" in cell

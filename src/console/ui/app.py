@@ -310,7 +310,8 @@ class OpsConsoleApp(ReplayAndRerun, App[None]):
 
         gates = self.mounted(GatesPane)
         if gates is not None:
-            gates.fill(self.runs, self.clock())
+            operators = self._config.inventory.operators if self._config else None
+            gates.fill(self.runs, self.clock(), operators)
         self.query_one(ConsoleHeader).pending = sum(
             len(s.open_gates()) for s in self.runs.values() if not s.is_final
         )
@@ -580,10 +581,13 @@ class OpsConsoleApp(ReplayAndRerun, App[None]):
             self.notify("No gate is waiting for a decision.", severity="warning")
             return
         run_id, stage, step = chosen
+        from console.policy import judge_gate
         from console.ui.dialogs.decision import DecisionDialog
 
-        gate = self.runs[run_id].gates[(stage, step)]
-        dialog = DecisionDialog(decision, run_id, gate)
+        state = self.runs[run_id]
+        gate = state.gates[(stage, step)]
+        found = judge_gate(gate, state.operator, self.config.inventory.operators)
+        dialog = DecisionDialog(decision, run_id, gate, found)
         self.push_screen(dialog, lambda result: self._decided(run_id, step, result))
 
     def _decided(self, run_id: str, step: str, result: Decision | None) -> None:

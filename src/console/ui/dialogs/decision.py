@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
-from console.policy import Policy
+from console.policy import Judged, Policy, counted
 from console.sanitize import printable
 from console.state import Gate
 from console.ui.widgets.literal import Plain
@@ -42,13 +42,14 @@ class DecisionDialog(ModalScreen[Decision | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
-    def __init__(self, decision: str, run_id: str, gate: Gate) -> None:
+    def __init__(self, decision: str, run_id: str, gate: Gate, found: list[Judged]) -> None:
         super().__init__()
         self.decision, self.run_id, self.gate = decision, run_id, gate.step
         self.message, self.plan_digest = gate.message, gate.plan_digest
         self.policy = Policy.from_dict(gate.policy)
         self.ticket_hint = " or ".join(self.policy.ticket_patterns)
-        self.approvers, self.parts = gate.approvers, gate.digest_parts
+        self.approvers, self.parts = counted(found), gate.digest_parts
+        self.ignored = [f"{j.decision.actor} ({j.problem})" for j in found if j.problem]
 
     def compose(self) -> ComposeResult:
         verb = "Approve" if self.decision == "approve" else "Reject"
@@ -58,8 +59,9 @@ class DecisionDialog(ModalScreen[Decision | None]):
             )
             yield Plain(printable(self.message))
             so_far = ", ".join(self.approvers) or "none yet"
+            ignored = f"; ignored: {'; '.join(self.ignored)}" if self.ignored else ""
             yield Plain(
-                f"Policy: {printable(self.policy.describe())} — approved so far: {so_far}",
+                printable(f"Policy: {self.policy.describe()} — approved so far: {so_far}{ignored}"),
                 classes="detail",
             )
             yield Plain(plan_summary(self.plan_digest, self.parts), classes="detail")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -10,7 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Label, Static
 
 from console.durations import format_duration
-from console.policy import Policy
+from console.policy import Judged, Policy, counted, judge_gate
 from console.runtext import duration
 from console.sanitize import printable
 from console.state import Gate, RunState
@@ -20,6 +21,9 @@ from console.ui.widgets.logs import LogPane
 from console.ui.widgets.matrix import RunMatrix
 from console.ui.widgets.stages import StageStrip
 from console.ui.widgets.steady import Steady
+
+if TYPE_CHECKING:
+    from console.model.inventory import Operator
 
 
 class RunPane(Vertical):
@@ -100,12 +104,15 @@ class GatesPane(Vertical):
             table.add_column(label, key=label)
         self.call_after_refresh(self.app.refresh_gates)  # type: ignore[attr-defined]
 
-    def fill(self, runs: dict[str, RunState], now: float) -> None:
-        """Bring the table in line with the open gates, oldest first, changing only what differs."""
+    def fill(
+        self, runs: dict[str, RunState], now: float, operators: dict[str, Operator] | None
+    ) -> None:
+        """Bring the table in line with the open gates, oldest first, changing only what differs;
+        decisions are judged with the inventory's operators (None: what the records show)."""
         table = self.query_one("#gate-list", DataTable)
         open_gates = [(s, g) for s in runs.values() if not s.is_final for g in s.open_gates()]
         wanted = {
-            gate_key(state.id, gate): gate_row(state, gate, now)
+            gate_key(state.id, gate): gate_row(state, gate, now, operators)
             for state, gate in sorted(open_gates, key=lambda sg: sg[1].opened_at or 0)
         }
         for key in [k.value for k in table.rows if k.value not in wanted]:
@@ -124,7 +131,9 @@ def gate_key(run_id: str, gate: Gate) -> str:
     return f"{run_id}\x1f{gate.stage}\x1f{gate.step}"
 
 
-def gate_row(state: RunState, gate: Gate, now: float) -> tuple[object, ...]:
+def gate_row(
+    state: RunState, gate: Gate, now: float, operators: dict[str, Operator] | None = None
+) -> tuple[object, ...]:
     """The gates table's cells for an open gate."""
     params = ", ".join(f"{k}={v}" for k, v in state.params.items())
     change = f"{printable(params) or 'no params'} on {len(state.targets)} host(s)"
@@ -137,13 +146,19 @@ def gate_row(state: RunState, gate: Gate, now: float) -> tuple[object, ...]:
         printable(f"{gate.step}: {gate.message}")[:60],
         change,
         waited,
-        approvals_cell(gate),
+        approvals_cell(gate, judge_gate(gate, state.operator, operators)),
     )
 
 
-def approvals_cell(gate: Gate) -> str:
-    """`1 of 2 · change-board`: how far the gate is, and who may approve it."""
+def approvals_cell(gate: Gate, found: list[Judged]) -> str:
+    """`1 of 2 · change-board`: how far the gate is, who may approve it, and each decision
+    that does not count with who it claims to be from."""
     policy = Policy.from_dict(gate.policy)
     roles = f" · {'/'.join(policy.approver_roles)}" if policy.approver_roles else ""
     own = "" if policy.self_approval else " · not launcher"
-    return f"{len(gate.approvers)} of {gate.approvals_required}{roles}{own}"
+    ignored = "".join(
+        f" · ignored: {j.problem} ({j.decision.actor})"
+        for j in found
+        if j.problem and j.decision.decision == "approve"
+    )
+    return printable(f"{len(counted(found))} of {gate.approvals_required}{roles}{own}{ignored}")

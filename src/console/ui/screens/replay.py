@@ -14,6 +14,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from console.policy import judge_gate
 from console.replay import SPEEDS, Landmark, Timeline
 from console.runtext import short_time
 from console.sanitize import printable
@@ -230,10 +231,12 @@ def side_text(state: RunState, records: list[tuple[float, str, str, str]]) -> Te
     for gate in state.gates.values():
         outcome = gate.outcome or "waiting"
         text.append(f"{printable(gate.step)}: {outcome}\n")
-        for decision in gate.decisions:
+        for found in judge_gate(gate, state.operator, None):
+            decision = found.decision
             reason = printable(decision.reason) or "no reason given"
             ticket = f" ({printable(decision.ticket)})" if decision.ticket else ""
-            text.append(f"  {decision.decision} by {decision.actor}: {reason}{ticket}\n")
+            ignored = f" — ignored: {printable(found.problem)}" if found.problem else ""
+            text.append(f"  {decision.decision} by {decision.actor}: {reason}{ticket}{ignored}\n")
     if not state.gates:
         text.append("none yet\n", style="dim")
     text.append("\nAudit records\n", style="bold")
