@@ -148,6 +148,8 @@ def _describe(event: ev.Event) -> tuple[str, str, dict[str, Any]] | None:
         return "approvals_voided", f"{run}/{event.step}", details | {"new_digest": event.new_digest}
     if isinstance(event, ev.GateClosed):
         return "gate_closed", f"{run}/{event.step}", {"outcome": event.outcome}
+    if isinstance(event, ev.CancelRefused):
+        return "cancel_refused", run, {"why": event.reason}
     if isinstance(event, ev.CancelRequested):
         return "cancel_requested", run, {}
     if isinstance(event, ev.RollbackStarted):

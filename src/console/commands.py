@@ -154,12 +154,13 @@ def _resume(args: argparse.Namespace) -> int:
     from console import events as ev
     from console.engine.plan import plan_as_launched
     from console.resume import check_resumable, outline, record_resume
-    from console.services import kept_scripts, run_state
+    from console.services import authorize, kept_scripts, run_state
 
     store = open_store(args)
     state = run_state(store, args.run)  # the first reader records the interruption
     seen = store.newest_id(state.id)
     state = run_state(store, state.id)  # reflects at least every event up to `seen`
+    authorize(store, load(args).inventory, current_operator(), "resume", state)
     check_resumable(state)
     assert state.launched is not None
     kept = store.blob(state.launched.pipeline_digest)
@@ -492,7 +493,7 @@ def _configure_cancel(p: argparse.ArgumentParser) -> None:
 def _cancel(args: argparse.Namespace) -> int:
     from console.services import request_cancel
 
-    state = request_cancel(open_store(args), args.run, current_operator())
+    state = request_cancel(open_store(args), args.run, current_operator(), load(args).inventory)
     print(f"asked run {state.id} to cancel")
     return 0
 

@@ -247,6 +247,15 @@ class CancelRequested(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CancelRefused(Event):
+    """The runner did not honour a cancel request: its author may not launch the run."""
+
+    kind: ClassVar[str] = "cancel_refused"
+    actor: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunInterrupted(Event):
     """The run's runner process was found gone before the run ended (killed, or the machine
     restarted); steps it was running may or may not have run."""
@@ -296,6 +305,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         HostKeyRefused,
         RollbackStarted,
         CancelRequested,
+        CancelRefused,
         RunInterrupted,
         RunResumed,
         RunFinished,

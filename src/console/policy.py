@@ -119,6 +119,32 @@ def _tighten(policy: Policy, step: Step) -> Policy:
     )
 
 
+def may_launch(inventory: Inventory, environments: list[str], actor: str) -> str | None:
+    """Why `actor` may not launch into these environments (None when they may).
+
+    Re-running, resuming and cancelling a run are the same right: whoever may not start a
+    change in an environment may not start it again, carry it on or stop it there either.
+    """
+    governed = [e for e in environments if e in inventory.environments]
+    if not governed:
+        return None
+    known = inventory.operators.get(actor)
+    if known is None:
+        return (
+            f"{actor} is not an operator in the inventory's [operators] table, so may watch "
+            f"but not launch into {', '.join(governed)}; ask for an [operators.{actor}] entry"
+        )
+    for name in governed:
+        roles = inventory.environments[name].launch_roles
+        if roles and not set(known.roles) & set(roles):
+            has = "/".join(known.roles) or "no roles"
+            return (
+                f"{actor} may not launch into {name}: that needs the role {'/'.join(roles)} "
+                f"(they have {has})"
+            )
+    return None
+
+
 @dataclass(frozen=True)
 class Ballot:
     """A decision someone wants to record, with who they are according to the inventory."""

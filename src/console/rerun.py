@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from console import events as ev
 from console.errors import UsageError
 from console.sanitize import printable
-from console.services import run_state
+from console.services import authorize, run_state
 from console.state import RunState
 from console.store.base import Store
 
@@ -51,6 +51,7 @@ def rerun_plan(store: Store, config: Config, request: RerunRequest) -> RunPlan:
     )
 
     state = run_state(store, request.run)
+    authorize(store, config.inventory, request.operator, "rerun", state)
     launched = state.launched
     if launched is None:
         raise UsageError(f"run {state.id} has no launch record to repeat")

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from console import events as ev
 from console.audit import Entry, decision_document
 from console.durations import parse_duration
-from console.errors import UsageError
-from console.policy import Ballot, Policy, judge, tally
+from console.errors import StoreError, UsageError
+from console.policy import Ballot, Policy, judge, may_launch, tally
 from console.signing import SigningError, sign
 from console.state import Cell, Gate, RunState, fold
 from console.store.base import Store
@@ -120,6 +121,30 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def refuse(
+    store: Store, actor: str, action: str, subject: str, why: str, **details: object
+) -> NoReturn:
+    """Raise the sentence that refuses `actor` an action, having recorded who tried what and
+    why it was refused (when this account may write the store at all)."""
+    entry = Entry(time.time(), actor, f"{action}_refused", subject, {"why": why, **details})
+    with contextlib.suppress(StoreError):
+        store.audit([entry])
+    raise UsageError(why)
+
+
+LAUNCH_RIGHTS = {"cancel": "cancel", "rerun": "re-run", "resume": "resume"}
+"""Actions on a run that only someone who may launch it may take, and their verbs."""
+
+
+def authorize(store: Store, inventory: Inventory, actor: str, action: str, state: RunState) -> None:
+    """Refuse, in words and on the audit trail, an account that may not launch into the run's
+    environments: re-running, resuming and cancelling are launch rights."""
+    why = may_launch(inventory, state.environments, actor)
+    if why:
+        verb = LAUNCH_RIGHTS[action]
+        refuse(store, actor, action, state.id, f"{actor} may not {verb} run {state.id}: {why}")
+
+
 def _open_gate(state: RunState, gate_name: str | None) -> Gate:
     gates = state.open_gates()
     if gate_name:
@@ -155,10 +180,17 @@ def record_decision(store: Store, inventory: Inventory, request: DecisionRequest
     """Record an approval or rejection of a run's open gate, refusing (in words) what cannot count."""
     state = run_state(store, request.run)
     gate = _open_gate(state, request.gate)
+    subject, tried = f"{state.id}/{gate.step}", {"decision": request.decision}
+    tried |= {"reason": request.reason, "ticket": request.ticket}
     if request.plan_digest and not gate.plan_digest.startswith(request.plan_digest):
-        raise UsageError(
+        refuse(
+            store,
+            request.actor,
+            request.decision,
+            subject,
             f"the plan of gate '{gate.step}' changed since you looked (it is now "
-            f"{gate.plan_digest[:12]}, you saw {request.plan_digest[:12]}); review it again"
+            f"{gate.plan_digest[:12]}, you saw {request.plan_digest[:12]}); review it again",
+            **tried,
         )
     known = inventory.operators.get(request.actor)
     ballot = Ballot(
@@ -176,7 +208,8 @@ def record_decision(store: Store, inventory: Inventory, request: DecisionRequest
     counted, _ = tally(policy, gate, state.operator, inventory.operators)
     problem, emergency = judge(policy, assume_signed, state.operator, request.actor in counted, now)
     if problem:
-        raise UsageError(f"{problem} (run {state.id}, gate '{gate.step}')")
+        why = f"{problem} (run {state.id}, gate '{gate.step}')"
+        refuse(store, request.actor, request.decision, subject, why, **tried)
     event = ev.GateDecided(
         run_id=state.id,
         at=now,
@@ -210,9 +243,11 @@ def _signed(event: ev.GateDecided, key: str | None, policy: Policy) -> ev.GateDe
     return event
 
 
-def request_cancel(store: Store, ref: str, actor: str) -> RunState:
-    """Ask a run to stop; the runner sees the request within a fraction of a second."""
+def request_cancel(store: Store, ref: str, actor: str, inventory: Inventory) -> RunState:
+    """Ask a run to stop, if `actor` may launch it; the runner sees the request within a
+    fraction of a second."""
     state = run_state(store, ref)
+    authorize(store, inventory, actor, "cancel", state)
     if state.is_final:
         raise UsageError(f"run {state.id} has already ended ({state.status}); nothing to cancel")
     now = time.time()

@@ -272,6 +272,11 @@ def _cancel(s: RunState, e: ev.CancelRequested) -> None:
     s.cancel_requested_by = s.cancel_requested_by or e.actor
 
 
+def _cancel_refused(s: RunState, e: ev.CancelRefused) -> None:
+    if s.cancel_requested_by == e.actor:
+        s.cancel_requested_by = None
+
+
 def _interrupted(s: RunState, e: ev.RunInterrupted) -> None:
     s.status, s.interrupted = "interrupted", e
     for cell in s.cells.values():
@@ -309,6 +314,7 @@ _HANDLERS: dict[type[ev.Event], Any] = {
     ev.GateVoided: _gate_voided,
     ev.RollbackStarted: _rollback,
     ev.CancelRequested: _cancel,
+    ev.CancelRefused: _cancel_refused,
     ev.RunInterrupted: _interrupted,
     ev.RunResumed: _resumed,
     ev.RunFinished: _finished,

@@ -10,6 +10,7 @@ import pytest
 
 from console import events as ev
 from console.cli import main
+from console.identity import current_operator
 from console.store.sqlite import SQLiteStore
 from tests.ui import seed
 
@@ -34,7 +35,13 @@ def test_an_action_whose_audit_record_cannot_be_written_is_refused_whole(
     seed.estate(path).close()
     fail_audit_writes(path)
     before = SQLiteStore(path).read(WAITING)
-    assert main(["cancel", WAITING, "--store", str(path)]) == 2
+    inventory = tmp_path / "inventory.toml"
+    (tmp_path / "pipelines").mkdir()
+    inventory.write_text(
+        '[inventory]\nname = "t"\n[ssh]\nuser = "deploy"\n[environments.staging]\n'
+        f'[operators.{current_operator()}]\nroles = ["ops"]\n'
+    )
+    assert main(["cancel", WAITING, "--store", str(path), "--inventory", str(inventory)]) == 2
     err = capsys.readouterr().err
     assert "refused a write" in err and "nothing was recorded" in err
     assert "Traceback" not in err

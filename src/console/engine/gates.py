@@ -10,7 +10,7 @@ from console import events as ev
 from console.engine.digest import Current, changes, current_parts, digest_of, digest_parts
 from console.model.pipeline import Stage
 from console.model.templates import render
-from console.policy import Policy, gate_policy, tally
+from console.policy import Policy, gate_policy, may_launch, tally
 from console.state import apply
 from console.store.sqlite import SQLiteStore
 
@@ -49,12 +49,26 @@ class GateWatcher:
     def _absorb(self, event: ev.Event, cancelled: asyncio.Event) -> None:
         state = self._engine.state
         if isinstance(event, ev.CancelRequested):
+            why = self._may_not_cancel(event.actor)
+            if why:  # written around `opsconsole cancel`, which refuses it: not honoured
+                self._engine.emit(
+                    ev.CancelRefused(
+                        run_id=event.run_id, at=time.time(), actor=event.actor, reason=why
+                    )
+                )
+                return
             apply(state, event)
             cancelled.set()
         elif isinstance(event, ev.GateDecided):
             gate = state.gates.get((event.stage, event.step))
             if gate is None or event not in gate.decisions:  # a resumed run has read it already
                 apply(state, event)
+
+    def _may_not_cancel(self, actor: str) -> str | None:
+        """Why `actor` may not stop this run: cancelling is a launch right."""
+        plan = self._engine.plan
+        why = may_launch(plan.config.inventory, plan.environments(), actor)
+        return f"{actor} may not cancel run {plan.run_id}: {why}" if why else None
 
     async def wait(self, stage: Stage, cancelled: asyncio.Event) -> str:
         """Open the stage's gate and wait until it is approved, rejected, expired or cancelled."""

@@ -18,6 +18,7 @@ from console.model.load import Config, PipelineFile
 from console.model.params import resolve_params
 from console.model.pipeline import Pipeline, Step
 from console.model.problems import did_you_mean
+from console.policy import may_launch
 
 
 @dataclass(frozen=True)
@@ -91,12 +92,9 @@ def plan_run(
             f"pipeline '{pipeline_name}' has no target hosts{where}; check its targets"
         )
     plan = RunPlan(run_id or new_run_id(), config, pf, params, hosts, operator, limit, repeats)
-    governed = [e for e in plan.environments() if e in inventory.environments]
-    if governed and operator not in inventory.operators:
-        raise UsageError(
-            f"{operator} is not an operator in the inventory's [operators] table, so may watch "
-            f"but not launch into {', '.join(governed)}; ask for an [operators.{operator}] entry"
-        )
+    refused = may_launch(inventory, plan.environments(), operator)
+    if refused:
+        raise UsageError(refused)
     return plan
 
 

@@ -41,6 +41,9 @@ class Environment(Strict):
     freeze: list[str] = []
     emergency_roles: list[str] = []
     signed_approvals: bool = False
+    launch_roles: list[str] = []
+    """Roles one of which an operator needs to launch, re-run, resume or cancel runs here;
+    empty: every operator in [operators]."""
 
     @field_validator("ticket_pattern")
     @classmethod

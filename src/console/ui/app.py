@@ -633,7 +633,7 @@ class OpsConsoleApp(ReplayAndRerun, App[None]):
 
         store = SQLiteStore(self.store_path)
         try:
-            request_cancel(store, run_id, self.operator)
+            request_cancel(store, run_id, self.operator, self.config.inventory)
             self.call_from_thread(self.notify, f"Asked run {run_id} to cancel")
         except ConsoleError as exc:
             self.call_from_thread(self.notify, str(exc), severity="error")
