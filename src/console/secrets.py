@@ -1,5 +1,5 @@
-"""Secrets: read from their source when a run needs them, handed to the remote shell on stdin,
-and masked out of every byte of output before it is stored or shown.
+"""Secrets: read from their source when a run needs them and handed to the remote shell on
+stdin (`console.masking` keeps them out of every byte of output).
 
 A secret's value is never written to a file the console owns, never part of a command line
 (local or remote), and never in an event: the command refers to a shell variable that a
@@ -9,13 +9,10 @@ prologue fills from stdin.
 from __future__ import annotations
 
 import base64
-import json
 import os
 import shlex
 import stat
 import subprocess
-import urllib.parse
-from dataclasses import dataclass
 from pathlib import Path
 
 from console.errors import UsageError
@@ -89,85 +86,3 @@ def prologue(names: list[str]) -> str:
 def stdin_for(values: list[str]) -> bytes:
     """The lines the prologue reads, in the same order as its names."""
     return b"".join(base64.b64encode(v.encode()) + b"\n" for v in values)
-
-
-@dataclass(frozen=True)
-class Form:
-    """One way a secret may show up in output, and what replaces it."""
-
-    text: bytes
-    mask: bytes
-
-
-def forms(name: str, value: str) -> list[Form]:
-    """The spellings of a secret that are masked: as it is, each line of a multi-line one,
-    base64 (standard and URL-safe, padded or not), URL-encoded, hex and JSON-escaped."""
-    raw = value.encode()
-    spellings = {raw}
-    spellings.update(line.encode() for line in value.splitlines() if len(line) >= 4)
-    for encode in (base64.b64encode, base64.urlsafe_b64encode):
-        encoded = encode(raw)
-        spellings.update({encoded, encoded.rstrip(b"=")})
-    spellings.add(urllib.parse.quote(value, safe="").encode())
-    spellings.add(urllib.parse.quote_plus(value).encode())
-    spellings.update({raw.hex().encode(), raw.hex().upper().encode()})
-    spellings.add(json.dumps(value)[1:-1].encode())
-    mask = f"<secret {name} masked>".encode()
-    return [Form(s, mask) for s in sorted(spellings, key=len, reverse=True) if len(s) >= 3]
-
-
-@dataclass(frozen=True)
-class Masks:
-    """Every spelling of a run's secrets, longest first, and every proper prefix of them: built
-    once per run, so that each chunk of output costs a few lookups, not a scan per spelling."""
-
-    forms: list[Form]
-    prefixes: frozenset[bytes]
-    longest: int
-
-    @classmethod
-    def of(cls, found: list[Form]) -> Masks:
-        """The masks for these spellings."""
-        ordered = sorted(found, key=lambda f: len(f.text), reverse=True)
-        prefixes = frozenset(f.text[:k] for f in ordered for k in range(1, len(f.text)))
-        return cls(ordered, prefixes, max((len(f.text) for f in ordered), default=0))
-
-
-class Masker:
-    """Masks every spelling of the run's secrets in one stream of output, across chunks.
-
-    The end of a chunk that could be the start of a secret is held back until the next chunk
-    (or the end of the stream) says whether it is one.
-    """
-
-    def __init__(self, masks: Masks) -> None:
-        self._masks = masks
-        self._held = b""
-
-    def feed(self, data: bytes) -> bytes:
-        """The chunk, masked, less any tail that might begin a secret."""
-        text = mask(self._held + data, self._masks.forms)
-        keep = self._unsure_tail(text)
-        self._held = text[len(text) - keep :] if keep else b""
-        return text[: len(text) - keep]
-
-    def finish(self) -> bytes:
-        """What was held back, at the end of the stream."""
-        held, self._held = self._held, b""
-        return held
-
-    def _unsure_tail(self, text: bytes) -> int:
-        """The length of the longest end of `text` that begins some spelling."""
-        prefixes = self._masks.prefixes
-        for keep in range(min(self._masks.longest - 1, len(text)), 0, -1):
-            if text[-keep:] in prefixes:
-                return keep
-        return 0
-
-
-def mask(data: bytes, masks: list[Form]) -> bytes:
-    """Every spelling replaced, longest first."""
-    for form in masks:
-        if form.text in data:
-            data = data.replace(form.text, form.mask)
-    return data

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
+import shutil
 import subprocess
 import threading
 import urllib.parse
@@ -164,3 +167,96 @@ def test_secrets_come_from_a_command_and_stay_out_of_the_pipeline_file(
     assert run_cli(estate, "logs", "last") == 0
     assert "<secret token masked>" in capsys.readouterr().out
     assert b"from-the-vault-42" not in _store_bytes(estate)
+
+
+ENCODED = {
+    "base64, 1 byte before": "printf 'u%s\\n' @S | base64",
+    "base64, 2 bytes before": "printf 'us%s\\n' @S | base64",
+    "base64, 3 bytes before": "printf 'use%s\\n' @S | base64",
+    "a base64'd file": "{ seq 1 58; printf 'pwd=%s\\n' @S; seq 1 40; } | base64",
+    "base64 -w 76": "{ seq 1 20; printf %s @S; } | base64 -w 76",
+    "PEM (64)": "echo '-----BEGIN KEY-----'; { seq 1 17; printf %s @S; } | base64 -w 64; echo '-----END KEY-----'",
+    "PEM (64), CRLF": "{ seq 1 13; printf %s @S; } | base64 -w 64 | sed 's/$/\\r/'",
+    "url-safe": "printf 'ab%s' @S | base64 -w 0 | tr '+/' '-_'; echo",
+    "HTTP Basic": "b=$(printf 'deploy:%s' @S | base64 -w 0); printf 'Authorization: Basic %s\\n' \"$b\"",
+    "base64 cut by a pause": (  # the host waits with a partial line: it goes on alone
+        "o=$(printf 'us%s' @S | base64 -w 0); h=${o%?????????????}; "
+        'printf %s "$h"; sleep 0.4; printf \'%s\\n\' "${o#"$h"}"'
+    ),
+    "xxd -p": "{ seq 1 12; printf %s @S; } | xxd -p",
+    "xxd": "{ seq 1 7; printf %s @S; echo; } | xxd",
+    "xxd, the secret over two lines": "{ printf 'user:'; printf %s @S; echo; } | xxd",
+    "od -An -tx1": "{ seq 1 5; printf %s @S; } | od -An -tx1",
+    "od -tx1": "{ seq 1 6; printf %s @S; } | od -tx1",
+    "hexdump -C": "{ seq 1 3; printf %s @S; } | hexdump -C",
+}
+"""Steps that print the secret as hosts encode it (`@S` stands for the secret)."""
+
+
+def _encoded_pipeline() -> str:
+    steps = []
+    for n, command in enumerate(ENCODED.values()):
+        run = command.replace("@S", "{{ secret.db_password }}")
+        steps.append(f"  [[stages.steps]]\n  name = 'step{n}'\n  run = '''{run}'''\n")
+    return 'name = "encoded"\ntargets = ["h1"]\n[[stages]]\nname = "s"\n' + "".join(steps)
+
+
+def _printed(command: str, secret: bytes) -> bytes:
+    """What a step prints, run here with this value for the secret."""
+    return subprocess.run(
+        ["sh", "-c", command.replace("@S", '"$S"')],
+        env={"PATH": os.environ["PATH"], "S": secret},  # type: ignore[dict-item]
+        capture_output=True,
+        check=True,
+    ).stdout
+
+
+def _secret_parts(command: str) -> list[bytes]:
+    """Every run of what the step prints that depends on the secret (found by printing it again
+    with each of the secret's bits flipped), alone and with the single spaces between such
+    characters on a line (a dump's groups): none of them may be kept anywhere. Runs shorter
+    than 8 characters are left out, as a store holds hex hashes that any 4 digits may be in."""
+    printed = _printed(command, SECRET.encode())
+    other = _printed(command, bytes(b ^ 0xFF for b in SECRET.encode()))
+    assert len(printed) == len(other)
+    marked = bytes(c if c != o else 0 for c, o in zip(printed, other, strict=True))
+    runs = re.findall(rb"[^\x00]+", marked)
+    spaced = re.findall(rb"[^\x00 ](?:[^\x00 ]| (?=[^\x00 ]))*", _spaces_kept(printed, marked))
+    return [run for run in [*runs, *spaced] if len(run) >= 8]
+
+
+def _spaces_kept(printed: bytes, marked: bytes) -> bytes:
+    return bytes(c if m or c == 0x20 else 0 for c, m in zip(printed, marked, strict=True))
+
+
+def _cast_text(lines: str) -> str:
+    """The output a cast recording plays, its colours left out."""
+    frames = [json.loads(line) for line in lines.splitlines()[1:] if line.startswith("[")]
+    text = "".join(f[2] for f in frames if f[1] == "o")
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def test_no_encoding_of_a_secret_reaches_the_store_the_logs_or_an_export(
+    tmp_path: Path, sshd: Sshd, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    for tool in ("base64", "xxd", "od", "hexdump", "seq", "sed", "tr"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"the hosts here have no {tool}")
+    monkeypatch.setenv("TEST_DB_PASSWORD", SECRET)
+    estate = _estate(tmp_path, sshd)
+    estate.pipeline("encoded", _encoded_pipeline())
+    assert run_cli(estate, "run", "encoded", "--plain") == 0
+    assert set(cells(state_of(estate)).values()) == {"ok"}
+    capsys.readouterr()
+    assert run_cli(estate, "logs", "last") == 0
+    logs = capsys.readouterr().out
+    assert logs.count("<secret db_password masked>") >= len(ENCODED)
+    assert run_cli(estate, "export", "last", "--format", "cast") == 0
+    played = _cast_text(capsys.readouterr().out)
+    stored = _store_bytes(estate)
+    for form, command in ENCODED.items():
+        for part in _secret_parts(command):
+            assert part not in stored, f"{form}: {part!r} is in the store"
+            text = part.decode("latin-1")
+            assert text not in logs, f"{form}: {part!r} was in the logs"
+            assert text not in played, f"{form}: {part!r} was in the cast"

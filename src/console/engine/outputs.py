@@ -7,9 +7,9 @@ from collections import Counter
 from collections.abc import Callable
 
 from console import events as ev
-from console import secrets
+from console import masking
+from console.masking import Form, Masks
 from console.redact import OutputFilter
-from console.secrets import Form, Masks
 from console.transport.ssh import OutputSink
 
 
@@ -26,14 +26,14 @@ class StepOutputs:
 
     def add_secret(self, name: str, value: str) -> None:
         """Mask every spelling of a secret from now on."""
-        self._forms += secrets.forms(name, value)
+        self._forms += masking.forms(name, value)
         self._masks = Masks.of(self._forms)
 
     def masked(self, text: str) -> str:
         """A message with every secret masked (a transport error may quote output)."""
         if not text or self._masks is None:
             return text
-        return secrets.mask(text.encode(), self._masks.forms).decode("utf-8", "replace")
+        return masking.mask(text.encode(), self._masks.forms).decode("utf-8", "replace")
 
     def sink(self, stage: str, step: str, host: str) -> OutputSink:
         """Where the transport hands one step's bytes on one host."""
