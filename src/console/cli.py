@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -142,24 +141,6 @@ def open_store(args: argparse.Namespace) -> SQLiteStore:
     from console.store.sqlite import SQLiteStore
 
     return SQLiteStore(store_path(args))
-
-
-def spawn_runner(run_id: str, store: Path, accept_new: bool) -> None:
-    """Start a runner process for a created run, detached from this terminal and session."""
-    logs = store.parent / "runners"
-    logs.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "console", "_runner", run_id, "--store", str(store)]
-    if accept_new:
-        command.append("--accept-new-host-keys")
-    with open(logs / f"{run_id}.log", "ab") as log:
-        subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-        )
 
 
 def explain(exc: ConsoleError) -> str:

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 from console.cli import (
     EXIT_STATUS,
+    explain,
     inventory_path,
     load,
     open_store,
     print_json,
-    spawn_runner,
     store_path,
 )
 from console.errors import UsageError
@@ -101,6 +101,8 @@ def _launch(plan: RunPlan, args: argparse.Namespace) -> int:
     launched = create_run(store, plan)
     store.close()
     if args.detach:
+        from console.runners import spawn_runner
+
         spawn_runner(plan.run_id, store_path(args), args.accept_new_host_keys)
         print(plan.run_id)
         return 0
@@ -175,6 +177,8 @@ def _resume(args: argparse.Namespace) -> int:
     existing = [e.event for e in store.read(state.id, exclude=(ev.Output.kind,))]
     store.close()
     if args.detach:
+        from console.runners import spawn_runner
+
         spawn_runner(state.id, store_path(args), args.accept_new_host_keys)
         print(state.id)
         return 0
@@ -229,18 +233,26 @@ def _runner(args: argparse.Namespace) -> int:
     """Execute a run that `run --detach`, `resume` or the console created, in this process."""
     from console import events as ev
     from console.engine.plan import plan_as_launched
+    from console.errors import ConsoleError
+    from console.runners import fail
     from console.services import kept_scripts
 
     _as_batch()
     store = open_store(args)
     run_id = store.resolve_run(args.run_id)
     existing = [e.event for e in store.read(run_id, exclude=(ev.Output.kind,))]
+    if any(isinstance(e, ev.RunFinished) for e in existing):
+        return 0  # it ended before this runner got to it (cancelled while queued)
     launched = existing[0]
     assert isinstance(launched, ev.RunLaunched)
-    kept = store.blob(launched.pipeline_digest)
-    scripts = kept_scripts(store, launched)
-    store.close()
-    status = execute(plan_as_launched(launched, kept, scripts), args, existing, rich=False)
+    try:
+        scripts = kept_scripts(store, launched)
+        plan = plan_as_launched(launched, store.blob(launched.pipeline_digest), scripts)
+    except ConsoleError as exc:  # the run must not wait for a runner that is not coming
+        fail(store_path(args), run_id, explain(exc))
+    finally:
+        store.close()
+    status = execute(plan, args, existing, rich=False)
     return EXIT_STATUS.get(status, 1)
 
 

@@ -252,13 +252,12 @@ def request_cancel(store: Store, ref: str, actor: str, inventory: Inventory) -> 
         raise UsageError(f"run {state.id} has already ended ({state.status}); nothing to cancel")
     now = time.time()
     events: list[ev.Event] = [ev.CancelRequested(run_id=state.id, at=now, actor=actor)]
-    if state.status == "interrupted":  # no runner is left to see the request: end the run here
+    if state.status in ("interrupted", "queued"):  # no runner to see it: end the run here
+        # (a runner that starts later finds the run ended and leaves it)
+        when = "after its runner stopped" if state.status == "interrupted" else "before it started"
         events.append(
             ev.RunFinished(
-                run_id=state.id,
-                at=now,
-                status="cancelled",
-                message=f"cancelled by {actor} after its runner stopped",
+                run_id=state.id, at=now, status="cancelled", message=f"cancelled by {actor} {when}"
             )
         )
     store.append(events)

@@ -655,7 +655,7 @@ def make_app(
     and loads the inventory and pipelines in a thread.
     """
     if spawn is None:
-        from console.cli import spawn_runner
+        from console.runners import spawn_runner
 
         spawn = spawn_runner
     names = [t.name for t in load_themes()]

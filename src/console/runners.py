@@ -1,0 +1,154 @@
+"""Runner processes: each run executes in a process of its own, detached from whoever started
+it, with a log beside the store that every account sharing the store can write.
+
+A run that is created but whose runner cannot start never stays queued: the spawner waits
+until the runner has taken the run on, and records the run as failed, with the reason, when
+the runner could not be started or ended before it began.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, NoReturn
+
+from console import events as ev
+from console.errors import ConsoleError, UsageError
+
+STARTUP_WAIT = 30.0
+"""Seconds the spawner waits for a runner to take its run on before leaving it to itself."""
+
+
+def spawn_runner(run_id: str, store: Path, accept_new: bool) -> None:
+    """Start a runner for a created run and wait until it has taken the run on; a runner that
+    cannot start ends the run `failed` with the reason, which is raised as a sentence."""
+    path = runner_log(store, run_id)
+    try:
+        log = _open_log(path, shared(store))
+    except OSError as exc:
+        fail(store, run_id, f"the runner's log {path} cannot be created ({_why(exc)})")
+    seen = _newest(store, run_id)
+    command = [sys.executable, "-m", "console", "_runner", run_id, "--store", str(store)]
+    if accept_new:
+        command.append("--accept-new-host-keys")
+    with log:
+        try:
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+            )
+        except OSError as exc:
+            fail(store, run_id, f"the runner could not be started ({_why(exc)})")
+    _wait_taken_on(store, run_id, process, path, seen)
+
+
+def runner_log(store: Path, run_id: str) -> Path:
+    """Where a run's runner writes what it prints."""
+    return store.parent / "runners" / f"{run_id}.log"
+
+
+def shared(store: Path) -> bool:
+    """Whether the store lives in a team's setgid folder (its files are then the group's)."""
+    try:
+        return bool(store.parent.stat().st_mode & stat.S_ISGID)
+    except OSError:
+        return False
+
+
+def _open_log(path: Path, team: bool) -> IO[bytes]:
+    """Open (creating it and its folder, with the store's group and permissions) a runner's log."""
+    folder_mode, file_mode = (0o2770, 0o660) if team else (0o700, 0o600)
+    folder = path.parent
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=folder_mode)
+        os.chmod(folder, folder_mode)  # the umask must not take the group's rights away
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, file_mode)
+    if os.fstat(fd).st_uid == os.geteuid():
+        os.fchmod(fd, file_mode)
+    return os.fdopen(fd, "ab")
+
+
+def _why(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return (
+            "this account may not write there; the folder must be writable by the group that "
+            "shares the store (chmod 2770)"
+        )
+    return (exc.strerror or str(exc)).lower()
+
+
+def _newest(store: Path, run_id: str) -> int:
+    from console.store.sqlite import SQLiteStore
+
+    reader = SQLiteStore(store)
+    try:
+        return reader.newest_id(run_id)
+    finally:
+        reader.close()
+
+
+def _wait_taken_on(
+    store: Path, run_id: str, process: subprocess.Popen[bytes], log: Path, seen: int
+) -> None:
+    """Wait until the runner has recorded that it started (or ended) the run, after event
+    `seen`; if it exits without doing either, record the run as failed with its last line."""
+    from console.store.sqlite import SQLiteStore
+
+    reader = SQLiteStore(store)
+    deadline = time.monotonic() + STARTUP_WAIT
+    try:
+        while time.monotonic() < deadline:
+            exited = process.poll() is not None
+            found = reader.read(run_id, seen, kinds=(ev.RunStarted.kind, ev.RunFinished.kind))
+            if found:
+                _refuse_if_never_started(found[-1].event, found[0].event)
+                return
+            if exited:
+                said = _last_line(log) or "it printed nothing"
+                fail(
+                    store,
+                    run_id,
+                    f"its runner exited with status {process.returncode} before starting it: {said}",
+                )
+            time.sleep(0.05)
+    finally:
+        reader.close()
+
+
+def _refuse_if_never_started(last: ev.Event, first: ev.Event) -> None:
+    """A run that ended before its runner started it (the runner refused it) is refused here."""
+    if isinstance(first, ev.RunFinished) and isinstance(last, ev.RunFinished):
+        raise UsageError(f"run {last.run_id} could not start: {last.message}")
+
+
+def _last_line(log: Path) -> str:
+    with contextlib.suppress(OSError):
+        lines = log.read_bytes()[-4096:].decode("utf-8", "replace").strip().splitlines()
+        return lines[-1].removeprefix("opsconsole: ") if lines else ""
+    return ""
+
+
+def fail(store: Path, run_id: str, why: str) -> NoReturn:
+    """Record that a run could not start, unless it has ended already, and raise the reason."""
+    from console.store.sqlite import SQLiteStore
+
+    with contextlib.suppress(ConsoleError):
+        writer = SQLiteStore(store)
+        try:
+            ended = writer.read(run_id, kinds=(ev.RunFinished.kind,))
+            if not ended:
+                writer.append(
+                    [ev.RunFinished(run_id=run_id, at=time.time(), status="failed", message=why)]
+                )
+        finally:
+            writer.close()
+    raise UsageError(f"run {run_id} could not start: {why}; it is recorded as failed")
