@@ -6,6 +6,10 @@ the bare asyncssh floor (bench/floor.py), `opsconsole run`, `pyinfra exec` and
 table reports medians over the rounds and each median's ratio to the floor's.
 
     .venv/bin/python -m bench.fanout --hosts 50,200 --rounds 5
+
+`--against SRC` adds an earlier opsconsole (the `src` folder of a checkout of it, such as
+`git worktree add ../before HEAD~5`) as one more contender, run with this interpreter and
+its own store: the same pipelines before and after a change, side by side in one run.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import time
 from pathlib import Path
 
 from tests.sshd import Sshd, start_sshd
+
+from bench import add_against
 
 VENV_BIN = Path(sys.executable).parent
 COMMAND = "echo fanout"
@@ -71,7 +77,9 @@ def write_inputs(folder: Path, sshd: Sshd, hosts: int) -> None:
     (folder / "ansible.ini").write_text("\n".join(ansible) + "\n")
 
 
-def contenders(folder: Path, sshd: Sshd, hosts: int) -> dict[str, list[str]]:
+def contenders(
+    folder: Path, sshd: Sshd, hosts: int, against: Path | None = None
+) -> dict[str, list[str]]:
     """The command line of each contender."""
     floor = [
         sys.executable,
@@ -105,6 +113,10 @@ def contenders(folder: Path, sshd: Sshd, hosts: int) -> dict[str, list[str]]:
         "asyncssh floor, 5 steps": [*floor, "--steps", "5"],
         "opsconsole, 5 steps": [*console, "echo5"],
     }
+    if against is not None:
+        before = earlier(against, folder)
+        found["opsconsole before, 1 step"] = [*before, "echo1"]
+        found["opsconsole before, 5 steps"] = [*before, "echo5"]
     if shutil.which("pyinfra", path=str(VENV_BIN)):
         found["pyinfra exec, 1 step"] = [
             str(VENV_BIN / "pyinfra"),
@@ -132,6 +144,24 @@ def contenders(folder: Path, sshd: Sshd, hosts: int) -> dict[str, list[str]]:
     return found
 
 
+def earlier(src: Path, folder: Path) -> list[str]:
+    """`opsconsole run` of the checkout whose `src` is given, with a store of its own (an
+    earlier schema would refuse a newer store)."""
+    return [
+        "env",
+        f"PYTHONPATH={src.resolve()}",
+        sys.executable,
+        "-m",
+        "console",
+        "run",
+        "--plain",
+        "--inventory",
+        str(folder / "inventory.toml"),
+        "--store",
+        str(folder / "store-before.db"),
+    ]
+
+
 def timed(command: list[str], folder: Path) -> float:
     """Wall-clock seconds of one command, which must succeed."""
     env = {
@@ -154,11 +184,13 @@ def timed(command: list[str], folder: Path) -> float:
     return took
 
 
-def bench(sshd: Sshd, hosts: int, rounds: int) -> dict[str, list[float]]:
+def bench(
+    sshd: Sshd, hosts: int, rounds: int, against: Path | None = None
+) -> dict[str, list[float]]:
     """Run every contender `rounds` times in rotating order; returns the times of each."""
     folder = Path(tempfile.mkdtemp(prefix=f"fanout-{hosts}-"))
     write_inputs(folder, sshd, hosts)
-    commands = contenders(folder, sshd, hosts)
+    commands = contenders(folder, sshd, hosts, against)
     times: dict[str, list[float]] = {name: [] for name in commands}
     names = list(commands)
     for name in names:  # one warm-up each: caches, bytecode, the sshd's first forks
@@ -193,12 +225,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--hosts", default="50,200")
     parser.add_argument("--rounds", type=int, default=5)
+    add_against(parser)
     args = parser.parse_args()
     sshd = start_sshd(Path(tempfile.mkdtemp(prefix="fanout-sshd-")))
     try:
         results = {}
         for n in map(int, args.hosts.split(",")):
-            results[n] = bench(sshd, n, args.rounds)
+            results[n] = bench(sshd, n, args.rounds, args.against)
             print(report({n: results[n]}, args.rounds), file=sys.stderr, flush=True)
     finally:
         sshd.process.terminate()

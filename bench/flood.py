@@ -12,34 +12,35 @@ one host printing the same 2 GB, each run timed and the runner's peak read from 
 the runner holds must not grow with the number of hosts flooding.
 
     .venv/bin/python -m bench.flood --rounds 3
+
+`--against SRC` runs every case again with an earlier opsconsole (the `src` folder of a
+checkout of it), rounds alternating between the two: before and after a change, side by side.
+Run state is read from the store with plain SQL, so that neither version's store is touched
+by the other's code.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
+import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import write_estate
-from tests.helpers import spawn_cli, state_of
-from tests.integration.test_flood import (
-    LINES_BYTES,
-    LONG_LINE,
-    run_many,
-    write_flood,
-    write_many,
-)
+from tests.conftest import Estate, write_estate
+from tests.integration.test_flood import LINES_BYTES, LONG_LINE, write_flood, write_many
 from tests.pty import Terminal, memory_kib
 from tests.sshd import Sshd, start_sshd
 
-from console.state import FINAL_RUN
+from bench import SRC, add_against
 
-VENV_BIN = Path(sys.executable).parent
 QUIET_SECONDS = 10
 MANY = ((500, 4_000_000), (1, 2_000_000_000))
 """(hosts, bytes each) of the many-hosts runs: the same total either way."""
@@ -55,16 +56,73 @@ class Result:
     console_mib: int
 
 
-def one_run(root: Path, sshd: Sshd, flood: bool) -> Result:
+@dataclass(frozen=True)
+class Code:
+    """Which opsconsole a case runs: this checkout's, or an earlier one's `src`."""
+
+    label: str
+    src: Path | None = None
+
+    def env(self) -> dict[str, str]:
+        """The environment its processes start with."""
+        src = self.src or SRC
+        return {**os.environ, "PYTHONPATH": str(src.resolve())}
+
+    def command(self, estate: Estate, *args: str) -> list[str]:
+        """`opsconsole ARGS` of this version against the estate."""
+        return [sys.executable, "-m", "console", *estate.cli(*args)]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the benchmark reads of a run: its runner, and when it started and ended."""
+
+    pid: int
+    started: float | None
+    finished: float | None
+
+
+def progress(estate: Estate, run_id: str) -> Progress:
+    """A run's runner and times, read with plain SQL from the store, read-only."""
+    db = sqlite3.connect(f"file:{estate.store}?mode=ro", uri=True)
+    try:
+        rows = db.execute(
+            "SELECT kind, at, data FROM events WHERE run_id = ? AND kind IN "
+            "('run_started', 'run_finished') ORDER BY id",
+            (run_id,),
+        ).fetchall()
+    finally:
+        db.close()
+    started = next((r for r in rows if r[0] == "run_started"), None)
+    finished = next((r for r in rows if r[0] == "run_finished"), None)
+    pid = int(json.loads(started[2])["pid"]) if started else 0
+    return Progress(pid, started[1] if started else None, finished[1] if finished else None)
+
+
+def launch(code: Code, estate: Estate, pipeline: str) -> str:
+    """Launch a pipeline detached with this version; its run id."""
+    done = subprocess.run(
+        code.command(estate, "run", pipeline, "--detach"),
+        capture_output=True,
+        text=True,
+        env=code.env(),
+        timeout=120,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr)
+    return done.stdout.strip()
+
+
+def one_run(root: Path, sshd: Sshd, flood: bool, code: Code) -> Result:
     """Launch one run detached, time keys in a console open on it, and read the peaks."""
     estate = write_estate(root, sshd)
     if flood:
         write_flood(estate)
     else:
         write_flood(estate, lines=0, long=0, pause=QUIET_SECONDS)
-    run_id = spawn_cli(estate, "run", "flood", "--detach").stdout.strip()
-    where = ["--inventory", str(estate.inventory), "--store", str(estate.store)]
-    term = Terminal([str(VENV_BIN / "opsconsole"), *where], XDG_CONFIG_HOME=str(root / "cfg"))
+    run_id = launch(code, estate, "flood")
+    env = code.env() | {"XDG_CONFIG_HOME": str(root / "cfg")}
+    term = Terminal(code.command(estate), **env)
     samples: list[float] = []
     runner_peak = 0
     try:
@@ -74,8 +132,8 @@ def one_run(root: Path, sshd: Sshd, flood: bool) -> Result:
         time.sleep(0.5)
         term.wait_for("h1 · flood", term.press("l"), timeout=20)
         host = "h1"
-        while (state := state_of(estate, run_id)).status not in FINAL_RUN:
-            runner_peak = max(runner_peak, memory_kib(state.runner_pid or 0, "VmHWM"))
+        while (now := progress(estate, run_id)).finished is None:
+            runner_peak = max(runner_peak, memory_kib(now.pid, "VmHWM"))
             key, host = ("j", "h2") if host == "h1" else ("k", "h1")
             sent = term.press(key)
             samples.append(term.wait_for(f"{host} · flood", sent, timeout=30) - sent)
@@ -83,69 +141,84 @@ def one_run(root: Path, sshd: Sshd, flood: bool) -> Result:
         console_peak = term.memory_kib("VmHWM")
     finally:
         term.close()
-    seconds = (state.finished_at or 0.0) - (state.started_at or 0.0)
+    seconds = (now.finished or 0.0) - (now.started or 0.0)
     return Result(seconds, samples, runner_peak // 1024, console_peak // 1024)
 
 
-def many_run(root: Path, sshd: Sshd, hosts: int, each: int) -> tuple[float, int]:
+def many_run(root: Path, sshd: Sshd, hosts: int, each: int, code: Code) -> tuple[float, int]:
     """Seconds for `hosts` hosts each printing `each` bytes at once, and the runner's peak MiB."""
     estate = write_estate(root, sshd, hosts=hosts)
     write_many(estate, each)
-    state, peak = run_many(estate)
-    assert state.status == "succeeded", state.status
+    run_id, peak = launch(code, estate, "many"), 0
+    while (now := progress(estate, run_id)).finished is None:
+        peak = max(peak, memory_kib(now.pid, "VmHWM") // 1024)
+        time.sleep(0.1)
     shutil.rmtree(root)  # gigabytes each
-    return (state.finished_at or 0.0) - (state.started_at or 0.0), peak
+    return (now.finished or 0.0) - (now.started or 0.0), peak
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
+    add_against(parser)
     args = parser.parse_args()
+    codes = [Code("now")] + ([Code("before", args.against)] if args.against else [])
     root = Path(tempfile.mkdtemp(prefix="flood-"))
     sshd = start_sshd(root / "sshd")
-    results: dict[bool, list[Result]] = {False: [], True: []}
-    many: dict[tuple[int, int], list[tuple[float, int]]] = {m: [] for m in MANY}
+    results: dict[tuple[str, bool], list[Result]] = {
+        (c.label, f): [] for c in codes for f in (False, True)
+    }
+    many: dict[tuple[str, int, int], list[tuple[float, int]]] = {
+        (c.label, *m): [] for c in codes for m in MANY
+    }
     try:
         for n in range(args.rounds):
-            for flood in (False, True):
-                results[flood].append(one_run(root / f"{n}-{flood}", sshd, flood))
+            for code in codes if n % 2 == 0 else codes[::-1]:
+                for flood in (False, True):
+                    where = root / f"{n}-{code.label}-{flood}"
+                    results[code.label, flood].append(one_run(where, sshd, flood, code))
         for n in range(args.rounds):
-            for hosts, each in MANY:
-                many[hosts, each].append(many_run(root / f"many-{n}-{hosts}", sshd, hosts, each))
+            for code in codes if n % 2 == 0 else codes[::-1]:
+                for hosts, each in MANY:
+                    where = root / f"many-{n}-{code.label}-{hosts}"
+                    many[code.label, hosts, each].append(many_run(where, sshd, hosts, each, code))
     finally:
         sshd.process.terminate()
     report(args.rounds, results)
     report_many(many)
 
 
-def report(rounds: int, results: dict[bool, list[Result]]) -> None:
+def report(rounds: int, results: dict[tuple[str, bool], list[Result]]) -> None:
     """The table for bench/README.md."""
     size = (LINES_BYTES + LONG_LINE) / 1e9
     print(
         f"{rounds} rounds; flood: {size:.1f} GB from h1, a {LONG_LINE // 10**6} MB line among it\n"
     )
     print(
-        "| run | run s (median) | keys | median ms | p95 ms | p99 ms | max ms | runner peak MiB | console peak MiB |"
+        "| code | run | run s (median) | keys | median ms | p95 ms | p99 ms | max ms | runner peak MiB | console peak MiB |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for flood, rows in results.items():
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for (label, flood), rows in results.items():
         keys = sorted(k for r in rows for k in r.keys)
         ms = [keys[min(len(keys) - 1, int(len(keys) * q))] * 1000 for q in (0.5, 0.95, 0.99)]
         print(
-            f"| {'1 GB flood' if flood else 'quiet'} | "
+            f"| {label} | {'1 GB flood' if flood else 'quiet'} | "
             f"{statistics.median(r.seconds for r in rows):.1f} | {len(keys)} | "
             f"{ms[0]:.1f} | {ms[1]:.1f} | {ms[2]:.1f} | {keys[-1] * 1000:.1f} | "
             f"{max(r.runner_mib for r in rows)} | {max(r.console_mib for r in rows)} |"
         )
 
 
-def report_many(many: dict[tuple[int, int], list[tuple[float, int]]]) -> None:
+def report_many(many: dict[tuple[str, int, int], list[tuple[float, int]]]) -> None:
     """The many-hosts table for bench/README.md."""
-    print("\n| hosts flooding at once | bytes each | run s (median) | runner peak MiB (max) |")
-    print("|---:|---:|---:|---:|")
-    for (hosts, each), rows in many.items():
+    print(
+        "\n| code | hosts flooding at once | bytes each | run s (median) | runner peak MiB (max) |"
+    )
+    print("|---|---:|---:|---:|---:|")
+    for (label, hosts, each), rows in many.items():
         print(
-            f"| {hosts} | {each / 1e6:,.0f} MB | {statistics.median(r[0] for r in rows):.1f} | "
+            f"| {label} | {hosts} | {each / 1e6:,.0f} MB | "
+            f"{statistics.median(r[0] for r in rows):.1f} | "
             f"{max(r[1] for r in rows)} |"
         )
 
