@@ -432,3 +432,8 @@ async def test_the_gates_pane_says_which_decisions_do_not_count(
         await _settle(pilot, lambda: table.row_count == 2)
         cell = str(table.get_cell(f"{run}\x1fapproval\x1fchange board", "approvals"))
         assert cell.startswith("0 of 1") and "ignored: not signed (dave)" in cell
+        await pilot.press("j")  # the newer gate: its line under the table says it in full
+        detail = str(app.query_one("#gate-detail").render())
+        assert detail == (
+            f"{run} › change board: approved by nobody yet; ignored: dave's approve (not signed)"
+        )

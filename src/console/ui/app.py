@@ -63,6 +63,7 @@ class OpsConsoleApp(ReplayAndRerun, App[None]):
     RunMatrix { height: 1fr; min-height: 6; }
     LogPane { height: 1fr; border: round $primary-darken-2; }
     #gate-list { height: 1fr; }
+    #gate-detail { height: auto; padding: 0 1; background: $boost; }
     """
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     BINDINGS = [

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Label, Static
@@ -16,7 +17,7 @@ from console.runtext import duration
 from console.sanitize import printable
 from console.state import Gate, RunState
 from console.ui.screens.home import status_text
-from console.ui.widgets.literal import literal
+from console.ui.widgets.literal import Plain, literal
 from console.ui.widgets.logs import LogPane
 from console.ui.widgets.matrix import RunMatrix
 from console.ui.widgets.stages import StageStrip
@@ -88,6 +89,12 @@ class GatesPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Label("Pending approvals — a approves, r rejects", classes="section")
         yield DataTable(id="gate-list", cursor_type="row", zebra_stripes=True)
+        yield Plain(id="gate-detail")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._details: dict[str, str] = {}
+        """What each open gate's decisions come to, by row key, for the line under the table."""
 
     def on_mount(self) -> None:
         table = self.query_one("#gate-list", DataTable)
@@ -111,10 +118,12 @@ class GatesPane(Vertical):
         decisions are judged with the inventory's operators (None: what the records show)."""
         table = self.query_one("#gate-list", DataTable)
         open_gates = [(s, g) for s in runs.values() if not s.is_final for g in s.open_gates()]
-        wanted = {
-            gate_key(state.id, gate): gate_row(state, gate, now, operators)
-            for state, gate in sorted(open_gates, key=lambda sg: sg[1].opened_at or 0)
+        ordered = sorted(open_gates, key=lambda sg: sg[1].opened_at or 0)
+        found = {
+            gate_key(s.id, g): (s, g, judge_gate(g, s.operator, operators)) for s, g in ordered
         }
+        wanted = {key: gate_row(s, g, now, j) for key, (s, g, j) in found.items()}
+        self._details = {key: gate_detail(s, g, j) for key, (s, g, j) in found.items()}
         for key in [k.value for k in table.rows if k.value not in wanted]:
             table.remove_row(key)
         for key, row in wanted.items():
@@ -124,6 +133,18 @@ class GatesPane(Vertical):
             for column, value in zip(table.columns, row, strict=True):
                 if table.get_cell(key, column) != value:
                     table.update_cell(key, column, value)
+        self._show_detail()
+
+    @on(DataTable.RowHighlighted, "#gate-list")
+    def _show_detail(self) -> None:
+        """Say what the decisions of the gate under the cursor come to, in full."""
+        table = self.query_one("#gate-list", DataTable)
+        key = (
+            table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            if table.row_count
+            else None
+        )
+        self.query_one("#gate-detail", Plain).update(self._details.get(key or "", ""))
 
 
 def gate_key(run_id: str, gate: Gate) -> str:
@@ -131,9 +152,7 @@ def gate_key(run_id: str, gate: Gate) -> str:
     return f"{run_id}\x1f{gate.stage}\x1f{gate.step}"
 
 
-def gate_row(
-    state: RunState, gate: Gate, now: float, operators: dict[str, Operator] | None = None
-) -> tuple[object, ...]:
+def gate_row(state: RunState, gate: Gate, now: float, found: list[Judged]) -> tuple[object, ...]:
     """The gates table's cells for an open gate."""
     params = ", ".join(f"{k}={v}" for k, v in state.params.items())
     change = f"{printable(params) or 'no params'} on {len(state.targets)} host(s)"
@@ -146,8 +165,21 @@ def gate_row(
         printable(f"{gate.step}: {gate.message}")[:60],
         change,
         waited,
-        approvals_cell(gate, judge_gate(gate, state.operator, operators)),
+        approvals_cell(gate, found),
     )
+
+
+def gate_detail(state: RunState, gate: Gate, found: list[Judged]) -> str:
+    """The gate under the cursor in full: who approved, and each decision that does not count
+    with whose name it claims and why."""
+    approvers = ", ".join(counted(found)) or "nobody yet"
+    line = f"{state.id} › {gate.step}: approved by {approvers}"
+    line += "".join(
+        f"; ignored: {j.decision.actor}'s {j.decision.decision} ({j.problem})"
+        for j in found
+        if j.problem
+    )
+    return printable(line)
 
 
 def approvals_cell(gate: Gate, found: list[Judged]) -> str:
