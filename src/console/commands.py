@@ -206,7 +206,7 @@ async def run_here(
 ) -> str:
     """Execute a created run, showing progress; Ctrl-C and SIGTERM cancel it cleanly."""
     from console.engine.runner import Engine
-    from console.progress import PlainProgress, RichProgress
+    from console.render.progress import PlainProgress, RichProgress
 
     engine = Engine(plan, store, accept_new)
     display = RichProgress(engine.state) if rich else PlainProgress(engine.state)
@@ -296,7 +296,7 @@ def _configure_json(p: argparse.ArgumentParser) -> None:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    from console import report
+    from console.render import show as report
     from console.services import run_state
 
     store = open_store(args)
@@ -332,7 +332,7 @@ def _configure_show(p: argparse.ArgumentParser) -> None:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from console import report
+    from console.render import show as report
     from console.services import run_state, state_at
 
     store = open_store(args)
@@ -368,7 +368,7 @@ def _configure_logs(p: argparse.ArgumentParser) -> None:
 
 def _logs(args: argparse.Namespace) -> int:
     from console import events as ev
-    from console.labelled import LabelledOutput
+    from console.render.labelled import LabelledOutput
     from console.services import run_state
     from console.state import FINAL_RUN
 
@@ -407,8 +407,8 @@ def _configure_export(p: argparse.ArgumentParser) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from console.cast import cast_lines
     from console.files import write_whole
+    from console.render.cast import cast_lines
 
     if args.host and args.format != "cast":
         raise UsageError(
@@ -419,7 +419,7 @@ def _export(args: argparse.Namespace) -> int:
     if args.format == "cast":
         lines: Iterable[str] = cast_lines(store, run_id, args.host)
     else:
-        from console import runreport
+        from console.render import report as runreport
         from console.services import run_state
 
         state = run_state(store, run_id)

@@ -18,7 +18,7 @@ from console import events as ev
 from console.audit import AuditRecord, canonical
 from console.errors import UsageError
 from console.policy import judge_gate
-from console.report import run_json
+from console.render.show import run_json
 from console.sanitize import Sanitizer
 from console.services import run_state
 from console.signing import allowed_signers

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from console import events as ev
-from console.display import MAX_LINE, cut_mark
+from console.render.display import MAX_LINE, cut_mark
 from tests.conftest import Estate, write_estate
 from tests.helpers import cells, run_cli, spawn_cli, state_of, wait_for
 from tests.pty import Terminal
@@ -201,7 +201,7 @@ def test_proxy_jump_tunnels_through_another_inventory_host(tmp_path: Path, sshd:
 def test_rich_progress_draws_a_bar_per_stage() -> None:
     from rich.console import Console
 
-    from console.progress import RichProgress
+    from console.render.progress import RichProgress
     from console.state import fold
     from tests.unit.test_state import _events
 

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from console.display import cut_mark
+from console.render.display import cut_mark
 from console.state import FINAL_RUN, RunState
 from tests.conftest import Estate, write_estate
 from tests.helpers import spawn_cli, state_of

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from console import events as ev
-from console.display import MAX_LINE, DisplayLines, cut_mark
-from console.labelled import LabelledOutput
+from console.render.display import MAX_LINE, DisplayLines, cut_mark
+from console.render.labelled import LabelledOutput
 
 PIECE = 65536
 

@@ -13,7 +13,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Label
 
 from console.durations import format_duration
-from console.runtext import STATUS_MARK, duration, short_time
+from console.render.runtext import STATUS_MARK, duration, short_time
 from console.sanitize import printable
 from console.ui.widgets.literal import literal
 

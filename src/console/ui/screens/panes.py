@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Label, Static
 
 from console.durations import format_duration
 from console.policy import Judged, Policy, counted, judge_gate
-from console.runtext import duration
+from console.render.runtext import duration
 from console.sanitize import printable
 from console.state import Gate, RunState
 from console.ui.screens.home import status_text

@@ -15,8 +15,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from console.policy import judge_gate
+from console.render.runtext import short_time
 from console.replay import SPEEDS, Landmark, Timeline
-from console.runtext import short_time
 from console.sanitize import printable
 from console.state import RunState
 from console.store.sqlite import SQLiteStore

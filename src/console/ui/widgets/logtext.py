@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from console import events as ev
-from console.display import DisplayLines
+from console.render.display import DisplayLines
 from console.store.base import StoredEvent
 from console.store.sqlite import SQLiteStore
 

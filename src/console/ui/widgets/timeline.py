@@ -8,8 +8,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from console.durations import format_duration
+from console.render.runtext import iso
 from console.replay import Landmark
-from console.runtext import iso
 from console.sanitize import printable
 
 MARKS = {"stage": ("┃", "bold cyan"), "gate": ("◆", "bold yellow"), "failure": ("✗", "bold red")}

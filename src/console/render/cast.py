@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 
 from console import events as ev
-from console.labelled import LabelledOutput
+from console.render.labelled import LabelledOutput
 from console.sanitize import printable
 from console.store.base import Store
 

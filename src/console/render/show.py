@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from console.durations import format_duration
 from console.policy import Judged, Policy, counted, judge_gate
-from console.runtext import STATUS_MARK, duration, iso, short_time
+from console.render.runtext import STATUS_MARK, duration, iso, short_time
 from console.sanitize import printable
 from console.state import Gate, RunState, step_rows
 

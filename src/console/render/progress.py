@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from console import events as ev
 from console.durations import format_duration
-from console.runtext import STATUS_MARK
+from console.render.runtext import STATUS_MARK
 from console.sanitize import printable
 from console.state import GATE_HOST, RunState
 

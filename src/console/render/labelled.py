@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from console import events as ev
-from console.display import MAX_LINE, DisplayLines
+from console.render.display import MAX_LINE, DisplayLines
 from console.sanitize import Sanitizer
 
 

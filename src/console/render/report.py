@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from console.durations import format_duration
 from console.policy import judge_gate
-from console.runtext import STATUS_MARK, duration, iso
+from console.render.runtext import STATUS_MARK, duration, iso
 from console.sanitize import printable
 from console.state import GATE_HOST, RunState
 
