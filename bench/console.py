@@ -54,9 +54,10 @@ import sys, time
 from pathlib import Path
 from console import events as ev
 from console.store.writer import BatchWriter
+from console.store.sqlite import SQLiteStore
 path, run, rate, seconds = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
 hosts = [f"h{i:03d}" for i in range(200)]
-writer = BatchWriter(path)
+writer = BatchWriter(SQLiteStore(path))
 per_chunk, lines, start = 10, 0, time.perf_counter()
 for h in hosts:
     writer.put(ev.StepStarted(run_id=run, at=time.time(), stage="s", step="work", host=h))

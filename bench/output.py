@@ -49,7 +49,7 @@ def writer_alone(lines: int) -> float:
     folder = Path(tempfile.mkdtemp())
     SQLiteStore(folder / "s.db").create_run(_launched(), "")
     events = [_line(i) for i in range(lines)]
-    writer = BatchWriter(folder / "s.db")
+    writer = BatchWriter(SQLiteStore(folder / "s.db"))
     start = time.perf_counter()
     for event in events:
         writer.put(event)
@@ -128,7 +128,8 @@ import sys, time
 from pathlib import Path
 from console import events as ev
 from console.store.writer import BatchWriter
-writer = BatchWriter(Path(sys.argv[1]))
+from console.store.sqlite import SQLiteStore
+writer = BatchWriter(SQLiteStore(Path(sys.argv[1])))
 print("ready", flush=True)
 i = 0
 while True:

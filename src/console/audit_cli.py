@@ -13,14 +13,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from console.audit import NAMESPACE, AuditRecord, Entry, canonical, clock_jumps, utc, verify
-from console.cli import load, open_store
+from console.cli import load, store_for
 from console.errors import ConsoleError, UsageError
 from console.events import GateDecided
 from console.files import write_whole
 from console.identity import current_operator
 from console.signing import allowed_signers
 from console.signing import verify as verify_signature
-from console.store.sqlite import SQLiteStore
+from console.store import Store
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    store = open_store(args)
+    store = store_for(args)
     try:
         records = store.audit_records()
         unrecorded = _decisions_without_records(store, records)
@@ -111,7 +111,7 @@ def _unsigned_in_signed_gates(records: list[AuditRecord]) -> list[AuditRecord]:
 DECISIONS = {"gate_approved": "approval", "gate_rejected": "rejection"}
 
 
-def _decisions_without_records(store: SQLiteStore, records: list[AuditRecord]) -> list[GateDecided]:
+def _decisions_without_records(store: Store, records: list[AuditRecord]) -> list[GateDecided]:
     """Decision events that no audit record stands for (opsconsole writes both at once)."""
     recorded = {(r.subject, r.actor, r.at) for r in records if r.action in DECISIONS}
     found: list[GateDecided] = []
@@ -175,7 +175,7 @@ def _document_differs(record: AuditRecord, text: str) -> str | None:
 
 
 def _head(args: argparse.Namespace) -> int:
-    store = open_store(args)
+    store = store_for(args)
     try:
         seq, digest = store.audit_head()
     finally:
@@ -217,7 +217,7 @@ def select(
 
 
 def _export(args: argparse.Namespace) -> int:
-    store = open_store(args)
+    store = store_for(args)
     try:
         run_id = store.resolve_run(args.run) if args.run else None
         records = store.audit_records()
@@ -297,7 +297,7 @@ def _evidence(args: argparse.Namespace) -> int:
     if bool(args.run) == bool(args.since):
         raise UsageError("name one run, or give --since DATE for every run since then")
     keys = _operator_keys(args) or {}
-    store = open_store(args)
+    store = store_for(args)
     try:
         if args.run:
             runs = [store.resolve_run(args.run)]

@@ -16,7 +16,7 @@ from console.paths import default_store_path, user_config_path
 
 if TYPE_CHECKING:  # imported where used: `opsconsole --help` must not pay for pydantic and SQLite
     from console.model.load import Config
-    from console.store.sqlite import SQLiteStore
+    from console.store import Store
 
 EXIT_STATUS = {"succeeded": 0, "failed": 1, "rejected": 1, "expired": 1, "cancelled": 130}
 Handler = Callable[[argparse.Namespace], int]
@@ -136,11 +136,11 @@ def load(args: argparse.Namespace) -> Config:
     return load_config(inventory_path(args), _setting(args, "pipelines"))
 
 
-def open_store(args: argparse.Namespace) -> SQLiteStore:
+def store_for(args: argparse.Namespace) -> Store:
     """The store the options point at."""
-    from console.store.sqlite import SQLiteStore
+    from console.store import open_store
 
-    return SQLiteStore(store_path(args))
+    return open_store(store_path(args))
 
 
 def explain(exc: ConsoleError) -> str:

@@ -19,8 +19,8 @@ from console.cli import (
     explain,
     inventory_path,
     load,
-    open_store,
     print_json,
+    store_for,
     store_path,
 )
 from console.errors import UsageError
@@ -97,7 +97,7 @@ def _launch(plan: RunPlan, args: argparse.Namespace) -> int:
     """Record a planned run, then execute it here or in a detached runner."""
     from console.services import create_run
 
-    store = open_store(args)
+    store = store_for(args)
     launched = create_run(store, plan)
     store.close()
     if args.detach:
@@ -138,7 +138,7 @@ def _configure_rerun(p: argparse.ArgumentParser) -> None:
 def _rerun(args: argparse.Namespace) -> int:
     from console.rerun import RerunRequest, rerun_plan
 
-    store = open_store(args)
+    store = store_for(args)
     request = RerunRequest(args.run, current_operator(), args.failed, args.version)
     plan = rerun_plan(store, load(args), request)
     store.close()
@@ -158,7 +158,7 @@ def _resume(args: argparse.Namespace) -> int:
     from console.resume import check_resumable, outline, record_resume
     from console.services import authorize, kept_scripts, run_state
 
-    store = open_store(args)
+    store = store_for(args)
     state = run_state(store, args.run)  # the first reader records the interruption
     seen = store.newest_id(state.id)
     state = run_state(store, state.id)  # reflects at least every event up to `seen`
@@ -207,8 +207,9 @@ async def run_here(
     """Execute a created run, showing progress; Ctrl-C and SIGTERM cancel it cleanly."""
     from console.engine.runner import Engine
     from console.render.progress import PlainProgress, RichProgress
+    from console.store import open_store
 
-    engine = Engine(plan, store, accept_new)
+    engine = Engine(plan, lambda: open_store(store), accept_new)
     display = RichProgress(engine.state) if rich else PlainProgress(engine.state)
     engine.add_listener(display)
     loop = asyncio.get_running_loop()
@@ -238,7 +239,7 @@ def _runner(args: argparse.Namespace) -> int:
     from console.services import kept_scripts
 
     _as_batch()
-    store = open_store(args)
+    store = store_for(args)
     run_id = store.resolve_run(args.run_id)
     existing = [e.event for e in store.read(run_id, exclude=(ev.Output.kind,))]
     if any(isinstance(e, ev.RunFinished) for e in existing):
@@ -299,7 +300,7 @@ def _runs(args: argparse.Namespace) -> int:
     from console.render import show as report
     from console.services import run_state
 
-    store = open_store(args)
+    store = store_for(args)
     states = [run_state(store, r.id) for r in store.runs(limit=args.last)]
     if args.json:
         print_json(
@@ -311,7 +312,7 @@ def _runs(args: argparse.Namespace) -> int:
     elif states:
         print(report.runs_table(states))
     else:
-        print(f"no runs yet in {store.path}")
+        print(f"no runs yet in {store.location}")
     return 0
 
 
@@ -335,7 +336,7 @@ def _show(args: argparse.Namespace) -> int:
     from console.render import show as report
     from console.services import run_state, state_at
 
-    store = open_store(args)
+    store = store_for(args)
     state = state_at(store, args.run, args.at) if args.at else run_state(store, args.run)
     operators = _operators(args)
     if args.json:
@@ -372,7 +373,7 @@ def _logs(args: argparse.Namespace) -> int:
     from console.services import run_state
     from console.state import FINAL_RUN
 
-    store = open_store(args)
+    store = store_for(args)
     run_id = store.resolve_run(args.run)
     terminal = sys.stdout.isatty()
     colour = terminal and "NO_COLOR" not in os.environ
@@ -414,7 +415,7 @@ def _export(args: argparse.Namespace) -> int:
         raise UsageError(
             "--host narrows a recording to one host's output: use it with --format cast"
         )
-    store = open_store(args)
+    store = store_for(args)
     run_id = store.resolve_run(args.run)
     if args.format == "cast":
         lines: Iterable[str] = cast_lines(store, run_id, args.host)
@@ -447,7 +448,7 @@ def _replay(args: argparse.Namespace) -> int:
     """Play a stored run back in the full-screen run view."""
     from console.ui.screens.replay import ReplayApp
 
-    store = open_store(args)
+    store = store_for(args)
     run_id = store.resolve_run(args.run)
     store.close()
     speed = float("inf") if args.speed == "max" else float(args.speed)
@@ -480,7 +481,7 @@ def _decide(args: argparse.Namespace, decision: str) -> int:
         args.ticket or "",
         getattr(args, "digest", None),
     )
-    event = record_decision(open_store(args), config.inventory, request)
+    event = record_decision(store_for(args), config.inventory, request)
     verb = "approved" if decision == "approve" else "rejected"
     emergency = " as an emergency change during a freeze" if event.emergency else ""
     print(
@@ -505,7 +506,7 @@ def _configure_cancel(p: argparse.ArgumentParser) -> None:
 def _cancel(args: argparse.Namespace) -> int:
     from console.services import request_cancel
 
-    state = request_cancel(open_store(args), args.run, current_operator(), load(args).inventory)
+    state = request_cancel(store_for(args), args.run, current_operator(), load(args).inventory)
     print(f"asked run {state.id} to cancel")
     return 0
 

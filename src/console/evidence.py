@@ -22,7 +22,7 @@ from console.render.show import run_json
 from console.sanitize import Sanitizer
 from console.services import run_state
 from console.signing import allowed_signers
-from console.store.sqlite import SQLiteStore
+from console.store import Store
 
 README = """Evidence pack written by opsconsole {version} at {at} (UTC) by {actor}.
 
@@ -44,7 +44,7 @@ Check the chain head against the store later: opsconsole audit verify --head HAS
 
 
 def write_pack(
-    store: SQLiteStore, run_ids: list[str], out: Path, keys: dict[str, str], header: dict[str, str]
+    store: Store, run_ids: list[str], out: Path, keys: dict[str, str], header: dict[str, str]
 ) -> list[str]:
     """Write the pack into `out` (which must not exist yet) and return its files, relative."""
     if out.exists() and any(out.iterdir()):
@@ -66,7 +66,7 @@ def write_pack(
 
 
 def _fill(
-    store: SQLiteStore,
+    store: Store,
     run_ids: list[str],
     folder: Path,
     keys: dict[str, str],
@@ -82,7 +82,7 @@ def _fill(
     _audit(records, store.audit_head(), folder)
 
 
-def _run(store: SQLiteStore, run_id: str, folder: Path) -> list[dict[str, Any]]:
+def _run(store: Store, run_id: str, folder: Path) -> list[dict[str, Any]]:
     """One run's files; returns its decisions for approvals.json."""
     (folder / "output").mkdir(parents=True)
     state = run_state(store, run_id)
@@ -117,7 +117,7 @@ def _run(store: SQLiteStore, run_id: str, folder: Path) -> list[dict[str, Any]]:
     ]
 
 
-def _outputs(store: SQLiteStore, run_id: str, folder: Path) -> None:
+def _outputs(store: Store, run_id: str, folder: Path) -> None:
     """Each host's output as plain text, read in windows so a long run never sits in memory."""
     cleaners: dict[tuple[str, str, str], Sanitizer] = {}
     after = 0

@@ -87,9 +87,9 @@ def _why(exc: OSError) -> str:
 
 
 def _newest(store: Path, run_id: str) -> int:
-    from console.store.sqlite import SQLiteStore
+    from console.store import open_store
 
-    reader = SQLiteStore(store)
+    reader = open_store(store)
     try:
         return reader.newest_id(run_id)
     finally:
@@ -101,9 +101,9 @@ def _wait_taken_on(
 ) -> None:
     """Wait until the runner has recorded that it started (or ended) the run, after event
     `seen`; if it exits without doing either, record the run as failed with its last line."""
-    from console.store.sqlite import SQLiteStore
+    from console.store import open_store
 
-    reader = SQLiteStore(store)
+    reader = open_store(store)
     deadline = time.monotonic() + STARTUP_WAIT
     try:
         while time.monotonic() < deadline:
@@ -139,10 +139,10 @@ def _last_line(log: Path) -> str:
 
 def fail(store: Path, run_id: str, why: str) -> NoReturn:
     """Record that a run could not start, unless it has ended already, and raise the reason."""
-    from console.store.sqlite import SQLiteStore
+    from console.store import open_store
 
     with contextlib.suppress(ConsoleError):
-        writer = SQLiteStore(store)
+        writer = open_store(store)
         try:
             ended = writer.read(run_id, kinds=(ev.RunFinished.kind,))
             if not ended:

@@ -99,7 +99,7 @@ def test_not_a_database_is_a_sentence(tmp_path: Path) -> None:
 
 def test_batch_writer_commits_everything_in_batches(tmp_path: Path) -> None:
     _store(tmp_path).close()
-    writer = BatchWriter(tmp_path / "s.db", interval=0.02, max_batch=1000)
+    writer = BatchWriter(SQLiteStore(tmp_path / "s.db"), interval=0.02, max_batch=1000)
     for i in range(10_000):
         writer.put(
             ev.Output(

@@ -16,7 +16,7 @@ from console.identity import current_operator
 if TYPE_CHECKING:  # the rest is imported when the demo runs, so that `--help` stays quick
     from console.model.inventory import Inventory
     from console.model.load import Config
-    from console.store.sqlite import SQLiteStore
+    from console.store import Store
 
 DEFAULT_PIPELINE = "deploy-ehr-web"
 DEFAULT_PARAMS = ["version=4.2.0"]
@@ -103,7 +103,7 @@ async def _run(args: argparse.Namespace, inventory: Path, work: Path) -> int:
     from console.engine.plan import plan_run
     from console.model.params import parse_assignments
     from console.services import create_run
-    from console.store.sqlite import SQLiteStore
+    from console.store import open_store
 
     config = _load(inventory)
     default = DEFAULT_PARAMS if args.pipeline == DEFAULT_PIPELINE else []
@@ -115,7 +115,7 @@ async def _run(args: argparse.Namespace, inventory: Path, work: Path) -> int:
     )
     plan = plan_run(config, args.pipeline, params, current_operator(), limit)
     store_path = Path(args.store) if args.store else work / "store.db"
-    store = SQLiteStore(store_path)
+    store = open_store(store_path)
     launched = create_run(store, plan)
     print(
         f"demo: {len(config.inventory.hosts)} embedded SSH hosts on loopback; "
@@ -144,7 +144,7 @@ def _load(inventory: Path) -> Config:
     return load_config(inventory)
 
 
-async def _auto_approve(store: SQLiteStore, inventory: Inventory, run_id: str) -> None:
+async def _auto_approve(store: Store, inventory: Inventory, run_id: str) -> None:
     """Stand in for the change board: approve each gate a moment after it opens."""
     from console.demo.estate import DEMO_APPROVERS
     from console.services import DecisionRequest, record_decision, run_state

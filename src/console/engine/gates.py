@@ -12,7 +12,7 @@ from console.model.pipeline import Stage
 from console.model.templates import render
 from console.policy import Policy, gate_policy, may_launch, tally
 from console.state import apply
-from console.store.sqlite import SQLiteStore
+from console.store import Store
 
 if TYPE_CHECKING:
     from console.engine.runner import Engine
@@ -24,7 +24,7 @@ RECHECK_SECONDS = 5.0
 class GateWatcher:
     """Reads decisions and cancel requests for one run from the store as they arrive."""
 
-    def __init__(self, engine: Engine, reader: SQLiteStore) -> None:
+    def __init__(self, engine: Engine, reader: Store) -> None:
         self._engine = engine
         self._reader = reader
         self._seen = 0

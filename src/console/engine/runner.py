@@ -25,8 +25,7 @@ from console.model.load import Config
 from console.model.pipeline import Pipeline, Stage, Step
 from console.model.templates import secrets_in
 from console.state import RunState, apply
-from console.store.sqlite import SQLiteStore
-from console.store.writer import BatchWriter
+from console.store import EventWriter, Store
 from console.transport.ssh import SshPool
 from console.transport.target import HostTarget, host_target
 
@@ -41,14 +40,14 @@ class Engine:
     def __init__(
         self,
         plan: RunPlan,
-        store_path: Path,
+        store: Callable[[], Store],
         accept_new_host_keys: bool = False,
         listeners: list[Listener] | None = None,
     ) -> None:
         self.plan = plan
         self.state = RunState.empty()
-        self._store_path = store_path
-        self._writer: BatchWriter | None = None
+        self._open_store = store
+        self._writer: EventWriter | None = None
         self._listeners = listeners or []
         self._pool = SshPool(
             accept_new_host_keys,
@@ -101,8 +100,8 @@ class Engine:
 
     async def execute(self, existing: list[ev.Event] | None = None) -> str:
         """Run to the end and return the final status; `existing` are the run's stored events so far."""
-        self._writer = BatchWriter(self._store_path)
-        reader = SQLiteStore(self._store_path)
+        reader = self._open_store()
+        self._writer = reader.writer()
         for event in existing or []:
             apply(self.state, event)
         self._finished_before = {
@@ -138,7 +137,7 @@ class Engine:
             self._writer.close()
             reader.close()
 
-    def _load_files(self, reader: SQLiteStore) -> None:
+    def _load_files(self, reader: Store) -> None:
         """Bind the files the run recorded (the latest a gate took up), with the scripts' bytes
         from the store, and what this run's downloads brought before a resume."""
         launched = self.state.launched
@@ -425,7 +424,7 @@ ENDED = frozenset({"ok", "failed", "unreachable", "skipped", "timed_out"})
 """Step statuses that are an outcome; `unknown` is not one (the step may not have finished)."""
 
 
-def _script_bytes(reader: SQLiteStore, plan: RunPlan, name: str, digest: str) -> bytes:
+def _script_bytes(reader: Store, plan: RunPlan, name: str, digest: str) -> bytes:
     """A script's bytes as the run bound them: the store's copy, checked against its digest;
     for a run from before the store kept them, the file if it is still the same."""
     data = reader.file(digest)

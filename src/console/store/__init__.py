@@ -1,7 +1,23 @@
-"""The store: append-only run events behind a narrow interface (SQLite by default)."""
+"""The store: append-only run events behind a narrow interface, opened in one place.
 
-from console.paths import default_store_path
-from console.store.base import RunSummary, Store, StoredEvent
-from console.store.sqlite import SQLiteStore, open_store
+`open_store` is the one way code outside this package gets a store: SQLite for a path (the
+embedded default).
+"""
 
-__all__ = ["RunSummary", "SQLiteStore", "Store", "StoredEvent", "default_store_path", "open_store"]
+from __future__ import annotations
+
+from pathlib import Path
+
+from console.store.base import EventWriter, RunSummary, Store, StoredEvent
+
+__all__ = ["EventWriter", "RunSummary", "Store", "StoredEvent", "open_store"]
+
+
+def open_store(where: Path | str, actor: str | None = None) -> Store:
+    """The store at `where`, opened (and created when new); use it as a context manager.
+
+    `actor` names whose actions it records, when that is not this process's account.
+    """
+    from console.store.sqlite import SQLiteStore
+
+    return SQLiteStore(Path(where), actor=actor)

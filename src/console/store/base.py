@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
 from console.events import Event
@@ -29,8 +30,45 @@ class RunSummary:
     created_at: float
 
 
+class EventWriter(Protocol):
+    """Appends a running engine's events in batches, from a thread of its own."""
+
+    def put(self, event: Event) -> None:
+        """Queue an event to be committed shortly."""
+
+    async def caught_up(self) -> None:
+        """Wait while more output is queued than the store has taken."""
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until everything queued so far is committed."""
+
+    def close(self) -> None:
+        """Commit what is queued and stop."""
+
+
 class Store(Protocol):
-    """Append-only events per run, blobs by digest, readable by any number of processes."""
+    """Append-only events per run, blobs by digest, readable by any number of processes; a
+    context manager that closes itself."""
+
+    location: str
+    """Where the store is, for sentences (a path, or a database without its password)."""
+
+    actor: str
+    """Whose actions this connection records."""
+
+    def __enter__(self) -> Store:
+        """The store itself."""
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        """Close it."""
+
+    def writer(self) -> EventWriter:
+        """A batch writer over a connection of its own."""
 
     def create_run(
         self, launched: Event, pipeline_text: str, files: dict[str, bytes] | None = None

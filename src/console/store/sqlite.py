@@ -10,15 +10,18 @@ import stat
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from console import events as ev
 from console.audit import GENESIS, AuditRecord, Entry, canonical, chain, entry_for
 from console.errors import ReadOnlyStore, RunChanged, StoreError, UsageError
 from console.identity import current_operator
-from console.paths import default_store_path
 from console.store.base import RunSummary, StoredEvent
 from console.store.mounts import refuse_network_filesystem
+
+if TYPE_CHECKING:
+    from console.store.writer import BatchWriter
 
 MIGRATIONS: list[str] = [
     """
@@ -82,16 +85,12 @@ MIGRATIONS: list[str] = [
 _Row = tuple[str, float, str, int, str | None, str | None, str | None, str, bytes | None]
 
 
-def open_store(path: Path | None = None) -> SQLiteStore:
-    """Open (creating when needed) the store at `path` or the default place."""
-    return SQLiteStore(path or default_store_path())
-
-
 class SQLiteStore:
     """A store in one SQLite file; every process opens its own and they share the file."""
 
     def __init__(self, path: Path, busy_timeout_ms: int = 15000, actor: str | None = None) -> None:
         self.path = path
+        self.location = str(path)
         self.actor = actor or current_operator()
         self._lock = threading.Lock()
         try:
@@ -120,6 +119,23 @@ class SQLiteStore:
             raise StoreError(
                 f"the store's folder {path.parent} cannot be created ({exc.strerror})"
             ) from None
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def writer(self) -> BatchWriter:
+        """A batch writer over a connection of its own."""
+        from console.store.writer import BatchWriter
+
+        return BatchWriter(SQLiteStore(self.path, actor=self.actor))
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:

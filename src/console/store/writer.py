@@ -11,10 +11,9 @@ import asyncio
 import queue
 import threading
 import time
-from pathlib import Path
 
 from console.events import Event, Output
-from console.store.sqlite import SQLiteStore
+from console.store.base import Store
 
 _STOP = object()
 
@@ -26,10 +25,11 @@ BATCH_BYTES = 8 << 20
 
 
 class BatchWriter:
-    """Appends events to the store from a thread of its own, in batches."""
+    """Appends events to a store (a connection of the writer's own, which it closes) from a
+    thread of its own, in batches."""
 
-    def __init__(self, path: Path, interval: float = 0.05, max_batch: int = 5000) -> None:
-        self._store = SQLiteStore(path)
+    def __init__(self, store: Store, interval: float = 0.05, max_batch: int = 5000) -> None:
+        self._store = store
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._interval, self._max_batch = interval, max_batch
         self._error: BaseException | None = None

@@ -341,9 +341,9 @@ class OpsConsoleApp(ReplayAndRerun, App[None]):
     @work(thread=True, group="actions", exit_on_error=False)
     def _note_interrupted(self, run_ids: list[str]) -> None:
         from console.services import run_state
-        from console.store.sqlite import SQLiteStore
+        from console.store import open_store
 
-        store = SQLiteStore(self.store_path)
+        store = open_store(self.store_path)
         try:
             for run_id in run_ids:
                 run_state(store, run_id)  # records the interruption; the feed brings it back
@@ -539,9 +539,9 @@ class OpsConsoleApp(ReplayAndRerun, App[None]):
     def _start(self, plan: RunPlan) -> None:
         """Record a planned run and hand it to a runner process (from a worker thread)."""
         from console.services import create_run
-        from console.store.sqlite import SQLiteStore
+        from console.store import open_store
 
-        store = SQLiteStore(self.store_path)
+        store = open_store(self.store_path)
         try:
             create_run(store, plan)
         finally:
@@ -599,9 +599,9 @@ class OpsConsoleApp(ReplayAndRerun, App[None]):
     @work(thread=True, group="actions", exit_on_error=False)
     def _record(self, run_id: str, step: str, result: Decision) -> None:
         from console.services import DecisionRequest, record_decision
-        from console.store.sqlite import SQLiteStore
+        from console.store import open_store
 
-        store = SQLiteStore(self.store_path)
+        store = open_store(self.store_path)
         try:
             request = DecisionRequest(
                 run_id,
@@ -630,9 +630,9 @@ class OpsConsoleApp(ReplayAndRerun, App[None]):
     @work(thread=True, group="actions", exit_on_error=False)
     def _cancel(self, run_id: str) -> None:
         from console.services import request_cancel
-        from console.store.sqlite import SQLiteStore
+        from console.store import open_store
 
-        store = SQLiteStore(self.store_path)
+        store = open_store(self.store_path)
         try:
             request_cancel(store, run_id, self.operator, self.config.inventory)
             self.call_from_thread(self.notify, f"Asked run {run_id} to cancel")

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from console import events as ev
+from console.store import open_store
 from console.store.base import StoredEvent
-from console.store.sqlite import SQLiteStore
 
 POLL_SECONDS = 0.1
 BATCH = 10_000
@@ -25,7 +25,7 @@ class StoreFeed:
 
     def backlog(self, runs: int = 200) -> list[StoredEvent]:
         """The events of the newest runs, to fold before following."""
-        store = SQLiteStore(self._path)
+        store = open_store(self._path)
         try:
             self.last_id = store.last_id()
             found: list[StoredEvent] = []
@@ -37,7 +37,7 @@ class StoreFeed:
 
     def run(self) -> None:
         """Poll until stopped; meant for a thread worker."""
-        store = SQLiteStore(self._path)
+        store = open_store(self._path)
         try:
             while not self._stop.wait(POLL_SECONDS):
                 # Read up to the newest id and move past it even when nothing matched: a flood

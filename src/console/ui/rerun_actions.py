@@ -48,11 +48,11 @@ class ReplayAndRerun:
     @work(thread=True, group="actions", exit_on_error=False)
     def _preview_rerun(self, run_id: str, failed_only: bool) -> None:
         from console.rerun import PipelineChanged, RerunRequest, rerun_hosts, rerun_plan
-        from console.store.sqlite import SQLiteStore
+        from console.store import open_store
         from console.ui.dialogs.rerun import RerunPreview
 
         state = self.runs[run_id]
-        store = SQLiteStore(self.store_path)
+        store = open_store(self.store_path)
         try:
             rerun_plan(store, self.config, RerunRequest(run_id, self.operator, failed_only))
             diff = None
@@ -79,12 +79,12 @@ class ReplayAndRerun:
     @work(thread=True, group="actions", exit_on_error=False)
     def _rerun(self, run_id: str, failed_only: bool, version: str) -> None:
         from console.rerun import RerunRequest, rerun_plan
-        from console.store.sqlite import SQLiteStore
+        from console.store import open_store
 
         request = RerunRequest(
             run_id, self.operator, failed_only, None if version == "same" else version
         )
-        store = SQLiteStore(self.store_path)
+        store = open_store(self.store_path)
         try:
             plan = rerun_plan(store, self.config, request)
         except ConsoleError as exc:

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Input, Static
 
 from console.audit import GENESIS, AuditRecord, Verdict, verify
 from console.sanitize import printable
-from console.store.sqlite import SQLiteStore
+from console.store import open_store
 from console.ui.widgets.literal import literal
 
 FIELDS = ("run", "actor", "action", "date")
@@ -105,7 +105,7 @@ class AuditPane(Vertical):
             known, verdict = (0, Verdict(0, GENESIS)) if full else (len(self.records), self.verdict)
             if not full and not verdict.intact:
                 return  # a broken chain stays broken until the pane is opened afresh
-            store = SQLiteStore(self._store)
+            store = open_store(self._store)
             try:
                 fresh = store.audit_records(after=known)
             finally:

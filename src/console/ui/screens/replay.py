@@ -19,7 +19,7 @@ from console.render.runtext import short_time
 from console.replay import SPEEDS, Landmark, Timeline
 from console.sanitize import printable
 from console.state import RunState
-from console.store.sqlite import SQLiteStore
+from console.store import Store, open_store
 from console.ui.screens.panes import run_title
 from console.ui.widgets.logs import LogPane
 from console.ui.widgets.matrix import RunMatrix
@@ -76,7 +76,7 @@ class ReplayScreen(Screen[None]):
         self.cursor = 0
         self.at = 0.0
         """The replay's clock: the run's time it shows, which moves on between events too."""
-        self._store: SQLiteStore | None = None
+        self._store: Store | None = None
         self._shown: dict[tuple[str, str, str], str] = {}
         self._cell: tuple[str, str] | None = None
         self._logs_at = -1
@@ -93,7 +93,7 @@ class ReplayScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._store = SQLiteStore(self._store_path)
+        self._store = open_store(self._store_path)
         self.timeline = Timeline(self._store, self.run_id)
         gc.freeze()  # the run's events live as long as the replay: no collection walks them
         self.cursor, self.at = self.timeline.first, self.timeline.start_at

@@ -16,8 +16,8 @@ from textual.widgets import Input
 
 from console import events as ev
 from console.sanitize import printable
+from console.store import open_store
 from console.store.base import StoredEvent
-from console.store.sqlite import SQLiteStore
 from console.ui.widgets.logtext import Filter, LineKey, Streams, event_lines, search
 from console.ui.widgets.logview import LogView
 
@@ -187,7 +187,7 @@ class LogPane(Vertical):
 
     # ── threads: the follower and the readers ──────────────────────────────
     def _pump(self, view: Filter, generation: int, stop: threading.Event, top: int) -> None:
-        store = SQLiteStore(self._store)
+        store = open_store(self._store)
         try:
             tail = view.read(store, before=top, limit=TAIL)
             streams: Streams = {}
@@ -209,7 +209,7 @@ class LogPane(Vertical):
 
     def _read_window(self, view: Filter, generation: int, centre: LineKey | None, top: int) -> None:
         """Read a contiguous window around a line (or ending at the tail) for the reader."""
-        store = SQLiteStore(self._store)
+        store = open_store(self._store)
         try:
             event = centre[0] if centre else top - 1
             older = view.read(store, before=event + 1, limit=PAGE)
@@ -221,7 +221,7 @@ class LogPane(Vertical):
         self.post_message(Window(generation, pairs, centre, ends))
 
     def _read_page(self, view: Filter, generation: int, edge: int, older: bool, top: int) -> None:
-        store = SQLiteStore(self._store)
+        store = open_store(self._store)
         try:
             window = {"before": edge + 1} if older else {"after": edge - 1, "before": top}
             batch = view.read(store, limit=PAGE, **window)

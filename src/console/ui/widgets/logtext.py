@@ -10,8 +10,8 @@ from pathlib import Path
 
 from console import events as ev
 from console.render.display import DisplayLines
+from console.store import Store, open_store
 from console.store.base import StoredEvent
-from console.store.sqlite import SQLiteStore
 
 LineKey = tuple[int, int]
 """(event id, line within that event): a line's place in the run, stable across reloads."""
@@ -32,7 +32,7 @@ class Filter:
     times: bool = False
 
     def read(
-        self, store: SQLiteStore, after: int = 0, before: int | None = None, limit: int = 2000
+        self, store: Store, after: int = 0, before: int | None = None, limit: int = 2000
     ) -> list[StoredEvent]:
         """The output events this filter shows, in a window of ids."""
         return store.read(
@@ -76,7 +76,7 @@ def search(path: Path, view: Filter, needle: str, cap: int = 100_000) -> list[Li
     wanted = needle.lower()
     found: list[LineKey] = []
     streams: Streams = {}
-    store = SQLiteStore(path)
+    store = open_store(path)
     try:
         after = 0
         while len(found) < cap:
