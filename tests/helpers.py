@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from console.cli import main
-from console.services import run_state
+from console.ops.runs import read_state as run_state
 from console.state import RunState
 from console.store.sqlite import SQLiteStore
 from tests.conftest import Estate

@@ -35,10 +35,20 @@ class ConfigError(ConsoleError):
 
 
 class UsageError(ConsoleError):
-    """A command was given bad arguments (unknown run, bad param value, ...)."""
+    """A command was given something it cannot work with: a bad param value, a missing
+    option, a moment that is not a time, an action the run's state does not allow."""
 
 
-class RunChanged(UsageError):
+class UnknownRun(UsageError):
+    """No run matches a reference (or more than one does)."""
+
+
+class Refused(ConsoleError):
+    """A rule refused the action: who may launch, decide, resume or cancel, and what a
+    decision needs (the policy module's sentence, recorded on the audit trail)."""
+
+
+class RunChanged(ConsoleError):
     """A run gained events between reading it and acting on it (someone else acted first)."""
 
 
@@ -56,3 +66,19 @@ class TransportError(ConsoleError):
 
 class HostKeyRejected(TransportError):
     """The host's key is unknown or changed, so nothing was run there."""
+
+
+class TransferFailed(ConsoleError):
+    """A file transfer ran but did not verify, or was refused before anything was put in
+    place (a failed step, not an unreachable host)."""
+
+
+def explain(exc: ConsoleError) -> str:
+    """What a person is told about an error they can fix: every problem of a configuration."""
+    if isinstance(exc, ConfigError):
+        count = len(exc.problems)
+        lines = [f"error: {problem}" for problem in exc.problems]
+        return "\n".join(
+            [*lines, f"{count} problem{'s' if count != 1 else ''} found; nothing was run"]
+        )
+    return f"opsconsole: {exc}"

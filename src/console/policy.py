@@ -19,7 +19,10 @@ if TYPE_CHECKING:  # the rules need no pydantic: the console draws its first fra
     from console.model.inventory import Environment, Inventory, Operator
     from console.model.pipeline import Step
 
-STRICT_BY_DEFAULT = ("staging", "prod", "production")
+PRODUCTION = ("prod", "production")
+"""Environment names that mean production: a launch there needs the name typed."""
+
+SELF_APPROVAL_OFF = (*PRODUCTION, "staging")
 """Environments where, unless the inventory says otherwise, nobody approves their own run."""
 
 
@@ -70,7 +73,7 @@ class Policy:
 
 
 def _self_approval(name: str, env: Environment) -> bool:
-    return env.self_approval if env.self_approval is not None else name not in STRICT_BY_DEFAULT
+    return env.self_approval if env.self_approval is not None else name not in SELF_APPROVAL_OFF
 
 
 def _narrow(current: tuple[str, ...], more: list[str] | None) -> tuple[str, ...]:
@@ -145,6 +148,16 @@ def may_launch(inventory: Inventory, environments: list[str], actor: str) -> str
     return None
 
 
+def typed_confirmation(inventory: Inventory, environments: list[str]) -> str | None:
+    """The environment whose name must be typed before a launch goes into it: production, or
+    one whose changes need a change ticket; None when a launch needs no such care."""
+    for name in environments:
+        env = inventory.environments.get(name)
+        if name in PRODUCTION or (env is not None and env.ticket_pattern):
+            return name
+    return None
+
+
 @dataclass(frozen=True)
 class Ballot:
     """A decision someone wants to record, with who they are according to the inventory."""
@@ -205,11 +218,17 @@ def judge(
                 False,
             )
     if policy.signed_approvals and not ballot.signed:
-        return (
-            f"approvals in {where} must be signed with the approver's SSH key through ssh-agent",
-            False,
-        )
+        return must_be_signed(where), False
     return None, window is not None
+
+
+def must_be_signed(where: str, why: str = "") -> str:
+    """The refusal of a decision without the signature its environment requires."""
+    because = f", and {why}" if why else ""
+    return (
+        f"decisions in {where} must be signed with the approver's SSH key through ssh-agent"
+        f"{because}; start ssh-agent and ssh-add your key"
+    )
 
 
 def _role_problem(roles: tuple[str, ...], ballot: Ballot, where: str, verb: str) -> str | None:

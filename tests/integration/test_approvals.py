@@ -38,8 +38,9 @@ def _estate(tmp_path: Path, sshd: Sshd, env: str, roles: str = '["ops"]', hosts:
     return estate
 
 
-def _launch(estate: Estate) -> str:
-    result = spawn_cli(estate, "run", "gated", "--detach")
+def _launch(estate: Estate, confirm: str | None = None) -> str:
+    typed = ["--confirm", confirm] if confirm else []  # a production launch types its name
+    result = spawn_cli(estate, "run", "gated", "--detach", *typed)
     assert result.returncode == 0, result.stderr
     run_id = result.stdout.strip()
     wait_for(lambda: show_json(estate, run_id)["status"] == "waiting", 60, "the gate")
@@ -61,7 +62,7 @@ def _audit(estate: Estate) -> list[tuple[str, str, dict[str, object]]]:
 def test_roles_and_tickets_are_enforced_with_reasons(tmp_path: Path, sshd: Sshd) -> None:
     env = 'approver_roles = ["change-board"]\nticket_pattern = "CHG[0-9]{7}"\nself_approval = true'
     estate = _estate(tmp_path, sshd, env)
-    run_id = _launch(estate)
+    run_id = _launch(estate, confirm="test")  # a ticketed environment types its name
     refused = spawn_cli(estate, "approve", run_id, "--ticket", "CHG0000001")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert f"{ME} may not approve gates in test: that needs the role change-board" in refused.stderr
@@ -98,7 +99,7 @@ def test_the_launcher_cannot_approve_their_own_prod_change(tmp_path: Path, sshd:
     estate.inventory.write_text(
         text + f'\n[operators.{SECOND_ACCOUNT}]\nroles = ["change-board"]\n'
     )
-    run_id = _launch(estate)
+    run_id = _launch(estate, confirm="prod")
     own = spawn_cli(estate, "approve", run_id)
     assert own.returncode == 2
     assert (

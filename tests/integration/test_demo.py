@@ -30,16 +30,29 @@ def test_demo_runs_the_default_pipeline_through_its_gate() -> None:
 
 
 def test_demo_reaches_production_databases_through_the_jump_host() -> None:
-    result = _demo("migrate-ehr-db", "-p", "migration=7", "--limit", "ehr-db-01")
+    result = _demo(
+        "migrate-ehr-db", "-p", "migration=7", "--limit", "ehr-db-01", "--confirm", "prod"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "✓ migrate / apply @ ehr-db-01: ok" in result.stdout
 
 
 def test_headless_run_does_not_import_the_tui() -> None:
     code = (
-        "import sys; from console.cli import main; from console import commands, demo\n"
+        "import sys; from console.cli import main, launch, views, demo\n"
         "from console.engine import runner\n"
         "assert not [m for m in sys.modules if m.startswith('textual')], 'textual imported'\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 0
+
+
+def test_a_production_launch_needs_the_environment_typed() -> None:
+    result = _demo("migrate-ehr-db", "-p", "migration=7", "--limit", "ehr-db-01")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert (
+        "launching into prod needs its name typed: run it on a terminal, or add --confirm prod; "
+        "nothing was launched" in result.stderr
+    )
+    wrong = _demo("migrate-ehr-db", "-p", "migration=7", "--limit", "ehr-db-01", "--confirm", "dev")
+    assert wrong.returncode == 2 and "--confirm dev does not name the environment" in wrong.stderr

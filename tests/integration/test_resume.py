@@ -10,8 +10,8 @@ import pytest
 
 from console import events as ev
 from console.errors import RunChanged
-from console.resume import record_resume
-from console.services import run_state
+from console.ops.resume import record_resume
+from console.ops.runs import read_state as run_state
 from console.store.sqlite import SQLiteStore
 from tests.conftest import Estate
 from tests.helpers import cells, run_cli, show_json, spawn_cli, state_of, wait_for
@@ -72,12 +72,14 @@ def test_a_killed_run_is_recorded_interrupted_and_resumes_from_its_unfinished_st
     interrupted = state_of(estate, run_id)
     assert {cells(interrupted)[("nap", h)] for h in ("h1", "h2", "h3")} == {"unknown"}
     assert cells(interrupted)[("mark", "h1")] == "ok"
-    recorded = [e for e in _kinds(estate, run_id) if isinstance(e, ev.RunInterrupted)]
-    assert len(recorded) == 1 and recorded[0].unknown == [f"h{i} prepare › nap" for i in (1, 2, 3)]
+    assert not [e for e in _kinds(estate, run_id) if isinstance(e, ev.RunInterrupted)]  # reads
+    # write nothing: the interruption is recorded where a write is meant, by the resume
 
     (estate.work / "resumed").touch()
     capsys.readouterr()
     assert run_cli(estate, "resume", run_id, "--yes") == 0
+    recorded = [e for e in _kinds(estate, run_id) if isinstance(e, ev.RunInterrupted)]
+    assert len(recorded) == 1 and recorded[0].unknown == [f"h{i} prepare › nap" for i in (1, 2, 3)]
     said = capsys.readouterr().out
     assert "h1: from prepare › nap" in said and "h2 prepare › nap" in said
     state = state_of(estate, run_id)

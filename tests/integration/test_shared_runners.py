@@ -18,7 +18,7 @@ from console.cli import main
 from console.engine.plan import plan_run
 from console.identity import current_operator
 from console.model.load import load_config
-from console.services import create_run
+from console.ops.launch import record as create_run
 from console.store.sqlite import SQLiteStore
 from tests.conftest import Estate, write_estate
 from tests.helpers import (
@@ -146,7 +146,7 @@ def test_a_runner_that_dies_before_starting_ends_the_run_failed(
     broken = estate.root / "broken-python"
     broken.write_text("#!/bin/sh\necho 'cannot import the console: a broken install' >&2\nexit 3\n")
     broken.chmod(0o755)
-    monkeypatch.setattr("console.runners.sys.executable", str(broken))
+    monkeypatch.setattr("console.ops.runner.sys.executable", str(broken))
     assert main(estate.cli("run", "one", "--detach")) == 2
     err = capsys.readouterr().err
     assert "its runner exited with status 3 before starting it" in err

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from console.model.load import load_config
+from console.settings import Settings
 from console.ui.app import OpsConsoleApp, make_app
 from tests.ui.seed import T0
 
@@ -32,13 +33,18 @@ def console_app(tmp_path: Path) -> Callable[..., OpsConsoleApp]:
     ) -> OpsConsoleApp:
         config = load_config(ROOT / "sample_inventory.toml")
         calls = spawned if spawned is not None else []
+        settings = Settings(
+            inventory=ROOT / "sample_inventory.toml",
+            pipelines=None,
+            store=store or tmp_path / "store.db",
+            operator=operator,
+            theme=theme,
+        )
         app = make_app(
             config,
-            store or tmp_path / "store.db",
-            operator,
+            settings,
             spawn=lambda run_id, _store, _accept: calls.append(run_id),
             clock=lambda: T0 + 7260,
-            theme=theme,
         )
         app.animation_level = "none"  # snapshots must not catch a tab's underline mid-slide
         return app

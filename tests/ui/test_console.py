@@ -332,7 +332,7 @@ async def test_the_first_frame_comes_before_the_configuration(tmp_path: Path) ->
         return load_config(ROOT / "sample_inventory.toml")
 
     seed.estate(tmp_path / "store.db")
-    app = make_app(slow_load, tmp_path / "store.db", "alice", spawn=lambda *a: None)
+    app = make_app(slow_load, _settings(tmp_path), spawn=lambda *a: None)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.2)
         assert not app.ready and "loading the inventory" in str(
@@ -349,7 +349,7 @@ async def test_the_first_frame_comes_before_the_configuration(tmp_path: Path) ->
     def broken():  # type: ignore[no-untyped-def]
         raise ConfigError([Problem("inventory.toml", 3, "inventory.bogus", "unknown key 'bogus'")])
 
-    failing = make_app(broken, tmp_path / "store.db", "alice", spawn=lambda *a: None)
+    failing = make_app(broken, _settings(tmp_path), spawn=lambda *a: None)
     async with failing.run_test(size=SIZE) as pilot:
         await pilot.pause(0.5)
     assert failing.return_code == 2
@@ -437,3 +437,9 @@ async def test_the_gates_pane_says_which_decisions_do_not_count(
         assert detail == (
             f"{run} › change board: approved by nobody yet; ignored: dave's approve (not signed)"
         )
+
+
+def _settings(tmp_path: Path):  # type: ignore[no-untyped-def]
+    from console.settings import Settings
+
+    return Settings(None, None, tmp_path / "store.db", "alice")

@@ -9,7 +9,7 @@ from textual.widgets import DataTable
 from console import events as ev
 from console.engine.plan import plan_run, with_pipeline
 from console.model.load import load_config, pipeline_from_text
-from console.services import create_run
+from console.ops.launch import record as create_run
 from console.store.sqlite import SQLiteStore
 from console.ui.dialogs.rerun import RerunDialog
 from console.ui.screens.replay import ReplayScreen

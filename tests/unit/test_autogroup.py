@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from console.commands import _lower_autogroup
+from console.ops.runner import lower_autogroup as _lower_autogroup
 from tests.helpers import SECOND_ACCOUNT
 
 GROUP = Path("/proc/self/autogroup")

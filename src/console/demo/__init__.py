@@ -1,5 +1,2 @@
-"""The demo: the sample inventory served by embedded SSH hosts on loopback, with no setup."""
-
-from console.demo.command import configure, run_demo
-
-__all__ = ["configure", "run_demo"]
+"""The demo: the sample inventory served by embedded SSH hosts on loopback, with no setup, and
+a simulated change board (`board`); `opsconsole demo` is in `console.cli.demo`."""

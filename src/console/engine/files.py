@@ -309,7 +309,7 @@ class FileBook:
 
     def script(self, name: str) -> tuple[bytes, str]:
         """The bytes of a script that this run runs, and their SHA-256."""
-        from console.transport.sftp import TransferFailed
+        from console.errors import TransferFailed
 
         digest = self.files.scripts.get(name, "")
         data = self.files.contents.get(digest)
@@ -320,7 +320,7 @@ class FileBook:
     def expected(self, path: str) -> tuple[str, bool]:
         """The SHA-256 an upload's source must have, and whether a download of this run wrote
         it; refused when the plan did not bind that file."""
-        from console.transport.sftp import TransferFailed
+        from console.errors import TransferFailed
 
         seal = self.files.uploads.get(path)
         if seal is None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from console.engine.files import FileBook
-from console.errors import HostKeyRejected, TransportError
+from console.errors import HostKeyRejected, TransferFailed, TransportError
 from console.model import resolve
 from console.model.base import Scalar
 from console.model.inventory import Inventory
@@ -72,7 +72,7 @@ async def execute(step: Step, ctx: StepContext) -> Outcome:
         return Outcome("unreachable", message=str(exc), key_refused=True)
     except TransportError as exc:
         return Outcome("unreachable", message=str(exc))
-    except sftp.TransferFailed as exc:
+    except TransferFailed as exc:
         return Outcome("failed", message=str(exc))
 
 
@@ -147,7 +147,7 @@ def _inside(base: Path, rendered: str) -> Path:
     absolute path, a link) would put it outside the inventory's folder."""
     local = base / rendered
     if not local.resolve().is_relative_to(base.resolve()):
-        raise sftp.TransferFailed(
+        raise TransferFailed(
             f"the download's destination {rendered!r} leads outside the inventory's folder "
             f"{base}; nothing was written"
         )

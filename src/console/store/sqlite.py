@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from console import events as ev
 from console.audit import GENESIS, AuditRecord, Entry, canonical, chain, entry_for
-from console.errors import ReadOnlyStore, RunChanged, StoreError, UsageError
+from console.errors import ReadOnlyStore, RunChanged, StoreError, UnknownRun
 from console.identity import current_operator
 from console.store.base import RunSummary, StoredEvent
 from console.store.mounts import refuse_network_filesystem
@@ -391,17 +391,17 @@ class SQLiteStore:
                 ).fetchone()
                 if row:
                     return str(row[0])
-                raise UsageError("there are no runs in the store yet")
+                raise UnknownRun("there are no runs in the store yet")
             pattern = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             rows = self._db.execute(
                 "SELECT id FROM runs WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (pattern,)
             ).fetchall()
         if not rows:
-            raise UsageError(
+            raise UnknownRun(
                 f"no run '{ref}' in the store {self.path}; `opsconsole runs` lists them"
             )
         if len(rows) > 1:
-            raise UsageError(f"'{ref}' matches more than one run; give more of its id")
+            raise UnknownRun(f"'{ref}' matches more than one run; give more of its id")
         return str(rows[0][0])
 
     def blob(self, digest: str) -> str | None:

@@ -25,17 +25,13 @@ from typing import BinaryIO
 
 import asyncssh
 
-from console.errors import TransportError
+from console.errors import TransferFailed, TransportError
 from console.model.trust import untrusted
 from console.transport.ssh import SshPool, _lost
 from console.transport.target import HostTarget
 
 BLOCK = 1 << 20
 """The most bytes read from a local file at a time."""
-
-
-class TransferFailed(Exception):
-    """The transfer ran but did not verify (a failed step, not an unreachable host)."""
 
 
 def sha256_file(path: Path) -> str:

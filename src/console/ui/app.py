@@ -17,7 +17,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from console.errors import ConsoleError, UsageError
+from console.errors import ConsoleError, UsageError, explain
 from console.ui.commands import ConsoleCommands
 from console.ui.messages import EventsArrived
 from console.ui.rerun_actions import ReplayAndRerun
@@ -35,6 +35,8 @@ from console.ui.widgets.stages import SPIN_SECONDS
 if TYPE_CHECKING:
     from console.engine.plan import RunPlan
     from console.model.load import Config
+    from console.ops.runner import Spawner
+    from console.settings import Settings
     from console.state import RunState
     from console.store.base import StoredEvent
     from console.ui.dialogs.decision import Decision
@@ -42,7 +44,6 @@ if TYPE_CHECKING:
     from console.ui.feed import StoreFeed
     from console.ui.widgets.matrix import RunMatrix
 
-Spawner = Callable[[str, Path, bool], None]
 W = TypeVar("W", bound=Widget)
 
 
@@ -203,8 +204,6 @@ class OpsConsoleApp(ReplayAndRerun, App[None]):
         try:
             config = self._loader()
         except ConsoleError as exc:
-            from console.cli import explain
-
             self.call_from_thread(self.exit, None, 2, explain(exc))
             return
         self.call_from_thread(self._configured, config)
@@ -331,7 +330,7 @@ class OpsConsoleApp(ReplayAndRerun, App[None]):
 
     def _look_for_lost_runners(self) -> None:
         """Record runs whose runner on this machine is gone as interrupted (once each)."""
-        from console.services import runner_gone
+        from console.ops.runs import runner_gone
 
         lost = [s.id for s in self.runs.values() if s.id not in self._lost and runner_gone(s)]
         if lost:
@@ -340,15 +339,12 @@ class OpsConsoleApp(ReplayAndRerun, App[None]):
 
     @work(thread=True, group="actions", exit_on_error=False)
     def _note_interrupted(self, run_ids: list[str]) -> None:
-        from console.services import run_state
+        from console.ops.runs import record_lost_runner
         from console.store import open_store
 
-        store = open_store(self.store_path)
-        try:
+        with open_store(self.store_path) as store:
             for run_id in run_ids:
-                run_state(store, run_id)  # records the interruption; the feed brings it back
-        finally:
-            store.close()
+                record_lost_runner(store, run_id)  # the feed brings the record back
 
     def _spin(self) -> None:
         state = self.runs.get(self.open_run or "")
@@ -538,15 +534,9 @@ class OpsConsoleApp(ReplayAndRerun, App[None]):
 
     def _start(self, plan: RunPlan) -> None:
         """Record a planned run and hand it to a runner process (from a worker thread)."""
-        from console.services import create_run
-        from console.store import open_store
+        from console.ops.launch import launch
 
-        store = open_store(self.store_path)
-        try:
-            create_run(store, plan)
-        finally:
-            store.close()
-        self.spawn(plan.run_id, self.store_path, False)
+        launch(self.store_path, plan, spawn=self.spawn)
         self.call_from_thread(self.notify, f"Launched {plan.pipeline.name} as run {plan.run_id}")
         self.call_from_thread(self._open_when_known, plan.run_id)
 
@@ -598,7 +588,7 @@ class OpsConsoleApp(ReplayAndRerun, App[None]):
 
     @work(thread=True, group="actions", exit_on_error=False)
     def _record(self, run_id: str, step: str, result: Decision) -> None:
-        from console.services import DecisionRequest, record_decision
+        from console.ops.decide import DecisionRequest, record_decision
         from console.store import open_store
 
         store = open_store(self.store_path)
@@ -629,7 +619,7 @@ class OpsConsoleApp(ReplayAndRerun, App[None]):
 
     @work(thread=True, group="actions", exit_on_error=False)
     def _cancel(self, run_id: str) -> None:
-        from console.services import request_cancel
+        from console.ops.cancel import request_cancel
         from console.store import open_store
 
         store = open_store(self.store_path)
@@ -644,30 +634,29 @@ class OpsConsoleApp(ReplayAndRerun, App[None]):
 
 def make_app(
     config: Config | Callable[[], Config],
-    store: Path,
-    operator: str,
+    settings: Settings,
     spawn: Spawner | None = None,
     clock: Callable[[], float] = time.time,
-    theme: str | None = None,
 ) -> OpsConsoleApp:
     """The one factory the CLI, the demo and the tests use.
 
     `config` may be a function that loads it: the console then draws its first frame at once
-    and loads the inventory and pipelines in a thread.
+    and loads the inventory and pipelines in a thread. `spawn` starts a runner process for a
+    recorded run (`ops.runner.spawn_runner` unless a test says otherwise).
     """
     if spawn is None:
-        from console.runners import spawn_runner
+        from console.ops.runner import spawn_runner
 
         spawn = spawn_runner
     names = [t.name for t in load_themes()]
-    if theme is not None and theme not in names:
-        raise UsageError(f"no theme '{theme}'; the themes are {', '.join(names)}")
-    return OpsConsoleApp(config, store, operator, spawn, clock, theme)
+    if settings.theme is not None and settings.theme not in names:
+        raise UsageError(f"no theme '{settings.theme}'; the themes are {', '.join(names)}")
+    return OpsConsoleApp(config, settings.store, settings.operator, spawn, clock, settings.theme)
 
 
 def warm_up() -> None:
     """Import what the console needs after its first frame, off the UI's thread."""
-    import console.services
+    import console.ops.decide
     import console.store.sqlite
     import console.ui.dialogs.decision
     import console.ui.feed

@@ -47,7 +47,7 @@ class ReplayAndRerun:
 
     @work(thread=True, group="actions", exit_on_error=False)
     def _preview_rerun(self, run_id: str, failed_only: bool) -> None:
-        from console.rerun import PipelineChanged, RerunRequest, rerun_hosts, rerun_plan
+        from console.ops.rerun import PipelineChanged, RerunRequest, rerun_hosts, rerun_plan
         from console.store import open_store
         from console.ui.dialogs.rerun import RerunPreview
 
@@ -78,7 +78,7 @@ class ReplayAndRerun:
 
     @work(thread=True, group="actions", exit_on_error=False)
     def _rerun(self, run_id: str, failed_only: bool, version: str) -> None:
-        from console.rerun import RerunRequest, rerun_plan
+        from console.ops.rerun import RerunRequest, rerun_plan
         from console.store import open_store
 
         request = RerunRequest(

@@ -14,10 +14,9 @@ from console.engine.plan import RunPlan, plan_run
 from console.errors import ConsoleError
 from console.model.load import Config
 from console.model.params import ParamError, coerce
+from console.policy import typed_confirmation
 from console.sanitize import printable
 from console.ui.widgets.literal import Plain
-
-PROTECTED = ("prod", "production")
 
 
 @dataclass(frozen=True)
@@ -25,15 +24,6 @@ class LaunchRequest:
     """A checked plan the person confirmed."""
 
     plan: RunPlan
-
-
-def needs_typed_confirmation(config: Config, environments: list[str]) -> str | None:
-    """The environment whose name must be typed to launch (production, or one that wants tickets)."""
-    for env in environments:
-        policy = config.inventory.environments.get(env)
-        if env in PROTECTED or (policy is not None and policy.ticket_pattern):
-            return env
-    return None
 
 
 class LaunchDialog(ModalScreen[LaunchRequest | None]):
@@ -135,7 +125,7 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
         self.query_one("#preview", Static).update(
             f"{len(hosts)} host(s) in {envs}: {shown}\nstages: {stages}"
         )
-        protected = needs_typed_confirmation(self.config, self.plan.environments())
+        protected = typed_confirmation(self.config.inventory, self.plan.environments())
         confirm.display = protected is not None
         label = (
             f"This launches into {protected}: type '{protected}' to confirm." if protected else ""
@@ -155,7 +145,7 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
         self._check()
         if self.plan is None:
             return
-        protected = needs_typed_confirmation(self.config, self.plan.environments())
+        protected = typed_confirmation(self.config.inventory, self.plan.environments())
         if protected and self.query_one("#confirm", Input).value.strip() != protected:
             self.query_one("#error", Label).update(
                 f"Type '{protected}' to launch into {protected}."

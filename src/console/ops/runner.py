@@ -1,5 +1,6 @@
-"""Runner processes: each run executes in a process of its own, detached from whoever started
-it, with a log beside the store that every account sharing the store can write.
+"""Runners: each run executes in a process of its own, detached from whoever started it, with
+a log beside the store that every account sharing the store can write; or, for `run` without
+`--detach` and the demo, in the process that launched it.
 
 A run that is created but whose runner cannot start never stays queued: the spawner waits
 until the runner has taken the run on, and records the run as failed, with the reason, when
@@ -8,17 +9,34 @@ the runner could not be started or ended before it began.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import signal
 import stat
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO, TYPE_CHECKING, NoReturn
 
 from console import events as ev
-from console.errors import ConsoleError, UsageError
+from console.errors import ConsoleError, UsageError, explain
+from console.identity import current_operator
+from console.store import open_store
+
+if TYPE_CHECKING:
+    from console.engine.plan import RunPlan
+    from console.engine.runner import Listener
+    from console.state import RunState
+
+Spawner = Callable[[str, Path, bool], None]
+"""Starts a runner for a recorded run: its id, the store, whether to accept new host keys."""
+
+Display = Callable[["RunState"], "Listener"]
+"""Makes what shows a run's progress as it goes (a listener, perhaps a context manager)."""
 
 STARTUP_WAIT = 30.0
 """Seconds the spawner waits for a runner to take its run on before leaving it to itself."""
@@ -87,7 +105,6 @@ def _why(exc: OSError) -> str:
 
 
 def _newest(store: Path, run_id: str) -> int:
-    from console.store import open_store
 
     reader = open_store(store)
     try:
@@ -101,7 +118,6 @@ def _wait_taken_on(
 ) -> None:
     """Wait until the runner has recorded that it started (or ended) the run, after event
     `seen`; if it exits without doing either, record the run as failed with its last line."""
-    from console.store import open_store
 
     reader = open_store(store)
     deadline = time.monotonic() + STARTUP_WAIT
@@ -139,7 +155,6 @@ def _last_line(log: Path) -> str:
 
 def fail(store: Path, run_id: str, why: str) -> NoReturn:
     """Record that a run could not start, unless it has ended already, and raise the reason."""
-    from console.store import open_store
 
     with contextlib.suppress(ConsoleError):
         writer = open_store(store)
@@ -152,3 +167,86 @@ def fail(store: Path, run_id: str, why: str) -> NoReturn:
         finally:
             writer.close()
     raise UsageError(f"run {run_id} could not start: {why}; it is recorded as failed")
+
+
+async def run_here(
+    plan: RunPlan,
+    store: Path,
+    accept_new: bool,
+    existing: list[ev.Event],
+    display: Display | None = None,
+) -> str:
+    """Execute a created run in this process, showing its progress; Ctrl-C and SIGTERM cancel
+    it cleanly. Its final status."""
+    from console.engine.runner import Engine
+
+    engine = Engine(plan, lambda: open_store(store), accept_new)
+    shown = display(engine.state) if display else None
+    if shown is not None:
+        engine.add_listener(shown)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, engine.cancel, current_operator())
+    try:
+        with shown if isinstance(shown, contextlib.AbstractContextManager) else nullcontext():
+            return await engine.execute(existing)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def runner_main(store: Path, ref: str, accept_new: bool) -> str:
+    """Execute, in this (detached) process, a run that a launch, a resume or the console
+    created; its final status. A run that cannot be planned again ends failed, in words."""
+    from console.engine.plan import plan_as_launched
+    from console.ops.runs import kept_scripts
+
+    as_batch()
+    with open_store(store) as reader:
+        run_id = reader.resolve_run(ref)
+        existing = [e.event for e in reader.read(run_id, exclude=(ev.Output.kind,))]
+        if any(isinstance(e, ev.RunFinished) for e in existing):
+            return "ended"  # it ended before this runner got to it (cancelled while queued)
+        launched = existing[0]
+        assert isinstance(launched, ev.RunLaunched)
+        try:
+            kept = kept_scripts(reader, launched)
+            plan = plan_as_launched(launched, reader.blob(launched.pipeline_digest), kept)
+        except ConsoleError as exc:  # the run must not wait for a runner that is not coming
+            fail(store, run_id, explain(exc))
+    return asyncio.run(run_here(plan, store, accept_new, existing))
+
+
+def as_batch() -> None:
+    """Schedule this runner (and the threads it starts) as a batch job, niced by 5.
+
+    A runner works in bursts nobody waits on to the millisecond; the consoles sharing the
+    bastion's cores do, with a person at the keys. Under SCHED_BATCH the kernel never lets a
+    runner waking up preempt them, and at nice 5 a console gets three times the runner's
+    share while both want a core. A runner alone still has every idle core.
+    """
+    if hasattr(os, "sched_setscheduler"):
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+    with contextlib.suppress(OSError):
+        os.nice(5)
+    lower_autogroup(5)
+
+
+def lower_autogroup(nice: int) -> None:
+    """Give this runner's session the same lower share among the bastion's sessions.
+
+    Where the kernel groups processes by session (autogroup, on by default in most
+    distributions' kernels), a process's own nice counts only inside its session: a runner
+    in a session of its own would still weigh as much as any console. The kernel lets only
+    one unprivileged process change a group's nice in each tenth of a second, so a runner
+    that starts beside another tries again for a moment; nowhere to write means no groups.
+    """
+    for _ in range(5):
+        try:
+            Path("/proc/self/autogroup").write_text(f"{nice}\n")
+            return
+        except BlockingIOError:
+            time.sleep(0.11)
+        except OSError:
+            return

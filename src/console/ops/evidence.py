@@ -17,10 +17,10 @@ from typing import Any
 from console import events as ev
 from console.audit import AuditRecord, canonical
 from console.errors import UsageError
+from console.ops.runs import read_state
 from console.policy import judge_gate
 from console.render.show import run_json
 from console.sanitize import Sanitizer
-from console.services import run_state
 from console.signing import allowed_signers
 from console.store import Store
 
@@ -85,7 +85,7 @@ def _fill(
 def _run(store: Store, run_id: str, folder: Path) -> list[dict[str, Any]]:
     """One run's files; returns its decisions for approvals.json."""
     (folder / "output").mkdir(parents=True)
-    state = run_state(store, run_id)
+    state = read_state(store, run_id)
     (folder / "state.json").write_text(json.dumps(run_json(state), indent=2, sort_keys=True) + "\n")
     if state.launched is not None:
         (folder / "pipeline.toml").write_text(store.blob(state.launched.pipeline_digest) or "")

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from console import events as ev
 from console.errors import RunChanged, UsageError
-from console.services import step_label
+from console.ops.rights import authorize
+from console.ops.runs import (
+    NON_OUTPUT,
+    kept_scripts,
+    record_lost_runner,
+    step_label,
+    stored_state,
+)
 from console.state import RunState
-from console.store.base import Store
+from console.store import Store
+
+if TYPE_CHECKING:
+    from console.engine.plan import RunPlan
+    from console.model.load import Config
 
 LEFT = ("pending", "running", "unknown", "waiting")
 """Step statuses a resumed run runs (again)."""
@@ -66,3 +79,40 @@ def record_resume(store: Store, state: RunState, actor: str, seen: int) -> ev.Ru
             f"else); nothing was resumed — `opsconsole show {state.id}` shows where it stands"
         ) from None
     return event
+
+
+@dataclass(frozen=True)
+class Resumable:
+    """An interrupted run ready to go on: what it will do, and the plan it goes on with."""
+
+    state: RunState
+    plan: RunPlan
+    seen: int
+    """The run's newest event id when it was read: a resume by someone else since refuses ours."""
+
+    @property
+    def outline(self) -> list[str]:
+        """What resuming will do, for the person to confirm."""
+        return outline(self.state)
+
+
+def prepare(store: Store, config: Config, actor: str, ref: str) -> Resumable:
+    """Check that `actor` may resume the run and that it can go on as it was launched (its
+    runner's loss recorded first, if nobody has yet); refused in words otherwise."""
+    from console.engine.plan import plan_as_launched
+
+    state = record_lost_runner(store, ref)
+    seen = store.newest_id(state.id)
+    state = stored_state(store, state.id)  # reflects at least every event up to `seen`
+    authorize(store, config.inventory, actor, "resume", state)
+    check_resumable(state)
+    assert state.launched is not None
+    kept = store.blob(state.launched.pipeline_digest)
+    plan = plan_as_launched(state.launched, kept, kept_scripts(store, state.launched))
+    return Resumable(state, plan, seen)
+
+
+def commit(store: Store, resumable: Resumable, actor: str) -> list[ev.Event]:
+    """Record the resume and return the run's events so far, for the runner that goes on."""
+    record_resume(store, resumable.state, actor, resumable.seen)
+    return [e.event for e in store.read(resumable.state.id, exclude=NON_OUTPUT)]

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 from console import events as ev
 from console.errors import UsageError
+from console.ops.rights import authorize
+from console.ops.runs import read_state
 from console.sanitize import printable
-from console.services import authorize, run_state
 from console.state import RunState
 from console.store.base import Store
 
@@ -50,7 +51,7 @@ def rerun_plan(store: Store, config: Config, request: RerunRequest) -> RunPlan:
         with_pipeline,
     )
 
-    state = run_state(store, request.run)
+    state = read_state(store, request.run)
     authorize(store, config.inventory, request.operator, "rerun", state)
     launched = state.launched
     if launched is None:

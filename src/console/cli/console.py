@@ -1,0 +1,21 @@
+"""`opsconsole` with no command: the full-screen console on the configured inventory and store."""
+
+from __future__ import annotations
+
+import gc
+
+from console.settings import Settings
+
+
+def open_console(settings: Settings) -> int:
+    """Open the console; it draws its first frame before the configuration has loaded."""
+    # Start-up allocates a great deal and frees almost nothing: collections would only delay
+    # the first frame. The app freezes what start-up built and collects again after it.
+    gc.disable()
+    from console.ops.config import load
+    from console.ui.app import make_app
+
+    settings.require_inventory()  # a missing inventory is said before the screen opens
+    app = make_app(lambda: load(settings), settings)
+    app.run()
+    return app.return_code or 0

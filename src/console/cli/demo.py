@@ -1,0 +1,128 @@
+"""`opsconsole demo`: run a sample pipeline on embedded SSH hosts, open the console on them, or
+just serve them."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from console.cli.options import add_launch_options
+from console.settings import Settings
+
+DEFAULT_PIPELINE = "deploy-ehr-web"
+DEFAULT_PARAMS = ["version=4.2.0"]
+DEFAULT_LIMIT = "staging"
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    """The demo's options."""
+    p.add_argument(
+        "pipeline",
+        nargs="?",
+        default=DEFAULT_PIPELINE,
+        help=f"the sample pipeline to run (default {DEFAULT_PIPELINE})",
+    )
+    add_launch_options(p)
+    p.add_argument(
+        "--serve",
+        action="store_true",
+        help="only serve the demo hosts and print the inventory to use with other commands",
+    )
+    p.add_argument(
+        "--no-auto-approve",
+        action="store_true",
+        help="leave gates for you to approve from another terminal",
+    )
+
+
+def demo(args: argparse.Namespace, settings: Settings) -> int:
+    """Start the demo hosts, then run a pipeline on them, open the console, or serve them."""
+    from console.demo.estate import sample_dir
+
+    source = Path(args.inventory) if args.inventory else sample_dir() / "sample_inventory.toml"
+    with tempfile.TemporaryDirectory(prefix="opsconsole-demo-") as tmp:
+        return asyncio.run(_demo(args, settings, source, Path(tmp)))
+
+
+async def _demo(args: argparse.Namespace, settings: Settings, source: Path, work: Path) -> int:
+    from console.demo.estate import start_estate
+
+    estate = await start_estate(source, work)
+    store = Path(args.store) if getattr(args, "store", None) else work / "store.db"
+    here = dataclasses.replace(settings, inventory=estate.inventory, pipelines=None, store=store)
+    try:
+        if args.serve:
+            return await _serve(here)
+        if sys.stdout.isatty() and not args.plain:
+            return await _console(here)
+        return await _run(args, here)
+    finally:
+        await estate.close()
+
+
+async def _console(settings: Settings) -> int:
+    """The full-screen console on the demo estate; its hosts live as long as it does."""
+    from console.ops.config import load
+    from console.ui.app import make_app
+
+    app = make_app(load(settings), settings)
+    await app.run_async()
+    return 0
+
+
+async def _serve(settings: Settings) -> int:
+    print(
+        f"demo hosts are up. In another terminal:\n"
+        f"  export OPSCONSOLE_INVENTORY={settings.inventory} OPSCONSOLE_STORE={settings.store}\n"
+        f"  opsconsole validate && opsconsole run {DEFAULT_PIPELINE} -p version=4.2.0 --limit staging\n"
+        f"Ctrl-C stops the demo.",
+        flush=True,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    return 0
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    """Launch a sample pipeline here, with the simulated change board approving its gates."""
+    from console.cli.launch import EXIT_STATUS, progress
+    from console.cli.options import typed
+    from console.demo.board import approve_gates
+    from console.model.params import parse_assignments
+    from console.ops import launch
+    from console.ops.config import load
+    from console.policy import typed_confirmation
+
+    config = load(settings)
+    sample = args.pipeline == DEFAULT_PIPELINE  # the sample's params and limit when none given
+    given = args.param if args.param is not None else (DEFAULT_PARAMS if sample else [])
+    limit = args.limit if args.limit is not None else (DEFAULT_LIMIT if sample else None)
+    params = parse_assignments(given)
+    planned = launch.plan(config, args.pipeline, params, settings.operator, limit)
+    typed(typed_confirmation(config.inventory, planned.environments()), args.confirm)
+    print(
+        f"demo: {len(config.inventory.hosts)} embedded SSH hosts on loopback; "
+        f"running {planned.pipeline.name} on {len(planned.hosts)} host(s) as run {planned.run_id}",
+        flush=True,
+    )
+    board = None
+    if not args.no_auto_approve:
+        board = asyncio.create_task(approve_gates(settings.store, config.inventory, planned.run_id))
+    shown = progress(sys.stdout.isatty() and not args.plain)
+    try:
+        status = await launch.launch_here(settings.store, planned, False, shown)
+    finally:
+        if board:
+            board.cancel()
+    return EXIT_STATUS.get(status, 1)
+
+
+COMMANDS = [("demo", "run the bundled sample on embedded SSH hosts", configure, demo)]

@@ -1,0 +1,116 @@
+"""Deciding a gate: an approval or rejection judged by the gate's policy, signed when the
+approver has a key, and refused in words (and on the audit trail) when it cannot count."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from console import events as ev
+from console.audit import decision_document
+from console.errors import Refused, UsageError
+from console.ops.rights import refuse
+from console.ops.runs import read_state
+from console.policy import Ballot, Policy, judge, must_be_signed, tally
+from console.signing import SigningError, sign
+from console.state import Gate, RunState
+from console.store import Store
+
+if TYPE_CHECKING:
+    from console.model.inventory import Inventory
+
+
+def _open_gate(state: RunState, gate_name: str | None) -> Gate:
+    gates = state.open_gates()
+    if gate_name:
+        gates = [g for g in gates if gate_name in (g.step, g.stage)]
+    if not gates:
+        what = f" named '{gate_name}'" if gate_name else ""
+        raise UsageError(
+            f"run {state.id} has no gate{what} waiting for a decision (it is {state.status})"
+        )
+    if len(gates) > 1:
+        names = ", ".join(g.step for g in gates)
+        raise UsageError(
+            f"run {state.id} has several open gates ({names}); choose one with --gate NAME"
+        )
+    return gates[0]
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    """Someone's approval or rejection of a run's gate, as they asked for it."""
+
+    run: str
+    decision: str
+    actor: str
+    gate: str | None = None
+    reason: str = ""
+    ticket: str = ""
+    plan_digest: str | None = None
+    """The plan digest the decider was shown; None takes the gate's current one."""
+
+
+def record_decision(store: Store, inventory: Inventory, request: DecisionRequest) -> ev.GateDecided:
+    """Record an approval or rejection of a run's open gate, refusing (in words) what cannot count."""
+    state = read_state(store, request.run)
+    gate = _open_gate(state, request.gate)
+    subject, tried = f"{state.id}/{gate.step}", {"decision": request.decision}
+    tried |= {"reason": request.reason, "ticket": request.ticket}
+    if request.plan_digest and not gate.plan_digest.startswith(request.plan_digest):
+        refuse(
+            store,
+            request.actor,
+            request.decision,
+            subject,
+            f"the plan of gate '{gate.step}' changed since you looked (it is now "
+            f"{gate.plan_digest[:12]}, you saw {request.plan_digest[:12]}); review it again",
+            **tried,
+        )
+    known = inventory.operators.get(request.actor)
+    ballot = Ballot(
+        request.actor,
+        tuple(known.roles) if known else None,
+        request.decision,
+        request.reason.strip(),
+        request.ticket.strip(),
+    )
+    policy = Policy.from_dict(gate.policy)
+    now = time.time()
+    assume_signed = replace(
+        ballot, signed=True
+    )  # signing comes last: no agent prompt for a refusal
+    counted, _ = tally(policy, gate, state.operator, inventory.operators)
+    problem, emergency = judge(policy, assume_signed, state.operator, request.actor in counted, now)
+    if problem:
+        why = f"{problem} (run {state.id}, gate '{gate.step}')"
+        refuse(store, request.actor, request.decision, subject, why, **tried)
+    event = ev.GateDecided(
+        run_id=state.id,
+        at=now,
+        stage=gate.stage,
+        step=gate.step,
+        decision=request.decision,
+        actor=request.actor,
+        reason=ballot.reason,
+        ticket=ballot.ticket,
+        emergency=emergency,
+        plan_digest=gate.plan_digest,
+    )
+    event = _signed(event, known.ssh_public_key if known else None, policy)
+    store.append([event])
+    return event
+
+
+def _signed(event: ev.GateDecided, key: str | None, policy: Policy) -> ev.GateDecided:
+    """The decision signed with the operator's key when they have one; refused unsigned if required."""
+    why = f"{event.actor} has no ssh_public_key in the inventory"
+    if key:
+        try:
+            return replace(event, signature=sign(decision_document(event), key))
+        except SigningError as exc:
+            why = str(exc)
+    if policy.signed_approvals:
+        raise Refused(must_be_signed(policy.where, why))
+    return event
