@@ -45,3 +45,11 @@ class RunBook:
         """Every gate waiting for decisions in a run that has not ended, oldest first."""
         found = [(s, g) for s in self.runs.values() if not s.is_final for g in s.open_gates()]
         return sorted(found, key=lambda sg: sg[1].opened_at or 0)
+
+
+def touching(runs: dict[str, RunState], host: str, first: str | None) -> RunState | None:
+    """The run `first` if it touches the host, else the newest run that does."""
+    newest = sorted(runs.values(), key=lambda s: s.created_at or 0, reverse=True)
+    if first in runs:
+        newest.insert(0, runs[first])
+    return next((s for s in newest if host in s.targets), None)

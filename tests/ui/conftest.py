@@ -9,7 +9,8 @@ import pytest
 
 from console.model.load import load_config
 from console.settings import Settings
-from console.ui.app import OpsConsoleApp, make_app
+from console.ui import make_app
+from console.ui.app import OpsConsoleApp
 from tests.ui.seed import T0
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -322,7 +322,7 @@ async def test_the_first_frame_comes_before_the_configuration(tmp_path: Path) ->
 
     from console.errors import ConfigError, Problem
     from console.model.load import load_config
-    from console.ui.app import make_app
+    from console.ui import make_app
     from tests.ui.conftest import ROOT
 
     release = threading.Event()

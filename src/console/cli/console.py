@@ -13,7 +13,7 @@ def open_console(settings: Settings) -> int:
     # the first frame. The app freezes what start-up built and collects again after it.
     gc.disable()
     from console.ops.config import load
-    from console.ui.app import make_app
+    from console.ui import make_app
 
     settings.require_inventory()  # a missing inventory is said before the screen opens
     app = make_app(lambda: load(settings), settings)

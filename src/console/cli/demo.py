@@ -68,7 +68,7 @@ async def _demo(args: argparse.Namespace, settings: Settings, source: Path, work
 async def _console(settings: Settings) -> int:
     """The full-screen console on the demo estate; its hosts live as long as it does."""
     from console.ops.config import load
-    from console.ui.app import make_app
+    from console.ui import make_app
 
     app = make_app(load(settings), settings)
     await app.run_async()

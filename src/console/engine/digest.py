@@ -12,7 +12,8 @@ from console.engine.files import RunFiles, recheck, short
 from console.engine.plan import RunPlan, with_pipeline
 from console.errors import ConfigError, ConsoleError
 from console.model import resolve
-from console.model.load import Config, load_config
+from console.model.config import Config
+from console.model.load import load_config
 from console.transport.hostkeys import KnownHosts, fingerprint
 from console.transport.target import host_target
 

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from console.errors import UsageError
+from console.model import resolve
 from console.model.base import Scalar
-from console.model.load import Config
+from console.model.config import Config
 from console.model.pipeline import Pipeline, Step
 from console.model.templates import render
 from console.model.trust import untrusted
@@ -107,7 +108,6 @@ def wanted(
 ) -> tuple[list[str], dict[str, str]]:
     """The scripts a run executes, and each upload source it sends with the download of the
     same run that writes it (empty when none does)."""
-    from console.engine.steps import template_values
 
     scripts: list[str] = []
     uploads: dict[str, str] = {}
@@ -117,7 +117,7 @@ def wanted(
             if step.script and step.script not in scripts:
                 scripts.append(step.script)
             for host in _hosts(config, step, hosts):
-                values = template_values(config.inventory, host, params)
+                values = resolve.template_values(config.inventory, host, params)
                 if step.download is not None:
                     path = os.path.normpath(render(step.download.dest, values, None))
                     written.setdefault(path, f"{stage.name} › {step.name}")

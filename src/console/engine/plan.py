@@ -14,7 +14,7 @@ from console.engine.files import RunFiles, from_launch
 from console.errors import ConfigError, UsageError
 from console.model import resolve
 from console.model.base import Scalar
-from console.model.load import Config, PipelineFile
+from console.model.config import Config, PipelineFile
 from console.model.params import resolve_params
 from console.model.pipeline import Pipeline, Step
 from console.model.problems import did_you_mean

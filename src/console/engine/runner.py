@@ -18,10 +18,10 @@ from console.engine.files import FileBook, RunFiles, file_sha256, latest_files, 
 from console.engine.gates import GateWatcher
 from console.engine.outputs import StepOutputs
 from console.engine.plan import RunPlan
-from console.engine.steps import Outcome, StepContext, execute, template_values
+from console.engine.steps import Outcome, StepContext, execute
 from console.errors import UsageError
 from console.model import resolve
-from console.model.load import Config
+from console.model.config import Config
 from console.model.pipeline import Pipeline, Stage, Step
 from console.model.templates import secrets_in
 from console.state import RunState, apply
@@ -369,7 +369,7 @@ class Engine:
         inventory = self.plan.config.inventory
         if host not in self._targets:
             self._targets[host] = host_target(inventory, host, self.plan.config.base_dir)
-        values = template_values(inventory, host, self.plan.params)
+        values = resolve.template_values(inventory, host, self.plan.params)
         return StepContext(
             self._targets[host],
             values,

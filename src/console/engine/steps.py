@@ -11,9 +11,7 @@ from pathlib import Path
 
 from console.engine.files import FileBook
 from console.errors import HostKeyRejected, TransferFailed, TransportError
-from console.model import resolve
 from console.model.base import Scalar
-from console.model.inventory import Inventory
 from console.model.pipeline import Step, Transfer
 from console.model.templates import refer_to_secrets, render, render_shell, secrets_in
 from console.secrets import prologue, stdin_for
@@ -50,18 +48,6 @@ class StepContext:
     """The run's secret values by name (held in memory only, handed over on stdin)."""
     files: FileBook = field(default_factory=FileBook)
     """The local files the run's plan binds: scripts' bytes, uploads' digests."""
-
-
-def template_values(
-    inventory: Inventory, host: str, params: dict[str, Scalar]
-) -> dict[str, Scalar]:
-    """Params, host.name, host.address and vars.NAME for one host."""
-    values: dict[str, Scalar] = dict(params)
-    values["host.name"] = host
-    values["host.address"] = inventory.hosts[host].address
-    for name, value in resolve.host_vars(inventory, host).items():
-        values[f"vars.{name}"] = value
-    return values
 
 
 async def execute(step: Step, ctx: StepContext) -> Outcome:

@@ -91,3 +91,15 @@ def is_known_pattern(inventory: Inventory, pattern: str) -> bool:
     if "=" in pattern or any(ch in pattern for ch in "*?["):
         return True
     return pattern in inventory.hosts or pattern in inventory.groups
+
+
+def template_values(
+    inventory: Inventory, host: str, params: dict[str, Scalar]
+) -> dict[str, Scalar]:
+    """Params, host.name, host.address and vars.NAME for one host."""
+    values: dict[str, Scalar] = dict(params)
+    values["host.name"] = host
+    values["host.address"] = inventory.hosts[host].address
+    for name, value in host_vars(inventory, host).items():
+        values[f"vars.{name}"] = value
+    return values

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from console.errors import Problem
 from console.model import resolve
+from console.model.config import Config, PipelineFile, SourceFile
 from console.model.inventory import Inventory
-from console.model.load import Config, PipelineFile, SourceFile
 from console.model.params import ParamError, coerce
 from console.model.pipeline import Step
 from console.model.problems import did_you_mean, path_text

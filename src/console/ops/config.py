@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from console.audit import Entry
 
 if TYPE_CHECKING:  # pydantic only where a configuration is loaded
+    from console.model.config import Config
     from console.model.inventory import Operator
-    from console.model.load import Config
     from console.settings import Settings
     from console.store import Store
 

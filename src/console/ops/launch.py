@@ -16,7 +16,7 @@ from console.store import Store, open_store
 if TYPE_CHECKING:
     from console.engine.plan import RunPlan
     from console.model.base import Scalar
-    from console.model.load import Config
+    from console.model.config import Config
 
 
 def plan(

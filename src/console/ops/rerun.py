@@ -15,7 +15,7 @@ from console.store.base import Store
 
 if TYPE_CHECKING:
     from console.engine.plan import RunPlan
-    from console.model.load import Config
+    from console.model.config import Config
 
 
 RETRY_STATUSES = ("failed", "unreachable", "timed_out", "unknown")

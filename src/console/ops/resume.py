@@ -21,7 +21,7 @@ from console.store import Store
 
 if TYPE_CHECKING:
     from console.engine.plan import RunPlan
-    from console.model.load import Config
+    from console.model.config import Config
 
 LEFT = ("pending", "running", "unknown", "waiting")
 """Step statuses a resumed run runs (again)."""

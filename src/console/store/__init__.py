@@ -21,3 +21,9 @@ def open_store(where: Path | str, actor: str | None = None) -> Store:
     from console.store.sqlite import SQLiteStore
 
     return SQLiteStore(Path(where), actor=actor)
+
+
+def warm_up() -> None:
+    """Import the store's implementation ahead of its first use (a console does, off its UI
+    thread)."""
+    import console.store.sqlite  # noqa: F401

@@ -4,21 +4,50 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from console.sanitize import printable
 
 if TYPE_CHECKING:
-    from console.ui.app import OpsConsoleApp
+    from console.model.config import Config
+    from console.state import RunState
+
+
+class Console(Protocol):
+    """What the palette asks of the console's app."""
+
+    @property
+    def ready(self) -> bool:
+        """Whether the configuration has loaded."""
+
+    @property
+    def config(self) -> Config:
+        """The inventory and pipelines."""
+
+    @property
+    def runs(self) -> dict[str, RunState]:
+        """Every run the console knows."""
+
+    def launch(self, pipeline: str) -> None:
+        """Open the launch form."""
+
+    def show_run(self, run_id: str) -> None:
+        """Open a run."""
+
+    def show_host(self, host: str) -> None:
+        """Open a host's row."""
+
+    def action_pane(self, pane: str) -> None:
+        """Go to a pane."""
 
 
 class ConsoleCommands(Provider):
     """Pipelines, recent runs, hosts and panes, found by fuzzy search in Ctrl+P."""
 
     def _entries(self) -> Iterator[tuple[str, Callable[[], object], str]]:
-        app: OpsConsoleApp = self.app  # type: ignore[assignment]
+        app: Console = self.app  # type: ignore[assignment]
         if not app.ready:
             return
         for name, pf in sorted(app.config.pipelines.items()):

@@ -12,7 +12,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from console.engine.plan import RunPlan, plan_run
 from console.errors import ConsoleError
-from console.model.load import Config
+from console.model.config import Config
 from console.model.params import ParamError, coerce
 from console.policy import typed_confirmation
 from console.sanitize import printable

@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Input, Label
 
 from console.durations import format_duration
@@ -18,7 +20,7 @@ from console.sanitize import printable
 from console.ui.widgets.literal import literal
 
 if TYPE_CHECKING:
-    from console.model.load import Config
+    from console.model.config import Config
     from console.state import RunState
 
 RUN_STYLE = {
@@ -39,7 +41,29 @@ def status_text(status: str) -> Text:
 
 
 class HomePane(Vertical):
-    """Pipelines with their targets and last result, and the recent runs; filtered by typing."""
+    """Pipelines with their targets and last result, and the recent runs; filtered by typing.
+
+    The pane owns its filter; what the person chooses goes up as a message.
+    """
+
+    class PipelineChosen(Message):
+        """Enter on a pipeline: launch it."""
+
+        def __init__(self, pipeline: str) -> None:
+            super().__init__()
+            self.pipeline = pipeline
+
+    class RunChosen(Message):
+        """Enter on a run: open it."""
+
+        def __init__(self, run_id: str) -> None:
+            super().__init__()
+            self.run_id = run_id
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._config: Config | None = None
+        self._runs: dict[str, RunState] = {}
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter pipelines and runs (/)", id="filter")
@@ -49,6 +73,7 @@ class HomePane(Vertical):
         yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
         pipelines = self.query_one("#pipelines", DataTable)
         pipelines.add_column("pipeline", key="name")
         pipelines.add_column("targets", key="targets")
@@ -64,6 +89,66 @@ class HomePane(Vertical):
             ("duration", "duration"),
         ):
             runs.add_column(label, key=key)
+
+    @property
+    def needle(self) -> str:
+        """What the filter holds, as it matches."""
+        return self.query_one("#filter", Input).value.strip().lower()
+
+    def show(self, config: Config | None, runs: dict[str, RunState]) -> None:
+        """Show these pipelines (None while the configuration loads) and runs, filtered."""
+        self._config, self._runs = config, runs
+        if config is not None:
+            self.fill_pipelines(config, runs, self.needle)
+
+    def runs_changed(self, changed: list[str], launched_or_ended: bool) -> None:
+        """Repaint the rows of runs that changed; a run launched or ended moves a last result."""
+        for run_id in changed:
+            self.update_run(self._runs[run_id])
+        if launched_or_ended and self._config is not None:
+            self.fill_pipelines(self._config, self._runs, self.needle)
+
+    def run_under_cursor(self) -> str | None:
+        """The run the runs list's cursor is on, if any."""
+        table = self.query_one("#runs", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return key if key in self._runs else None
+
+    def open_filter(self) -> None:
+        """Show the filter and put the keyboard on it."""
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter(self) -> None:
+        if self._config is not None:
+            self.fill_pipelines(self._config, self._runs, self.needle)
+        self.fill_runs(self._runs, self.needle)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one("#runs", DataTable).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        box = self.query_one("#filter", Input)
+        if event.key == "escape" and self.app.focused is box:
+            box.value = ""
+            box.display = False
+            self.query_one("#pipelines", DataTable).focus()
+            event.stop()
+
+    @on(DataTable.RowSelected, "#pipelines")
+    def _pipeline_chosen(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self.post_message(self.PipelineChosen(event.row_key.value))
+
+    @on(DataTable.RowSelected, "#runs")
+    def _run_chosen(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self.post_message(self.RunChosen(event.row_key.value))
 
     def fill_pipelines(self, config: Config, runs: dict[str, RunState], needle: str) -> None:
         """List the pipelines that match the filter."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,6 +10,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Label, Static
 
 from console.durations import format_duration
@@ -20,7 +22,7 @@ from console.ui.screens.home import status_text
 from console.ui.widgets.literal import Plain, literal
 from console.ui.widgets.logs import LogPane
 from console.ui.widgets.matrix import RunMatrix
-from console.ui.widgets.stages import StageStrip
+from console.ui.widgets.stages import StageStrip, spinner
 from console.ui.widgets.steady import Steady
 
 if TYPE_CHECKING:
@@ -30,10 +32,10 @@ if TYPE_CHECKING:
 class RunPane(Vertical):
     """One run: its matrix of steps against hosts, and the output of the chosen cell."""
 
-    def __init__(self, store: Path, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self._store = store
-        self._shown: RunState | None = None
+    def __init__(self, store: Path, clock: Callable[[], float], shown: RunState | None) -> None:
+        super().__init__()
+        self._store, self._clock = store, clock
+        self._shown = shown
 
     def compose(self) -> ComposeResult:
         yield Steady(
@@ -42,6 +44,10 @@ class RunPane(Vertical):
         yield StageStrip(id="stages")
         yield RunMatrix()
         yield LogPane(self._store)
+
+    def on_mount(self) -> None:
+        if self._shown is not None:
+            self.call_after_refresh(self.open, self._shown)
 
     def open(self, state: RunState) -> None:
         """Show a run (once the pane's widgets are mounted: a pane not yet shown may still be composing)."""
@@ -52,19 +58,48 @@ class RunPane(Vertical):
         self.query_one(RunMatrix).show(state)
         self.query_one(LogPane).follow(state.id)
 
-    def on_mount(self) -> None:
-        app = self.app
-        shown = self._shown or app.runs.get(app.open_run or "")  # type: ignore[attr-defined]
-        if shown is not None:
-            self.call_after_refresh(self.open, shown)
-
     def describe(self, state: RunState) -> None:
         """The title line (pipeline, status, params, progress, elapsed) and the stage strip."""
         strips = self.query(StageStrip)
         if not self.query("#run-title") or not strips:  # still mounting its children
             return
-        strips.first().show(state, self.app.clock())  # type: ignore[attr-defined]
+        strips.first().show(state, self._clock())
         self.query_one("#run-title", Static).update(run_title(state))
+
+    def changed(self, state: RunState, cells: set[tuple[str, str, str]]) -> None:
+        """Repaint what new events of the open run changed: its title and those cells."""
+        self.describe(state)
+        for matrix in self.query(RunMatrix):
+            if matrix.run_id == state.id:
+                matrix.update_cells(state, cells)
+
+    def spin(self, state: RunState) -> None:
+        """Move the running cells' spinners and the stage bars' clocks on."""
+        frame = spinner(self._clock())
+        for strip in self.query(StageStrip):  # none while the pane is still mounting
+            strip.show(state, self._clock())
+        for matrix in self.query(RunMatrix):
+            if matrix.run_id == state.id:
+                matrix.spin(state, frame)
+
+    def move_to_host(self, run_id: str, host: str, tries: int = 20) -> None:
+        """Put the matrix cursor on a host's row of the run (trying again while the matrix is
+        still filling)."""
+        matrix = self.query(RunMatrix).first() if self.query(RunMatrix) else None
+        if matrix is not None and matrix.run_id == run_id and host in matrix.rows:
+            matrix.move_cursor(row=matrix.get_row_index(host), column=max(1, matrix.cursor_column))
+            matrix.focus()
+        elif tries:
+            self.set_timer(0.1, lambda: self.move_to_host(run_id, host, tries - 1))
+
+    def on_run_matrix_cell_chosen(self, event: RunMatrix.CellChosen) -> None:
+        """The logs pane follows the cell the matrix cursor moved to."""
+        if self._shown is not None:
+            self.follow(self._shown.id, event.host, event.step)
+
+    def follow(self, run_id: str, host: str, step: str) -> None:
+        """Show the output of one cell in the logs pane."""
+        self.query_one(LogPane).follow(run_id, host, step)
 
 
 def run_title(state: RunState) -> Text:
@@ -85,6 +120,9 @@ def run_title(state: RunState) -> Text:
 
 class GatesPane(Vertical):
     """Every open gate across runs, with what it will change and the policy it needs."""
+
+    class Mounted(Message):
+        """The pane is ready to be filled."""
 
     def compose(self) -> ComposeResult:
         yield Label("Pending approvals — a approves, r rejects", classes="section")
@@ -109,23 +147,25 @@ class GatesPane(Vertical):
             "approvals",
         ):
             table.add_column(label, key=label)
-        self.call_after_refresh(self.app.refresh_gates)  # type: ignore[attr-defined]
+        self.post_message(self.Mounted())
 
     def fill(
-        self, runs: dict[str, RunState], now: float, operators: dict[str, Operator] | None
+        self,
+        ordered: list[tuple[RunState, Gate]],
+        now: float,
+        operators: dict[str, Operator] | None,
     ) -> None:
-        """Bring the table in line with the open gates, oldest first, changing only what differs;
-        decisions are judged with the inventory's operators (None: what the records show)."""
+        """Bring the table in line with the open gates (oldest first), changing only what
+        differs; decisions are judged with the inventory's operators (None: what the records
+        show)."""
         table = self.query_one("#gate-list", DataTable)
-        open_gates = [(s, g) for s in runs.values() if not s.is_final for g in s.open_gates()]
-        ordered = sorted(open_gates, key=lambda sg: sg[1].opened_at or 0)
         found = {
             gate_key(s.id, g): (s, g, judge_gate(g, s.operator, operators)) for s, g in ordered
         }
         wanted = {key: gate_row(s, g, now, j) for key, (s, g, j) in found.items()}
         self._details = {key: gate_detail(s, g, j) for key, (s, g, j) in found.items()}
         for key in [k.value for k in table.rows if k.value not in wanted]:
-            table.remove_row(key)
+            table.remove_row(key or "")
         for key, row in wanted.items():
             if key not in table.rows:
                 table.add_row(*row, key=key)
@@ -134,6 +174,15 @@ class GatesPane(Vertical):
                 if table.get_cell(key, column) != value:
                     table.update_cell(key, column, value)
         self._show_detail()
+
+    def selected(self) -> tuple[str, str, str] | None:
+        """The (run, stage, step) of the gate under the cursor, or None when there is none."""
+        table = self.query_one("#gate-list", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or ""
+        run_id, stage, step = key.split("\x1f")
+        return run_id, stage, step
 
     @on(DataTable.RowHighlighted, "#gate-list")
     def _show_detail(self) -> None:

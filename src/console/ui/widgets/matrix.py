@@ -104,13 +104,13 @@ class RunMatrix(DataTable[Text]):
             column = f"{stage}\x1f{step}"
             if column not in self.columns:
                 continue
-            for row in [r.value for r in self.rows] if host == GATE_HOST else [host]:
+            for row in [r.value or "" for r in self.rows] if host == GATE_HOST else [host]:
                 if row in self.rows:
                     self.update_cell(row, column, self._cell(state, stage, step, str(row)))
 
     def update_cell(
         self, row_key: RowKey | str, column_key: object, value: Text, **kw: bool
-    ) -> None:  # type: ignore[override]
+    ) -> None:
         """Change one cell; only its row's lines are drawn again."""
         super().update_cell(row_key, column_key, value, **kw)  # type: ignore[arg-type]
         key = row_key if isinstance(row_key, RowKey) else RowKey(row_key)

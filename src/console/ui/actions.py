@@ -1,0 +1,224 @@
+"""What the console's keys ask for: a dialog where a person must say more (launch, decide,
+re-run), then the application layer's use case in a worker thread of the app, saying how it
+went in a notice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from textual.notifications import SeverityLevel
+
+from console.errors import ConsoleError
+
+if TYPE_CHECKING:
+    from console.engine.plan import RunPlan
+    from console.model.config import Config
+    from console.ops.runner import Spawner
+    from console.state import RunState
+    from console.ui.dialogs.decision import Decision
+    from console.ui.dialogs.rerun import RerunPreview
+
+
+class Host(Protocol):
+    """What the actions need of the app that runs them."""
+
+    store_path: Path
+    operator: str
+
+    @property
+    def config(self) -> Config:
+        """The inventory and pipelines."""
+
+    @property
+    def runs(self) -> dict[str, RunState]:
+        """Every run the console knows."""
+
+    def push_screen(self, screen: Any, callback: Callable[[Any], None]) -> Any:
+        """Show a dialog and call back with what it returns."""
+
+    def focus_pane(self, pane: str) -> None:
+        """Put the keyboard back on a pane."""
+
+    def run_worker(
+        self, work: Callable[[], Any], *, thread: bool, group: str, exit_on_error: bool
+    ) -> Any:
+        """Run `work` in a worker that belongs to the app."""
+
+    def call_from_thread(self, callback: Callable[..., Any], *args: Any) -> Any:
+        """Call back on the app's thread."""
+
+    def notify(
+        self, message: str, *, title: str = "", severity: SeverityLevel = "information"
+    ) -> None:
+        """Tell the person."""
+
+
+class Actions:
+    """The console's use cases; each runs in a thread and tells the person how it went."""
+
+    def __init__(self, app: Host, spawn: Spawner, opened: Callable[[str], None]) -> None:
+        self._app, self._spawn, self._opened = app, spawn, opened
+
+    def _in_thread(self, work: Callable[[], None]) -> None:
+        self._app.run_worker(work, thread=True, group="actions", exit_on_error=False)
+
+    def _say(self, message: str, title: str = "", severity: SeverityLevel = "information") -> None:
+        self._app.call_from_thread(self._notify, message, title, severity)
+
+    def _notify(self, message: str, title: str, severity: SeverityLevel) -> None:
+        self._app.notify(message, title=title, severity=severity)
+
+    def ask_launch(self, pipeline: str, back_to: str) -> None:
+        """The launch form for a pipeline, then the launch (the keyboard goes back to a pane)."""
+        from console.ui.dialogs.launch import LaunchDialog, LaunchRequest
+
+        def launched(request: LaunchRequest | None) -> None:
+            self._app.focus_pane(back_to)
+            if request is not None:
+                self.launch(request.plan)
+
+        dialog = LaunchDialog(self._app.config, pipeline, self._app.operator)
+        self._app.push_screen(dialog, launched)
+
+    def ask_decision(self, decision: str, run_id: str, stage: str, step: str) -> None:
+        """The approval or rejection form for a gate, then the decision."""
+        from console.policy import judge_gate
+        from console.ui.dialogs.decision import DecisionDialog
+
+        state = self._app.runs[run_id]
+        gate = state.gates[(stage, step)]
+        found = judge_gate(gate, state.operator, self._app.config.inventory.operators)
+
+        def decided(result: Decision | None) -> None:
+            self._app.focus_pane("gates")
+            if result is not None:
+                self.decide(run_id, step, result)
+
+        self._app.push_screen(DecisionDialog(decision, run_id, gate, found), decided)
+
+    def ask_rerun(self, run_id: str, failed_only: bool) -> None:
+        """What re-running a run would do, confirmed (with the version, if its pipeline
+        changed since), then the launch."""
+        from console.ui.dialogs.rerun import RerunDialog
+
+        def confirm(preview: RerunPreview) -> None:
+            def chosen(version: str | None) -> None:
+                if version is not None:
+                    self.rerun(preview.run_id, preview.failed_only, version)
+
+            self._app.push_screen(RerunDialog(preview), chosen)
+
+        self.preview_rerun(self._app.runs[run_id], failed_only, confirm)
+
+    def launch(self, planned: RunPlan, saying: str = "") -> None:
+        """Record a planned run and hand it to a runner process, then open it."""
+        self._in_thread(lambda: self._launch(planned, saying))
+
+    def _launch(self, planned: RunPlan, saying: str) -> None:
+        from console.ops.launch import launch
+
+        launch(self._app.store_path, planned, spawn=self._spawn)
+        self._say(saying or f"Launched {planned.pipeline.name} as run {planned.run_id}")
+        self._app.call_from_thread(self._opened, planned.run_id)
+
+    def decide(self, run_id: str, step: str, result: Decision) -> None:
+        """Record the person's approval or rejection of a gate, as the policy allows."""
+        self._in_thread(lambda: self._decide(run_id, step, result))
+
+    def _decide(self, run_id: str, step: str, result: Decision) -> None:
+        from console.ops.decide import DecisionRequest, record_decision
+        from console.store import open_store
+
+        request = DecisionRequest(
+            run_id,
+            result.decision,
+            self._app.operator,
+            step,
+            result.reason,
+            result.ticket,
+            result.plan_digest,
+        )
+        try:
+            with open_store(self._app.store_path) as store:
+                record_decision(store, self._app.config.inventory, request)
+        except ConsoleError as exc:
+            self._say(str(exc), "Decision refused", "error")
+            return
+        verb = "Approved" if result.decision == "approve" else "Rejected"
+        self._say(f"{verb} gate '{step}' of run {run_id}")
+
+    def cancel(self, run_id: str) -> None:
+        """Ask a run to stop (a launch right)."""
+        self._in_thread(lambda: self._cancel(run_id))
+
+    def _cancel(self, run_id: str) -> None:
+        from console.ops.cancel import request_cancel
+        from console.store import open_store
+
+        try:
+            with open_store(self._app.store_path) as store:
+                request_cancel(store, run_id, self._app.operator, self._app.config.inventory)
+        except ConsoleError as exc:
+            self._say(str(exc), severity="error")
+            return
+        self._say(f"Asked run {run_id} to cancel")
+
+    def record_lost(self, run_ids: list[str]) -> None:
+        """Record runs whose runner on this machine is gone as interrupted."""
+        self._in_thread(lambda: self._record_lost(run_ids))
+
+    def _record_lost(self, run_ids: list[str]) -> None:
+        from console.ops.runs import record_lost_runner
+        from console.store import open_store
+
+        with open_store(self._app.store_path) as store:
+            for run_id in run_ids:
+                record_lost_runner(store, run_id)  # the store feed brings the record back
+
+    def preview_rerun(
+        self, state: RunState, failed_only: bool, confirm: Callable[[RerunPreview], None]
+    ) -> None:
+        """Work out what re-running a run would do (and whether its pipeline changed since),
+        then ask the person."""
+        self._in_thread(lambda: self._preview_rerun(state, failed_only, confirm))
+
+    def _preview_rerun(
+        self, state: RunState, failed_only: bool, confirm: Callable[[RerunPreview], None]
+    ) -> None:
+        from console.ops.rerun import PipelineChanged, RerunRequest, rerun_hosts, rerun_plan
+        from console.store import open_store
+        from console.ui.dialogs.rerun import RerunPreview
+
+        try:
+            with open_store(self._app.store_path) as store:
+                request = RerunRequest(state.id, self._app.operator, failed_only)
+                rerun_plan(store, self._app.config, request)
+            diff = None
+            hosts = rerun_hosts(state, state.launched, failed_only) if state.launched else []
+        except PipelineChanged as exc:
+            diff, hosts = exc.diff, state.targets
+        except ConsoleError as exc:
+            self._say(str(exc), "Not re-run", "error")
+            return
+        preview = RerunPreview(state.id, state.pipeline, state.params, hosts, failed_only, diff)
+        self._app.call_from_thread(confirm, preview)
+
+    def rerun(self, run_id: str, failed_only: bool, version: str) -> None:
+        """Launch a run again, as it ran or as its pipeline is now (`version`)."""
+        self._in_thread(lambda: self._rerun(run_id, failed_only, version))
+
+    def _rerun(self, run_id: str, failed_only: bool, version: str) -> None:
+        from console.ops.rerun import RerunRequest, rerun_plan
+        from console.store import open_store
+
+        chosen = None if version == "same" else version
+        request = RerunRequest(run_id, self._app.operator, failed_only, chosen)
+        try:
+            with open_store(self._app.store_path) as store:
+                planned = rerun_plan(store, self._app.config, request)
+        except ConsoleError as exc:
+            self._say(str(exc), "Not re-run", "error")
+            return
+        self._launch(planned, f"Launched run {planned.run_id}, repeating {run_id}")

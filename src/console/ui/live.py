@@ -1,0 +1,127 @@
+"""The console kept live: the store followed from a thread, every run folded into the run book,
+and the panes repainted as runs change and time passes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from textual.widget import Widget
+from textual.widgets import TabbedContent
+
+from console import events as ev
+from console.ops.runs import runner_gone
+from console.runbook import RunBook
+from console.ui.messages import EventsArrived
+from console.ui.screens.audit import AuditPane
+from console.ui.screens.home import HomePane
+from console.ui.screens.panes import GatesPane, RunPane
+from console.ui.widgets.header import ConsoleHeader
+
+if TYPE_CHECKING:
+    from console.model.config import Config
+    from console.state import RunState
+    from console.store import StoredEvent
+    from console.ui.actions import Actions
+    from console.ui.feed import StoreFeed
+
+W = TypeVar("W", bound=Widget)
+
+
+class Host(Protocol):
+    """What keeping the console live needs of its app."""
+
+    store_path: Path
+    clock: Callable[[], float]
+    open_run: str | None
+
+    @property
+    def actions(self) -> Actions:
+        """The use cases, in worker threads."""
+
+    @property
+    def loaded(self) -> Config | None:
+        """The configuration, or None while it loads."""
+
+    def mounted(self, kind: type[W]) -> W | None:
+        """A pane once it is mounted."""
+
+    def query_one(self, selector: type[W]) -> W:
+        """A widget of the app, by its type."""
+
+    def post_message(self, message: Any) -> bool:
+        """Post to the app (from any thread)."""
+
+
+class Live:
+    """The run book and the store feed behind every pane."""
+
+    def __init__(self, app: Host) -> None:
+        self._app = app
+        self.book = RunBook()
+        self._feed: StoreFeed | None = None
+        self._lost: set[str] = set()
+
+    @property
+    def runs(self) -> dict[str, RunState]:
+        """Every run the console knows, by id."""
+        return self.book.runs
+
+    def follow(self) -> None:
+        """Read the newest runs, then follow the store until stopped (in a thread)."""
+        from console.ui.feed import StoreFeed
+
+        def deliver(events: list[StoredEvent]) -> None:
+            self._app.post_message(EventsArrived(events))
+
+        self._feed = StoreFeed(self._app.store_path, deliver)
+        deliver(self._feed.backlog())
+        self._feed.run()
+
+    def stop(self) -> None:
+        """Stop following the store."""
+        if self._feed is not None:
+            self._feed.stop()
+
+    def arrived(self, events: list[StoredEvent]) -> None:
+        """Fold new events into the run book and repaint what they changed."""
+        changed = self.book.apply(events)
+        marked = any(isinstance(s.event, ev.RunLaunched | ev.RunFinished) for s in events)
+        self._app.query_one(HomePane).runs_changed(list(changed), marked)
+        run_id = self._app.open_run
+        pane = self._app.mounted(RunPane)
+        if run_id in changed and pane is not None:
+            pane.changed(self.runs[run_id], changed[run_id])
+        self.refresh_gates()
+
+    def refresh_gates(self) -> None:
+        """Refill the gates pane and the header's count of pending approvals."""
+        waiting = self.book.open_gates()
+        gates = self._app.mounted(GatesPane)
+        if gates is not None:
+            config = self._app.loaded
+            gates.fill(waiting, self._app.clock(), config.inventory.operators if config else None)
+        self._app.query_one(ConsoleHeader).pending = len(waiting)
+
+    def tick(self) -> None:
+        """Each second: the audit pane's new records, the open run's clock, lost runners."""
+        audit = self._app.mounted(AuditPane)
+        if audit is not None and self._app.query_one(TabbedContent).active == "audit":
+            audit.refresh_records(full=False)
+        pane = self._app.mounted(RunPane)
+        if pane is not None and self._app.open_run in self.runs:
+            pane.describe(self.runs[self._app.open_run])
+        lost = [s.id for s in self.runs.values() if s.id not in self._lost and runner_gone(s)]
+        if lost:  # the console is where a runner's loss is seen live: it records it, once
+            self._lost.update(lost)
+            self._app.actions.record_lost(lost)
+
+    def spin(self) -> None:
+        """Move the open run's spinners and stage clocks on while it runs and shows."""
+        state = self.runs.get(self._app.open_run or "")
+        if state is None or state.is_final:
+            return
+        pane = self._app.mounted(RunPane)
+        if pane is not None and self._app.query_one(TabbedContent).active == "run":
+            pane.spin(state)
