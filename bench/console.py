@@ -11,6 +11,9 @@ Every figure is taken side by side in one run, medians of several rounds:
   idle first, then each rate;
 - memory: the console's resident size before the flood and its peak after it.
 
+`--against SRC` adds the first frame and `--help` of an earlier opsconsole (the `src` folder of
+a checkout), both it and this one started as `python -m console` so that they compare alike.
+
     .venv/bin/python -m bench.console --rounds 5 --presses 40 --rates 20000,100000
 """
 
@@ -27,6 +30,7 @@ from pathlib import Path
 
 from tests.pty import Terminal, onto_first_cell
 
+from bench import SRC, add_against
 from console import events as ev
 from console.store.sqlite import SQLiteStore
 
@@ -107,6 +111,11 @@ def console(store: Path, config: Path) -> list[str]:
     return [OPSCONSOLE, "--inventory", str(ROOT / "sample_inventory.toml"), "--store", str(store)]
 
 
+def as_module(src: Path, argv: list[str]) -> list[str]:
+    """The same command run as `python -m console` from the checkout whose `src` is given."""
+    return ["env", f"PYTHONPATH={src.resolve()}", PYTHON, "-m", "console", *argv[1:]]
+
+
 def first_frame(argv: list[str], config: Path, title: str) -> tuple[float, float]:
     """Seconds from starting a program on a pty until its first frame (its title line) is on
     screen, and until its footer's keys (`Quit`) are."""
@@ -125,10 +134,12 @@ def timed(argv: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def start_up(rounds: int) -> dict[str, list[float]]:
+def start_up(rounds: int, against: Path | None) -> dict[str, list[float]]:
     """First frame and `--help`, each contender once per round in turn."""
     folder = Path(tempfile.mkdtemp(prefix="bench-console-"))
-    keys = ("minimal", "console", "minimal-footer", "console-footer", "import", "help")
+    keys = ["minimal", "console", "minimal-footer", "console-footer", "import", "help"]
+    if against is not None:
+        keys += [f"{k}-{who}" for who in ("now", "before") for k in ("frame", "footer", "help")]
     results: dict[str, list[float]] = {k: [] for k in keys}
     for i in range(rounds + 1):
         store = folder / f"start-{i}.db"
@@ -142,6 +153,12 @@ def start_up(rounds: int) -> dict[str, list[float]]:
             "import": timed([PYTHON, "-c", "import textual.app"]),
             "help": timed([OPSCONSOLE, "--help"]),
         }
+        if against is not None:
+            for who, src in (("now", SRC), ("before", against)):
+                argv = as_module(src, console(folder / f"{who}-{i}.db", folder))
+                frame, footer = first_frame(argv, folder, "Ops Console")
+                help_s = timed(as_module(src, [OPSCONSOLE, "--help"]))
+                frames |= {f"frame-{who}": frame, f"footer-{who}": footer, f"help-{who}": help_s}
         if i:  # the first round warms the page cache
             for key, value in frames.items():
                 results[key].append(value)
@@ -197,9 +214,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--presses", type=int, default=40)
     parser.add_argument("--rates", default="20000,100000")
+    parser.add_argument("--no-latency", action="store_true", help="measure start-up only")
+    add_against(parser)
     args = parser.parse_args()
 
-    starts = start_up(args.rounds)
+    starts = start_up(args.rounds, args.against)
     med = {k: statistics.median(v) for k, v in starts.items()}
     print("| measure | median s | min s | max s | ratio |\n|---|---:|---:|---:|---:|")
     for key, label, base in (
@@ -214,6 +233,18 @@ def main() -> None:
         print(
             f"| {label} | {med[key]:.3f} | {min(v):.3f} | {max(v):.3f} | {med[key] / med[base]:.2f}× |"
         )
+    if args.against is not None:
+        print("\n| python -m console | this checkout, median s | earlier, median s | ratio |")
+        print("|---|---:|---:|---:|")
+        for key, label in (
+            ("frame", "first frame"),
+            ("footer", "footer keys drawn"),
+            ("help", "--help"),
+        ):
+            now, before = med[f"{key}-now"], med[f"{key}-before"]
+            print(f"| {label} | {now:.3f} | {before:.3f} | {now / before:.2f}× |")
+    if args.no_latency:
+        return
 
     print(
         "\n| output rate | lines written | median ms | p95 ms | p99 ms | max ms | RSS before MiB | peak MiB |"

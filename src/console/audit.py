@@ -22,6 +22,19 @@ GENESIS = "0" * 64
 NAMESPACE = "opsconsole-approval"
 """The SSHSIG namespace of signed decisions."""
 
+DECISION_ACTIONS: dict[str, ev.Decision] = {
+    "gate_approved": "approve",
+    "gate_rejected": "reject",
+    "gate_rejectd": "reject",
+}
+"""The audit action of each decision. `gate_rejectd` is how rejections were recorded before
+the action had its proper name; a chain is never rewritten, so readers know both."""
+
+
+def decision_action(decision: ev.Decision) -> str:
+    """The audit action that records a decision."""
+    return "gate_approved" if decision == "approve" else "gate_rejected"
+
 
 @dataclass(frozen=True)
 class AuditRecord:
@@ -142,7 +155,7 @@ def _describe(event: ev.Event) -> tuple[str, str, dict[str, Any]] | None:
                 "signature": event.signature,
                 "signed_document": decision_document(event).decode(),
             }
-        return f"gate_{event.decision}d", f"{run}/{event.step}", details
+        return decision_action(event.decision), f"{run}/{event.step}", details
     if isinstance(event, ev.GateVoided):
         details = {"reason": event.reason, "old_digest": event.old_digest}
         return "approvals_voided", f"{run}/{event.step}", details | {"new_digest": event.new_digest}

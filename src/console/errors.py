@@ -48,6 +48,21 @@ class Refused(ConsoleError):
     decision needs (the policy module's sentence, recorded on the audit trail)."""
 
 
+class LaunchRefused(Refused):
+    """Launching into an environment was refused: the account may not launch, re-run, resume
+    or cancel there, or the environment's name was not confirmed."""
+
+
+class GateRefused(Refused):
+    """A decision on a gate was refused: the role, the launcher's own run, a freeze, a
+    missing reason, ticket or signature, a plan that is no longer the one shown."""
+
+
+class WrongState(UsageError):
+    """The run's state does not allow the action: no gate waits, the run has ended, or it is
+    not interrupted."""
+
+
 class RunChanged(ConsoleError):
     """A run gained events between reading it and acting on it (someone else acted first)."""
 

@@ -8,9 +8,54 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
 VERSION = 1
+
+RunStatus = Literal[
+    "queued",
+    "running",
+    "waiting",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "rejected",
+    "expired",
+    "interrupted",
+]
+FinalStatus = Literal["succeeded", "failed", "cancelled", "rejected", "expired"]
+"""How a run ends (`RunFinished`); an interrupted run is not final: it may resume."""
+StepStatus = Literal[
+    "pending",
+    "running",
+    "waiting",
+    "ok",
+    "failed",
+    "unreachable",
+    "skipped",
+    "timed_out",
+    "unknown",
+]
+"""`waiting`: a gate's cell while it waits for decisions. `unknown`: the runner stopped while
+the step ran, so it may or may not have run."""
+GateOutcome = Literal["approved", "rejected", "expired", "cancelled", "voided"]
+"""How a gate closed; `voided`: the plan changed under it and could not be taken up."""
+StageStatus = Literal[
+    "pending", "running", "ok", "failed", "cancelled", "rejected", "expired", "voided"
+]
+"""A gate's stage ends with its gate's outcome (`ok` when approved)."""
+Decision = Literal["approve", "reject"]
+RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
+STEP_STATUSES: tuple[StepStatus, ...] = get_args(StepStatus)
+DECISIONS: tuple[Decision, ...] = get_args(Decision)
+
+
+def as_decision(word: str) -> Decision:
+    """A decision named by a key binding or a command, checked against the vocabulary."""
+    for decision in DECISIONS:
+        if word == decision:
+            return decision
+    raise ValueError(f"not a decision: {word!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,7 +143,7 @@ class StageFinished(Event):
 
     kind: ClassVar[str] = "stage_finished"
     stage: str
-    status: str
+    status: StageStatus
     failed_hosts: list[str] = field(default_factory=list)
 
 
@@ -133,7 +178,7 @@ class StepFinished(Event):
     stage: str
     step: str
     host: str
-    status: str
+    status: StepStatus
     exit_code: int | None = None
     signal: str | None = None
     duration: float | None = None
@@ -178,7 +223,7 @@ class GateDecided(Event):
     kind: ClassVar[str] = "gate_decided"
     stage: str
     step: str
-    decision: str
+    decision: Decision
     actor: str
     reason: str = ""
     ticket: str = ""
@@ -226,7 +271,7 @@ class GateClosed(Event):
     kind: ClassVar[str] = "gate_closed"
     stage: str
     step: str
-    outcome: str
+    outcome: GateOutcome
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -282,7 +327,7 @@ class RunFinished(Event):
     """The run ended with its final status."""
 
     kind: ClassVar[str] = "run_finished"
-    status: str
+    status: FinalStatus
     message: str = ""
 
 

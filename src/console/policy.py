@@ -164,7 +164,7 @@ class Ballot:
 
     actor: str
     roles: tuple[str, ...] | None  # None: the inventory does not know this account
-    decision: str
+    decision: ev.Decision
     reason: str = ""
     ticket: str = ""
     signed: bool = False

@@ -12,33 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from console import events as ev
 
-RUN_STATUSES = (
-    "queued",
-    "running",
-    "waiting",
-    "succeeded",
-    "failed",
-    "cancelled",
-    "rejected",
-    "expired",
-    "interrupted",
-)
-STEP_STATUSES = (
-    "pending",
-    "running",
-    "ok",
-    "failed",
-    "unreachable",
-    "skipped",
-    "timed_out",
-    "unknown",
-)
-"""`unknown`: the runner stopped while the step ran, so it may or may not have run."""
-FINAL_RUN = frozenset({"succeeded", "failed", "cancelled", "rejected", "expired"})
+RUN_STATUSES = ev.RUN_STATUSES
+STEP_STATUSES = ev.STEP_STATUSES
+FINAL_RUN: frozenset[ev.RunStatus] = frozenset(get_args(ev.FinalStatus))
 GATE_HOST = "*"
 """A gate belongs to the whole run; its cell uses this in place of a host name."""
 
@@ -50,7 +30,7 @@ class Cell:
     stage: str
     step: str
     host: str
-    status: str = "pending"
+    status: ev.StepStatus = "pending"
     exit_code: int | None = None
     signal: str | None = None
     started_at: float | None = None
@@ -73,7 +53,7 @@ class Gate:
     opened_at: float | None = None
     expires_at: float | None = None
     decisions: list[ev.GateDecided] = field(default_factory=list)
-    outcome: str | None = None
+    outcome: ev.GateOutcome | None = None
     plan_digest: str = ""
     digest_parts: dict[str, Any] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=dict)
@@ -106,7 +86,7 @@ class Stage:
     name: str
     strategy: str
     steps: list[ev.StepPlan]
-    status: str = "pending"
+    status: ev.StageStatus = "pending"
     started_at: float | None = None
     finished_at: float | None = None
     failed_hosts: list[str] = field(default_factory=list)
@@ -119,7 +99,7 @@ class RunState:
 
     id: str = ""
     pipeline: str = ""
-    status: str = "queued"
+    status: ev.RunStatus = "queued"
     operator: str = ""
     params: dict[str, Any] = field(default_factory=dict)
     targets: list[str] = field(default_factory=list)

@@ -374,3 +374,29 @@ def test_an_evidence_pack_checks_out_without_opsconsole(
     again = spawn_cli(estate, "audit", "evidence", run_id, "--out", str(pack))
     assert again.returncode == 2 and "is not empty" in again.stderr
     assert [p.name for p in tmp_path.glob(".evidence-*")] == []  # nothing half-written left behind
+
+
+def test_a_launch_into_a_ticketed_environment_asks_for_its_name_on_a_terminal(
+    tmp_path: Path, sshd: Sshd
+) -> None:
+    from tests.pty import Terminal
+
+    estate = _estate(tmp_path, sshd, 'ticket_pattern = "CHG[0-9]{7}"')
+    opsconsole = str(Path(sys.executable).with_name("opsconsole"))
+    term = Terminal([opsconsole, *estate.cli("run", "gated", "--detach")], size=(100, 30))
+    try:
+        term.wait_for("Type test to go on:", term.started)
+        sent = term.press("staging\r")
+        term.wait_for("test was not typed; nothing was launched", sent)
+        assert term.process.wait(10) == 2
+    finally:
+        term.close()
+    assert spawn_cli(estate, "runs", "--json").stdout.strip() in ("", "[]")
+    term = Terminal([opsconsole, *estate.cli("run", "gated", "--detach")], size=(100, 30))
+    try:
+        term.wait_for("Type test to go on:", term.started)
+        term.press("test\r")
+        assert term.process.wait(30) == 0
+    finally:
+        term.close()
+    assert len(json.loads(spawn_cli(estate, "runs", "--json").stdout)) == 1

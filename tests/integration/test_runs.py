@@ -80,6 +80,14 @@ def test_rejection_ends_the_run_rejected_and_runs_nothing_after(estate: Estate) 
     wait_for(lambda: _status(estate, run_id) == "rejected", 60, "the rejection")
     assert not list(estate.work.glob("after-*"))
     assert "change board" in show_json(estate, run_id)["message"]
+    # the rejection has its own record on the audit trail, and the trail verifies with it
+    from console.store import open_store
+
+    with open_store(str(estate.store), "auditor") as store:
+        actions = [r.action for r in store.audit_records() if r.subject.endswith("/change board")]
+    assert "gate_rejected" in actions
+    verified = spawn_cli(estate, "audit", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
 def test_the_same_approver_counts_once(tmp_path, sshd) -> None:

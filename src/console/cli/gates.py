@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from console.settings import Settings
+
+if TYPE_CHECKING:
+    from console.events import Decision
 
 
 def configure_decision(p: argparse.ArgumentParser, reason_required: bool) -> None:
@@ -20,7 +24,7 @@ def configure_decision(p: argparse.ArgumentParser, reason_required: bool) -> Non
     )
 
 
-def decide(args: argparse.Namespace, settings: Settings, decision: str) -> int:
+def decide(args: argparse.Namespace, settings: Settings, decision: Decision) -> int:
     """Record an approval or rejection of a run's open gate, as the policy allows."""
     from console.ops.config import load
     from console.ops.decide import DecisionRequest, record_decision

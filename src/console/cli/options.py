@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from console.errors import Refused, UsageError
+from console.errors import LaunchRefused, UsageError
 from console.settings import Settings, resolve
 
 
@@ -97,13 +97,13 @@ def typed(environment: str | None, given: str | None) -> None:
         return
     if given is not None:
         if given != environment:
-            raise Refused(
+            raise LaunchRefused(
                 f"--confirm {given} does not name the environment this launch goes into "
                 f"({environment}); nothing was launched"
             )
         return
     if not sys.stdin.isatty():
-        raise Refused(
+        raise LaunchRefused(
             f"launching into {environment} needs its name typed: run it on a terminal, or add "
             f"--confirm {environment}; nothing was launched"
         )
@@ -112,4 +112,4 @@ def typed(environment: str | None, given: str | None) -> None:
     except EOFError:
         answer = ""
     if answer.strip() != environment:
-        raise Refused(f"{environment} was not typed; nothing was launched")
+        raise LaunchRefused(f"{environment} was not typed; nothing was launched")

@@ -70,7 +70,7 @@ class GateWatcher:
         why = may_launch(plan.config.inventory, plan.environments(), actor)
         return f"{actor} may not cancel run {plan.run_id}: {why}" if why else None
 
-    async def wait(self, stage: Stage, cancelled: asyncio.Event) -> str:
+    async def wait(self, stage: Stage, cancelled: asyncio.Event) -> ev.GateOutcome:
         """Open the stage's gate and wait until it is approved, rejected, expired or cancelled."""
         engine, step = self._engine, stage.steps[0]
         policy = gate_policy(engine.plan.config.inventory, engine.plan.environments(), step)
@@ -132,7 +132,7 @@ class GateWatcher:
         expires: float | None,
         parts: dict[str, Any],
         cancelled: asyncio.Event,
-    ) -> str:
+    ) -> ev.GateOutcome:
         engine, step = self._engine, stage.steps[0].name
         operators = engine.plan.config.inventory.operators
         checked, decisions = time.monotonic(), 0

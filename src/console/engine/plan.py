@@ -11,7 +11,7 @@ from pathlib import Path
 
 from console import events as ev
 from console.engine.files import RunFiles, from_launch
-from console.errors import ConfigError, UsageError
+from console.errors import ConfigError, LaunchRefused, UsageError
 from console.model import resolve
 from console.model.base import Scalar
 from console.model.config import Config, PipelineFile
@@ -94,7 +94,7 @@ def plan_run(
     plan = RunPlan(run_id or new_run_id(), config, pf, params, hosts, operator, limit, repeats)
     refused = may_launch(inventory, plan.environments(), operator)
     if refused:
-        raise UsageError(refused)
+        raise LaunchRefused(refused)
     return plan
 
 

@@ -98,7 +98,7 @@ class Engine:
             self.emit(ev.CancelRequested(run_id=self.plan.run_id, at=time.time(), actor=actor))
             self._cancelled.set()
 
-    async def execute(self, existing: list[ev.Event] | None = None) -> str:
+    async def execute(self, existing: list[ev.Event] | None = None) -> ev.FinalStatus:
         """Run to the end and return the final status; `existing` are the run's stored events so far."""
         reader = self._open_store()
         self._writer = reader.writer()
@@ -118,6 +118,7 @@ class Engine:
                     node=socket.gethostname(),
                 )
             )
+            status: ev.FinalStatus
             try:
                 await asyncio.to_thread(self._load_files, reader)
                 await self._load_secrets()
@@ -194,7 +195,7 @@ class Engine:
                 self._pool.forget(host)  # the host moved: connect afresh, checking its key
         return None
 
-    async def _stages(self, watcher: GateWatcher) -> tuple[str, str]:
+    async def _stages(self, watcher: GateWatcher) -> tuple[ev.FinalStatus, str]:
         active = list(self.plan.hosts)
         for index in range(len(self.plan.pipeline.stages)):
             stage = self.plan.pipeline.stages[index]  # by index: a gate may adopt a changed plan
@@ -236,7 +237,7 @@ class Engine:
                 return "failed", "no hosts are left to run on"
         return "succeeded", ""
 
-    def _finish_stage(self, stage: Stage, status: str, failed: list[str]) -> None:
+    def _finish_stage(self, stage: Stage, status: ev.StageStatus, failed: list[str]) -> None:
         self.emit(
             ev.StageFinished(
                 run_id=self.plan.run_id,
@@ -447,10 +448,14 @@ def _shape(pipeline: Pipeline) -> list[tuple[str, list[str]]]:
     return [(s.name, [step.name for step in s.steps]) for s in pipeline.stages]
 
 
-def _gate_status(outcome: str) -> str:
-    return {"rejected": "rejected", "expired": "expired", "cancelled": "cancelled"}.get(
-        outcome, "failed"
-    )
+def _gate_status(outcome: ev.GateOutcome) -> ev.FinalStatus:
+    """How a run ends at a gate that did not approve (a voided gate fails it)."""
+    final: dict[ev.GateOutcome, ev.FinalStatus] = {
+        "rejected": "rejected",
+        "expired": "expired",
+        "cancelled": "cancelled",
+    }
+    return final.get(outcome, "failed")
 
 
 async def _sleep_or_cancel(seconds: float, cancelled: asyncio.Event) -> None:

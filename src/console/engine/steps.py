@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from console import events as ev
 from console.engine.files import FileBook
 from console.errors import HostKeyRejected, TransferFailed, TransportError
 from console.model.base import Scalar
@@ -24,7 +25,7 @@ from console.transport.target import HostTarget
 class Outcome:
     """How a step ended on a host, in the terms of StepFinished."""
 
-    status: str
+    status: ev.StepStatus
     exit_code: int | None = None
     signal: str | None = None
     message: str = ""
@@ -95,7 +96,7 @@ async def _command(
         )
     if result.signal:
         return Outcome("failed", signal=result.signal, message=f"killed by signal {result.signal}")
-    status = "ok" if result.exit_code == 0 else "failed"
+    status: ev.StepStatus = "ok" if result.exit_code == 0 else "failed"
     return Outcome(
         status,
         result.exit_code,

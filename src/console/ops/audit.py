@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from console.audit import (
+    DECISION_ACTIONS,
     NAMESPACE,
     AuditRecord,
     Entry,
@@ -29,7 +30,10 @@ from console.store import Store
 if TYPE_CHECKING:
     from console.model.inventory import Operator
 
-DECISIONS = {"gate_approved": "approval", "gate_rejected": "rejection"}
+DECISIONS = {
+    action: "approval" if decision == "approve" else "rejection"
+    for action, decision in DECISION_ACTIONS.items()
+}
 """Audit actions of decisions, and the word for each."""
 
 
@@ -178,7 +182,7 @@ def document_differs(record: AuditRecord, text: str) -> str | None:
         "namespace": NAMESPACE,
         "run_id": run,
         "step": step,
-        "decision": record.action.removeprefix("gate_").removesuffix("d"),
+        "decision": DECISION_ACTIONS.get(record.action),
         "actor": record.actor,
         "reason": record.details.get("reason"),
         "ticket": record.details.get("ticket"),

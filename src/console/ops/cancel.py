@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from console import events as ev
-from console.errors import UsageError
+from console.errors import WrongState
 from console.ops.rights import authorize
 from console.ops.runs import read_state
 from console.state import RunState
@@ -23,7 +23,7 @@ def request_cancel(store: Store, ref: str, actor: str, inventory: Inventory) -> 
     state = read_state(store, ref)
     authorize(store, inventory, actor, "cancel", state)
     if state.is_final:
-        raise UsageError(f"run {state.id} has already ended ({state.status}); nothing to cancel")
+        raise WrongState(f"run {state.id} has already ended ({state.status}); nothing to cancel")
     now = time.time()
     events: list[ev.Event] = [ev.CancelRequested(run_id=state.id, at=now, actor=actor)]
     if state.status in ("interrupted", "queued"):  # no runner to see it: end the run here

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from console import events as ev
 from console.audit import decision_document
-from console.errors import Refused, UsageError
+from console.errors import GateRefused, WrongState
 from console.ops.rights import refuse
 from console.ops.runs import read_state
 from console.policy import Ballot, Policy, judge, must_be_signed, tally
@@ -27,12 +27,12 @@ def _open_gate(state: RunState, gate_name: str | None) -> Gate:
         gates = [g for g in gates if gate_name in (g.step, g.stage)]
     if not gates:
         what = f" named '{gate_name}'" if gate_name else ""
-        raise UsageError(
+        raise WrongState(
             f"run {state.id} has no gate{what} waiting for a decision (it is {state.status})"
         )
     if len(gates) > 1:
         names = ", ".join(g.step for g in gates)
-        raise UsageError(
+        raise WrongState(
             f"run {state.id} has several open gates ({names}); choose one with --gate NAME"
         )
     return gates[0]
@@ -43,7 +43,7 @@ class DecisionRequest:
     """Someone's approval or rejection of a run's gate, as they asked for it."""
 
     run: str
-    decision: str
+    decision: ev.Decision
     actor: str
     gate: str | None = None
     reason: str = ""
@@ -56,7 +56,8 @@ def record_decision(store: Store, inventory: Inventory, request: DecisionRequest
     """Record an approval or rejection of a run's open gate, refusing (in words) what cannot count."""
     state = read_state(store, request.run)
     gate = _open_gate(state, request.gate)
-    subject, tried = f"{state.id}/{gate.step}", {"decision": request.decision}
+    subject = f"{state.id}/{gate.step}"
+    tried: dict[str, str] = {"decision": request.decision}
     tried |= {"reason": request.reason, "ticket": request.ticket}
     if request.plan_digest and not gate.plan_digest.startswith(request.plan_digest):
         refuse(
@@ -112,5 +113,5 @@ def _signed(event: ev.GateDecided, key: str | None, policy: Policy) -> ev.GateDe
         except SigningError as exc:
             why = str(exc)
     if policy.signed_approvals:
-        raise Refused(must_be_signed(policy.where, why))
+        raise GateRefused(must_be_signed(policy.where, why))
     return event

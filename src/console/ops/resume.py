@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from console import events as ev
-from console.errors import RunChanged, UsageError
+from console.errors import RunChanged, WrongState
 from console.ops.rights import authorize
 from console.ops.runs import (
     NON_OUTPUT,
@@ -32,17 +32,17 @@ def check_resumable(state: RunState) -> None:
     if state.status == "interrupted" and state.cancel_requested_by is None:
         return
     if state.cancel_requested_by is not None and not state.is_final:
-        raise UsageError(
+        raise WrongState(
             f"run {state.id} was being cancelled by {state.cancel_requested_by} when its runner "
             f"stopped; `opsconsole cancel {state.id}` ends it"
         )
     if state.is_final:
-        raise UsageError(
+        raise WrongState(
             f"run {state.id} has ended ({state.status}); nothing to resume — "
             f"`opsconsole rerun {state.id}` launches it again"
         )
     where = f" (runner pid {state.runner_pid} on {state.runner_node})" if state.runner_pid else ""
-    raise UsageError(f"run {state.id} is {state.status}{where}; only an interrupted run resumes")
+    raise WrongState(f"run {state.id} is {state.status}{where}; only an interrupted run resumes")
 
 
 def outline(state: RunState) -> list[str]:

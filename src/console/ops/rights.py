@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING, NoReturn
 
 from console.audit import Entry
-from console.errors import Refused, StoreError
+from console.errors import GateRefused, LaunchRefused, Refused, StoreError
 from console.policy import may_launch
 from console.state import RunState
 from console.store import Store
@@ -19,6 +19,10 @@ LAUNCH_RIGHTS = {"cancel": "cancel", "rerun": "re-run", "resume": "resume"}
 """Actions on a run that only someone who may launch it may take, and their verbs."""
 
 
+REFUSALS: dict[str, type[Refused]] = {"approve": GateRefused, "reject": GateRefused}
+"""The error each refused action raises; the rest are launch rights (`LaunchRefused`)."""
+
+
 def refuse(
     store: Store, actor: str, action: str, subject: str, why: str, **details: object
 ) -> NoReturn:
@@ -27,7 +31,7 @@ def refuse(
     entry = Entry(time.time(), actor, f"{action}_refused", subject, {"why": why, **details})
     with contextlib.suppress(StoreError):
         store.audit([entry])
-    raise Refused(why)
+    raise REFUSALS.get(action, LaunchRefused)(why)
 
 
 def authorize(store: Store, inventory: Inventory, actor: str, action: str, state: RunState) -> None:

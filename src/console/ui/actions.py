@@ -14,10 +14,11 @@ from console.errors import ConsoleError
 
 if TYPE_CHECKING:
     from console.engine.plan import RunPlan
+    from console.events import Decision
     from console.model.config import Config
     from console.ops.runner import Spawner
     from console.state import RunState
-    from console.ui.dialogs.decision import Decision
+    from console.ui.dialogs.decision import Entered
     from console.ui.dialogs.rerun import RerunPreview
 
 
@@ -82,7 +83,7 @@ class Actions:
         dialog = LaunchDialog(self._app.config, pipeline, self._app.operator)
         self._app.push_screen(dialog, launched)
 
-    def ask_decision(self, decision: str, run_id: str, stage: str, step: str) -> None:
+    def ask_decision(self, decision: Decision, run_id: str, stage: str, step: str) -> None:
         """The approval or rejection form for a gate, then the decision."""
         from console.policy import judge_gate
         from console.ui.dialogs.decision import DecisionDialog
@@ -91,7 +92,7 @@ class Actions:
         gate = state.gates[(stage, step)]
         found = judge_gate(gate, state.operator, self._app.config.inventory.operators)
 
-        def decided(result: Decision | None) -> None:
+        def decided(result: Entered | None) -> None:
             self._app.focus_pane("gates")
             if result is not None:
                 self.decide(run_id, step, result)
@@ -123,11 +124,11 @@ class Actions:
         self._say(saying or f"Launched {planned.pipeline.name} as run {planned.run_id}")
         self._app.call_from_thread(self._opened, planned.run_id)
 
-    def decide(self, run_id: str, step: str, result: Decision) -> None:
+    def decide(self, run_id: str, step: str, result: Entered) -> None:
         """Record the person's approval or rejection of a gate, as the policy allows."""
         self._in_thread(lambda: self._decide(run_id, step, result))
 
-    def _decide(self, run_id: str, step: str, result: Decision) -> None:
+    def _decide(self, run_id: str, step: str, result: Entered) -> None:
         from console.ops.decide import DecisionRequest, record_decision
         from console.store import open_store
 

@@ -26,6 +26,7 @@ from console.errors import ConsoleError, explain
 from console.ui import warm_up
 from console.ui.commands import ConsoleCommands
 from console.ui.messages import EventsArrived
+from console.ui.navigation import Navigator
 from console.ui.screens.home import HomePane
 from console.ui.themes import DEFAULT as DEFAULT_THEME
 from console.ui.themes import load_themes, remember_theme, remembered_theme
@@ -41,16 +42,8 @@ if TYPE_CHECKING:
     from console.state import RunState
     from console.ui.actions import Actions
     from console.ui.live import Live
-    from console.ui.screens.panes import RunPane
 
 W = TypeVar("W", bound=Widget)
-PANE_FOCUS = {
-    "home": "#pipelines",
-    "run": "RunMatrix",
-    "gates": "#gate-list",
-    "audit": "#audit-list",
-}
-"""The widget that takes the keyboard when a pane shows."""
 
 
 class OpsConsoleApp(App[None]):
@@ -97,7 +90,7 @@ class OpsConsoleApp(App[None]):
         self._spawn = spawn
         self._actions: Actions | None = None
         self._live: Live | None = None
-        self.open_run: str | None = None
+        self.nav = Navigator(self, lambda: self.runs)
 
     @property
     def runs(self) -> dict[str, RunState]:
@@ -115,7 +108,7 @@ class OpsConsoleApp(App[None]):
         from console.ui.actions import Actions
 
         if self._actions is None:
-            self._actions = Actions(self, self._spawn, self._open_when_known)
+            self._actions = Actions(self, self._spawn, self.nav.show_when_known)
         return self._actions
 
     def notify(
@@ -261,30 +254,23 @@ class OpsConsoleApp(App[None]):
         self.call_after_refresh(lambda: self._live.refresh_gates() if self._live else None)
 
     def mounted(self, kind: type[W]) -> W | None:
-        """A pane's widget, or None until it is mounted (its `on_mount` has set it up: a pane
-        in the DOM but still mounting has no table columns yet)."""
-        found = self.query(kind)
-        return found.first() if found and found.first().is_mounted else None
-
-    def _run_view(self) -> RunPane | None:
-        from console.ui.screens.panes import RunPane
-
-        return self.mounted(RunPane)
+        """A pane's widget, or None until it is mounted."""
+        return self.nav.mounted(kind)
 
     # ── navigation ──────────────────────────────────────────────────────────
+    @property
+    def open_run(self) -> str | None:
+        """The run the run pane shows."""
+        return self.nav.open_run
+
     def action_pane(self, pane: str) -> None:
         """Jump to a pane."""
-        tabs = self.query_one(TabbedContent)
-        if tabs.active != pane:
-            # Let go of the keyboard first: a focused widget that gets hidden hands focus to
-            # its neighbour in the old pane, and focusing there brings the old pane back.
-            self.set_focus(None)
-        tabs.active = pane
+        self.nav.show(pane)
 
     def action_leave(self) -> None:
         """Esc backs out: from the run view or the gates pane to home."""
-        if self.query_one(TabbedContent).active != "home":
-            self.action_pane("home")
+        if self.nav.active != "home":
+            self.nav.show("home")
 
     def action_cursor(self, direction: str) -> None:
         """j/k move like the arrows in whichever table has the keyboard."""
@@ -292,42 +278,16 @@ class OpsConsoleApp(App[None]):
             getattr(self.focused, f"action_cursor_{direction}")()
 
     def action_filter(self) -> None:
-        """Focus the filter of the audit pane when it shows, else the home pane's."""
-        from console.ui.screens.audit import AuditPane
-
-        audit = self.mounted(AuditPane)
-        if audit is not None and self.query_one(TabbedContent).active == "audit":
-            audit.focus_filter()
-            return
-        self.action_pane("home")
-        self.query_one(HomePane).open_filter()
+        """Focus the filter of the pane that shows one."""
+        self.nav.open_filter()
 
     @on(TabbedContent.TabActivated)
     def _pane_shown(self, event: TabbedContent.TabActivated) -> None:
-        self.call_after_refresh(self._focus_if_showing, event.pane.id or "")
+        self.call_after_refresh(self.nav.focus_if_showing, event.pane.id or "")
 
-    def _focus_if_showing(self, pane: str) -> None:
-        """Focus a pane's main widget unless another pane was chosen meanwhile.
-
-        Judged when it runs, not when the event was sent: focusing a widget of a pane already
-        left would bring that pane back, and the two would take the keyboard in turns.
-        """
-        if self.query_one(TabbedContent).active == pane:
-            self.focus_pane(pane)
-
-    def focus_pane(self, pane: str, tries: int = 20) -> None:
-        """Put the keyboard on the pane's main widget (once it is mounted: panes mount late)."""
-        from console.ui.screens.audit import AuditPane
-
-        target = PANE_FOCUS.get(pane)
-        audit = self.mounted(AuditPane)
-        if pane == "audit" and audit is not None:
-            audit.refresh_records(full=True)  # verify the whole chain again each time it is opened
-        found = self.query(target) if target else None
-        if found:
-            found.first().focus()
-        elif target and tries and self.query_one(TabbedContent).active == pane:
-            self.set_timer(0.05, lambda: self.focus_pane(pane, tries - 1))
+    def focus_pane(self, pane: str) -> None:
+        """Put the keyboard on the pane's main widget."""
+        self.nav.focus(pane)
 
     def on_home_pane_run_chosen(self, event: HomePane.RunChosen) -> None:
         if event.run_id in self.runs:
@@ -335,26 +295,11 @@ class OpsConsoleApp(App[None]):
 
     def show_run(self, run_id: str) -> None:
         """Open a run in the run pane."""
-        self.open_run = run_id
-        pane = self._run_view()
-        if pane is not None:  # else the pane opens it when it mounts
-            pane.open(self.runs[run_id])
-        self.action_pane("run")
+        self.nav.show_run(run_id)
 
     def show_host(self, host: str) -> None:
         """Open the open run (or the newest run touching the host) on that host's row."""
-        from console.runbook import touching
-
-        state = touching(self.runs, host, self.open_run)
-        if state is None:
-            self.notify(f"No recent run has touched {host}.", severity="warning")
-            return
-        if state.id != self.open_run:
-            self.show_run(state.id)
-        self.action_pane("run")
-        pane = self._run_view()
-        if pane is not None:
-            pane.move_to_host(state.id, host)
+        self.nav.show_host(host)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Over a replay, the console's own keys rest: only its help and quitting apply."""
@@ -377,16 +322,11 @@ class OpsConsoleApp(App[None]):
     def launch(self, pipeline: str) -> None:
         """Open the launch form for a pipeline."""
         if not self._still_loading():
-            self.actions.ask_launch(pipeline, self.query_one(TabbedContent).active)
-
-    def _open_when_known(self, run_id: str, tries: int = 50) -> None:
-        if run_id in self.runs:
-            self.show_run(run_id)
-        elif tries:
-            self.set_timer(0.1, lambda: self._open_when_known(run_id, tries - 1))
+            self.actions.ask_launch(pipeline, self.nav.active)
 
     def action_decide(self, decision: str) -> None:
         """Approve or reject the gate under the cursor on the gates pane."""
+        from console.events import as_decision
         from console.ui.screens.panes import GatesPane
 
         gates = self.mounted(GatesPane)
@@ -396,7 +336,7 @@ class OpsConsoleApp(App[None]):
         if chosen is None:
             self.notify("No gate is waiting for a decision.", severity="warning")
             return
-        self.actions.ask_decision(decision, *chosen)
+        self.actions.ask_decision(as_decision(decision), *chosen)
 
     def action_cancel_run(self) -> None:
         """Ask the open run to stop."""
@@ -405,25 +345,16 @@ class OpsConsoleApp(App[None]):
         elif not self._still_loading():
             self.actions.cancel(self.open_run)
 
-    def _chosen_run(self) -> str | None:
-        """The run in the run view when it shows, else the one under the runs list's cursor."""
-        if self.query_one(TabbedContent).active == "run" and self.open_run:
-            return self.open_run
-        chosen = self.query_one(HomePane).run_under_cursor()
-        if chosen is None:
-            self.notify("Choose a run first (the runs list on the home pane).", severity="warning")
-        return chosen
-
     def action_replay(self) -> None:
         """Play the chosen run back as it happened."""
         from console.ui.screens.replay import ReplayScreen
 
-        run_id = self._chosen_run()
+        run_id = self.nav.chosen_run()
         if run_id is not None:
             self.push_screen(ReplayScreen(self.store_path, run_id))
 
     def action_rerun(self, failed_only: bool) -> None:
         """Launch the chosen run again (R), or only on its failed hosts (F), after confirming."""
-        run_id = self._chosen_run()
+        run_id = self.nav.chosen_run()
         if run_id is not None and not self._still_loading():
             self.actions.ask_rerun(run_id, failed_only)

@@ -34,7 +34,10 @@ class Host(Protocol):
 
     store_path: Path
     clock: Callable[[], float]
-    open_run: str | None
+
+    @property
+    def open_run(self) -> str | None:
+        """The run the run pane shows."""
 
     @property
     def actions(self) -> Actions:

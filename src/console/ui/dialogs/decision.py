@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,18 +16,21 @@ from console.sanitize import printable
 from console.state import Gate
 from console.ui.widgets.literal import Plain
 
+if TYPE_CHECKING:
+    from console.events import Decision
+
 
 @dataclass(frozen=True)
-class Decision:
+class Entered:
     """What the person entered."""
 
-    decision: str
+    decision: Decision
     reason: str
     ticket: str
     plan_digest: str = ""
 
 
-class DecisionDialog(ModalScreen[Decision | None]):
+class DecisionDialog(ModalScreen[Entered | None]):
     """Asks for a reason (required to reject) and a change ticket."""
 
     DEFAULT_CSS = """
@@ -42,7 +45,7 @@ class DecisionDialog(ModalScreen[Decision | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
-    def __init__(self, decision: str, run_id: str, gate: Gate, found: list[Judged]) -> None:
+    def __init__(self, decision: Decision, run_id: str, gate: Gate, found: list[Judged]) -> None:
         super().__init__()
         self.decision, self.run_id, self.gate = decision, run_id, gate.step
         self.message, self.plan_digest = gate.message, gate.plan_digest
@@ -95,7 +98,7 @@ class DecisionDialog(ModalScreen[Decision | None]):
         if self.decision == "reject" and not reason:
             self.query_one("#error", Label).update("A rejection needs a reason.")
             return
-        self.dismiss(Decision(self.decision, reason, ticket, self.plan_digest))
+        self.dismiss(Entered(self.decision, reason, ticket, self.plan_digest))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

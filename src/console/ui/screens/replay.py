@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import math
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -25,6 +25,9 @@ from console.ui.widgets.logs import LogPane
 from console.ui.widgets.matrix import RunMatrix
 from console.ui.widgets.stages import StageStrip
 from console.ui.widgets.timeline import Position, TimelineBar
+
+if TYPE_CHECKING:
+    from console.events import StepStatus
 
 TICK = 0.1
 """Seconds between frames while playing."""
@@ -77,7 +80,7 @@ class ReplayScreen(Screen[None]):
         self.at = 0.0
         """The replay's clock: the run's time it shows, which moves on between events too."""
         self._store: Store | None = None
-        self._shown: dict[tuple[str, str, str], str] = {}
+        self._shown: dict[tuple[str, str, str], StepStatus] = {}
         self._cell: tuple[str, str] | None = None
         self._logs_at = -1
         self._landmarks: list[Landmark] = []
