@@ -4,7 +4,6 @@ whom, resolved once from flags, the environment and the user's config file."""
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,10 +65,16 @@ def user_config() -> dict[str, Path]:
     """Paths set in the user's config file; relative ones are taken from the file's folder."""
     path = user_config_path()
     try:
-        data = tomllib.loads(path.read_text())
+        text = path.read_text()
     except FileNotFoundError:
         return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except OSError as exc:
+        raise UsageError(f"{path} cannot be read ({exc}); fix or remove it") from None
+    import tomllib  # only when there is a file: most people start without one
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path} cannot be read ({exc}); fix or remove it") from None
     unknown = sorted(set(data) - set(KEYS))
     if unknown:

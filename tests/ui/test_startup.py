@@ -16,6 +16,8 @@ ENGINE = (
     "console.store.sqlite",
     "console.ops.decide",
     "console.ops.launch",
+    "console.ops.config",
+    "console.ops.runner",
     "console.audit",
     "console.policy",
     "console.ui.screens.panes",
@@ -32,6 +34,11 @@ def test_the_first_frame_imports_nothing_of_the_engine() -> None:
         "from console.cli import build_parser\n"
         "build_parser().parse_args(['--inventory', 'x.toml'])\n"
         "import console.ui.app\n"
+        "import console.cli.console\n"
+        "from pathlib import Path\n"
+        "from console.settings import Settings\n"
+        "from console.ui import make_app\n"
+        "make_app(lambda: None, Settings(Path('x.toml'), None, Path('s.db'), 'op', None))\n"
         f"print(' '.join(m for m in {ENGINE!r} if m in sys.modules))\n"
     )
     found = subprocess.run(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.errors import UsageError
@@ -30,17 +31,21 @@ def make_app(
     and loads the inventory and pipelines in a thread. `spawn` starts a runner process for a
     recorded run (`ops.runner.spawn_runner` unless a test says otherwise).
     """
-    if spawn is None:
-        from console.ops.runner import spawn_runner
-
-        spawn = spawn_runner
     from console.ui.app import OpsConsoleApp
     from console.ui.themes import load_themes
 
     names = [t.name for t in load_themes()]
     if settings.theme is not None and settings.theme not in names:
         raise UsageError(f"no theme '{settings.theme}'; the themes are {', '.join(names)}")
-    return OpsConsoleApp(config, settings, spawn, clock)
+    return OpsConsoleApp(config, settings, spawn or _spawn_runner, clock)
+
+
+def _spawn_runner(run_id: str, store: Path, accept_new: bool) -> None:
+    """Start a runner process (the runner's module is imported on the first launch, not
+    before the first frame)."""
+    from console.ops.runner import spawn_runner
+
+    spawn_runner(run_id, store, accept_new)
 
 
 def warm_up() -> None:
