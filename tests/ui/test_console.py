@@ -12,6 +12,7 @@ from console import events as ev
 from console.store.sqlite import SQLiteStore
 from console.ui.dialogs.decision import DecisionDialog
 from console.ui.dialogs.launch import LaunchDialog
+from console.ui.screens.home import HomePane
 from console.ui.widgets.header import ConsoleHeader
 from console.ui.widgets.matrix import RunMatrix
 from console.ui.widgets.stages import SPINNER
@@ -443,3 +444,37 @@ def _settings(tmp_path: Path):  # type: ignore[no-untyped-def]
     from console.settings import Settings
 
     return Settings(None, None, tmp_path / "store.db", "alice")
+
+
+async def test_the_home_cursors_stay_on_what_was_chosen_while_runs_arrive(
+    console_app, tmp_path: Path
+) -> None:
+    """A run launched from another terminal must not move the cursor: `l` or Enter would then
+    launch or open something the operator did not choose."""
+    store = seed.estate(tmp_path / "store.db")
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        runs = app.query_one("#runs", DataTable)
+        pipelines = app.query_one("#pipelines", DataTable)
+        await _settle(pilot, lambda: runs.row_count == 3 and pipelines.row_count == 5)
+        await pilot.press("down", "down")  # the third pipeline
+        chosen = pipelines.coordinate_to_cell_key(pipelines.cursor_coordinate).row_key.value
+        await pilot.press("tab", "down")  # the second run
+        assert app.query_one(HomePane).run_under_cursor() == "20261117-100000-bbbb"
+        seed.launch(store, "20261117-120000-dddd", seed.T0 + 10800)
+        await _settle(pilot, lambda: runs.row_count == 4)
+        store.append(
+            [ev.RunFinished(run_id="20261117-120000-dddd", at=seed.T0 + 10900, status="failed")]
+        )
+        await _settle(
+            pilot, lambda: runs.get_cell("20261117-120000-dddd", "status").plain.endswith("failed")
+        )
+        assert app.query_one(HomePane).run_under_cursor() == "20261117-100000-bbbb"
+        assert pipelines.coordinate_to_cell_key(pipelines.cursor_coordinate).row_key.value == chosen
+        # the pipelines' last result follows every status, not only launches and ends
+        assert str(pipelines.get_cell("deploy-ehr-web", "last")) == "✗ failed"
+        await pilot.press("slash", *"bbbb")  # a filter keeps it too
+        assert app.query_one(HomePane).run_under_cursor() == "20261117-100000-bbbb"
+        await pilot.press("escape", "tab", "enter")
+        await _settle(pilot, lambda: app.open_run is not None)
+        assert app.open_run == "20261117-100000-bbbb"

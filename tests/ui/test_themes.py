@@ -47,3 +47,31 @@ async def test_theme_chosen_in_the_console_is_remembered(
     again = console_app()
     async with again.run_test():
         assert again.theme == "opsconsole-light"
+
+
+async def test_the_theme_palette_offers_the_projects_themes_first(console_app) -> None:
+    app = console_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        while not app.ready:
+            await pilot.pause(0.05)
+        app.search_themes()
+        for _ in range(100):
+            await pilot.pause(0.05)
+            lists = app.screen.query("CommandList")
+            if lists and lists.first().option_count > 3:
+                break
+        shown = lists.first()
+        first = [str(shown.get_option_at_index(i).prompt) for i in range(3)]
+        assert first == ["opsconsole-dark", "opsconsole-high-contrast", "opsconsole-light"]
+        assert shown.option_count > 3  # Textual's own themes follow
+
+
+@pytest.mark.parametrize("command", ["demo", "replay"])
+def test_every_full_screen_command_takes_the_consoles_theme(command: str) -> None:
+    from console.cli import build_parser
+    from console.cli.options import settings_of
+
+    argv = [command, *(["last"] if command == "replay" else []), "--theme", "opsconsole-light"]
+    assert settings_of(build_parser().parse_args(argv)).theme == "opsconsole-light"
+    before = ["--theme", "opsconsole-light", command, *(["last"] if command == "replay" else [])]
+    assert settings_of(build_parser().parse_args(before)).theme == "opsconsole-light"

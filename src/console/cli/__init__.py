@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from console import __version__
-from console.cli.options import common_options, settings_of
+from console.cli.options import FULL_SCREEN, common_options, settings_of, theme_option
 from console.errors import ConsoleError, explain
 from console.settings import Settings
 
@@ -51,12 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"opsconsole {__version__}")
-    parser.add_argument(
-        "--theme",
-        metavar="NAME",
-        default=None,
-        help="the console's theme: opsconsole-dark, opsconsole-light or opsconsole-high-contrast",
-    )
+    theme_option(parser, suppress=False)
     common_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text, configure, handler in commands():
@@ -65,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             child = sub.add_parser(name, help=help_text, description=help_text)
         common_options(child, suppress=True)
+        if name in FULL_SCREEN:
+            theme_option(child, suppress=True)
         configure(child)
         child.set_defaults(handler=handler)
     return parser

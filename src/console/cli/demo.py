@@ -43,7 +43,9 @@ def configure(p: argparse.ArgumentParser) -> None:
 def demo(args: argparse.Namespace, settings: Settings) -> int:
     """Start the demo hosts, then run a pipeline on them, open the console, or serve them."""
     from console.demo.estate import sample_dir
+    from console.ui.themes import check_theme
 
+    check_theme(settings.theme)  # before any host starts: a typo is said at once
     source = Path(args.inventory) if args.inventory else sample_dir() / "sample_inventory.toml"
     with tempfile.TemporaryDirectory(prefix="opsconsole-demo-") as tmp:
         return asyncio.run(_demo(args, settings, source, Path(tmp)))

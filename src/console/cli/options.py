@@ -32,6 +32,20 @@ def common_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     )
 
 
+FULL_SCREEN = ("demo", "replay")
+"""Commands that open a full screen, and so take the console's own options."""
+
+
+def theme_option(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """--theme, for the console and every command that opens a full screen."""
+    parser.add_argument(
+        "--theme",
+        metavar="NAME",
+        default=argparse.SUPPRESS if suppress else None,
+        help="the console's theme: opsconsole-dark, opsconsole-light or opsconsole-high-contrast",
+    )
+
+
 def settings_of(args: argparse.Namespace) -> Settings:
     """The settings the options, the environment and the user's config file name."""
     keys = ("inventory", "pipelines", "store", "theme")

@@ -172,11 +172,13 @@ def replay(args: argparse.Namespace, settings: Settings) -> int:
     """Play a stored run back in the full-screen run view."""
     from console.store import open_store
     from console.ui.screens.replay import ReplayApp
+    from console.ui.themes import check_theme
 
+    check_theme(settings.theme)
     with open_store(settings.store) as store:
         run_id = store.resolve_run(args.run)
     speed = float("inf") if args.speed == "max" else float(args.speed)
-    ReplayApp(settings.store, run_id, speed).run()
+    ReplayApp(settings.store, run_id, speed, settings.theme).run()
     return 0
 
 

@@ -10,8 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from console.errors import UsageError
-
 if TYPE_CHECKING:  # the app itself is imported when one is made
     from console.model.config import Config
     from console.ops.runner import Spawner
@@ -32,11 +30,9 @@ def make_app(
     recorded run (`ops.runner.spawn_runner` unless a test says otherwise).
     """
     from console.ui.app import OpsConsoleApp
-    from console.ui.themes import load_themes
+    from console.ui.themes import check_theme
 
-    names = [t.name for t in load_themes()]
-    if settings.theme is not None and settings.theme not in names:
-        raise UsageError(f"no theme '{settings.theme}'; the themes are {', '.join(names)}")
+    check_theme(settings.theme)
     return OpsConsoleApp(config, settings, spawn or _spawn_runner, clock)
 
 

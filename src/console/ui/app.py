@@ -212,6 +212,8 @@ class OpsConsoleApp(App[None]):
     def _configured(self, config: Config) -> None:
         """Show what needs the configuration: the header's inventory and roles, the pipelines."""
         self._config = config
+        if not self.query(HomePane):
+            return  # the console closed while the files loaded
         gc.freeze()  # what start-up built lives as long as the console: keep it out of collections
         known = config.inventory.operators.get(self.operator)
         roles = list(known.roles) if known else []
@@ -239,6 +241,14 @@ class OpsConsoleApp(App[None]):
                 else f"{type(error).__name__}: {error}"
             )
             self.notify(text, title="Something went wrong", severity="error", timeout=10)
+
+    def search_themes(self) -> None:
+        """The theme palette, the project's themes first."""
+        from textual.command import CommandPalette
+
+        from console.ui.commands import ThemeChoices
+
+        self.push_screen(CommandPalette(providers=[ThemeChoices], placeholder="Search for themes…"))
 
     def watch_theme(self, theme: str) -> None:
         """Remember a theme chosen in the palette for next time (not the one it started with)."""

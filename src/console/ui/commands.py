@@ -7,6 +7,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Protocol
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.theme import ThemeProvider
 
 from console.sanitize import printable
 
@@ -78,3 +79,19 @@ class ConsoleCommands(Provider):
     async def discover(self) -> Hits:
         for text, action, help_text in self._entries():
             yield DiscoveryHit(text, action, help=help_text)
+
+
+class ThemeChoices(ThemeProvider):
+    """The theme palette: the project's themes first, in their own order, then Textual's."""
+
+    @property
+    def commands(self) -> list[tuple[str, Callable[[], None]]]:
+        from console.ui.themes import load_themes
+
+        ours = [t.name for t in load_themes()]
+        stock = sorted(n for n in self.app.available_themes if n not in ours)
+
+        def choose(name: str) -> None:
+            self.app.theme = name
+
+        return [(name, partial(choose, name)) for name in [*ours, *stock]]

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from textual.widget import Widget
 from textual.widgets import TabbedContent
 
-from console import events as ev
 from console.ops.runs import runner_gone
 from console.runbook import RunBook
 from console.ui.messages import EventsArrived
@@ -90,8 +89,7 @@ class Live:
     def arrived(self, events: list[StoredEvent]) -> None:
         """Fold new events into the run book and repaint what they changed."""
         changed = self.book.apply(events)
-        marked = any(isinstance(s.event, ev.RunLaunched | ev.RunFinished) for s in events)
-        self._app.query_one(HomePane).runs_changed(list(changed), marked)
+        self._app.query_one(HomePane).runs_changed(list(changed))
         run_id = self._app.open_run
         pane = self._app.mounted(RunPane)
         if run_id in changed and pane is not None:

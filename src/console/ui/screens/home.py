@@ -18,6 +18,7 @@ from console.durations import format_duration
 from console.render.runtext import STATUS_MARK, duration, short_time
 from console.sanitize import printable
 from console.ui.widgets.literal import literal
+from console.ui.widgets.tables import cursor_kept, key_under_cursor
 
 if TYPE_CHECKING:
     from console.model.config import Config
@@ -101,19 +102,22 @@ class HomePane(Vertical):
         if config is not None:
             self.fill_pipelines(config, runs, self.needle)
 
-    def runs_changed(self, changed: list[str], launched_or_ended: bool) -> None:
-        """Repaint the rows of runs that changed; a run launched or ended moves a last result."""
-        for run_id in changed:
-            self.update_run(self._runs[run_id])
-        if launched_or_ended and self._config is not None:
-            self.fill_pipelines(self._config, self._runs, self.needle)
+    def runs_changed(self, changed: list[str]) -> None:
+        """Repaint the rows of runs that changed, and the last result of their pipelines."""
+        runs = self.query_one("#runs", DataTable)
+        with cursor_kept(runs):
+            added = [self.update_run(self._runs[run_id]) for run_id in changed]
+            if any(added):
+                runs.sort("started", key=str, reverse=True)  # cells are Text: compare words
+        table = self.query_one("#pipelines", DataTable)
+        last = last_runs(self._runs)
+        for name in {self._runs[r].pipeline for r in changed}:
+            if name in table.rows and name in last:
+                table.update_cell(name, "last", status_text(last[name].status), update_width=True)
 
     def run_under_cursor(self) -> str | None:
         """The run the runs list's cursor is on, if any."""
-        table = self.query_one("#runs", DataTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        key = key_under_cursor(self.query_one("#runs", DataTable))
         return key if key in self._runs else None
 
     def open_filter(self) -> None:
@@ -152,13 +156,16 @@ class HomePane(Vertical):
 
     def fill_pipelines(self, config: Config, runs: dict[str, RunState], needle: str) -> None:
         """List the pipelines that match the filter."""
+        table = self.query_one("#pipelines", DataTable)
+        with cursor_kept(table):
+            table.clear()
+            self._add_pipelines(table, config, last_runs(runs), needle)
+
+    def _add_pipelines(
+        self, table: DataTable[object], config: Config, last: dict[str, RunState], needle: str
+    ) -> None:
         from console.model import resolve
 
-        table = self.query_one("#pipelines", DataTable)
-        table.clear()
-        last: dict[str, RunState] = {}
-        for state in sorted(runs.values(), key=lambda s: s.created_at or 0):
-            last[state.pipeline] = state
         for name, pf in sorted(config.pipelines.items()):
             if needle and needle not in name.lower():
                 continue
@@ -175,17 +182,15 @@ class HomePane(Vertical):
     def fill_runs(self, runs: dict[str, RunState], needle: str) -> None:
         """List the runs that match the filter, newest first."""
         table = self.query_one("#runs", DataTable)
-        table.clear()
-        for state in sorted(runs.values(), key=lambda s: s.created_at or 0, reverse=True):
-            if needle and not any(
-                needle in f.lower()
-                for f in (state.id, state.pipeline, state.operator, state.status)
-            ):
-                continue
-            table.add_row(*run_row(state), key=state.id)
+        with cursor_kept(table):
+            table.clear()
+            for state in sorted(runs.values(), key=lambda s: s.created_at or 0, reverse=True):
+                if matches(state, needle):
+                    table.add_row(*run_row(state), key=state.id)
 
-    def update_run(self, state: RunState) -> None:
-        """Repaint one run's row, or add it at the top."""
+    def update_run(self, state: RunState) -> bool:
+        """Repaint one run's row, or add it (unsorted) when the filter lets it; whether it was
+        added."""
         table = self.query_one("#runs", DataTable)
         if state.id in table.rows:
             for key, value in zip(
@@ -194,9 +199,25 @@ class HomePane(Vertical):
                 strict=True,
             ):
                 table.update_cell(state.id, key, value, update_width=True)
-        else:
-            table.add_row(*run_row(state), key=state.id)
-            table.sort("started", key=str, reverse=True)  # cells are Text: compare their words
+            return False
+        if not matches(state, self.needle):
+            return False
+        table.add_row(*run_row(state), key=state.id)
+        return True
+
+
+def matches(state: RunState, needle: str) -> bool:
+    """Whether a run shows under the filter: its id, pipeline, operator or status has it."""
+    fields = (state.id, state.pipeline, state.operator, state.status)
+    return not needle or any(needle in f.lower() for f in fields)
+
+
+def last_runs(runs: dict[str, RunState]) -> dict[str, RunState]:
+    """Each pipeline's newest run."""
+    last: dict[str, RunState] = {}
+    for state in sorted(runs.values(), key=lambda s: s.created_at or 0):
+        last[state.pipeline] = state
+    return last
 
 
 def run_row(state: RunState) -> tuple[object, ...]:

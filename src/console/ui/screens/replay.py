@@ -253,8 +253,13 @@ class ReplayApp(App[None]):
 
     TITLE = "Ops Console replay"
 
-    def __init__(self, store: Path, run_id: str, speed: float) -> None:
+    def __init__(self, store: Path, run_id: str, speed: float, theme: str | None = None) -> None:
         super().__init__()
+        from console.ui.themes import DEFAULT, load_themes, remembered_theme
+
+        for found in load_themes():
+            self.register_theme(found)
+        self.theme = theme or remembered_theme() or DEFAULT
         self._replay = (store, run_id, speed)
 
     def on_mount(self) -> None:

@@ -24,6 +24,15 @@ def _read_themes(folder: Path) -> tuple[Theme, ...]:
     return tuple(Theme(**tomllib.loads(p.read_text())) for p in sorted(folder.glob("*.toml")))
 
 
+def check_theme(name: str | None) -> None:
+    """Refuse, in a sentence, a theme the console does not have (None: the remembered one)."""
+    from console.errors import UsageError
+
+    names = [t.name for t in load_themes()]
+    if name is not None and name not in names:
+        raise UsageError(f"no theme '{name}'; the themes are {', '.join(names)}")
+
+
 def remembered_theme() -> str | None:
     """The theme chosen last time, if any."""
     try:
