@@ -478,3 +478,71 @@ async def test_the_home_cursors_stay_on_what_was_chosen_while_runs_arrive(
         await pilot.press("escape", "tab", "enter")
         await _settle(pilot, lambda: app.open_run is not None)
         assert app.open_run == "20261117-100000-bbbb"
+
+
+def _footer_keys(app) -> set[str]:  # type: ignore[no-untyped-def]
+    """The descriptions of the keys the footer shows for the focused pane."""
+    return {
+        b.binding.description
+        for b in app.default_screen.active_bindings.values()
+        if b.binding.show and b.enabled
+    }
+
+
+async def test_each_key_does_one_thing_per_pane_and_the_footer_shows_only_those(
+    console_app, tmp_path: Path
+) -> None:
+    seed.estate(tmp_path / "store.db")
+    app = console_app(operator="carol")
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, lambda: app.query_one(ConsoleHeader).pending == 1 and app.ready)
+        keys = _footer_keys(app)
+        assert "Launch" in keys and not keys & {"Approve", "Reject", "Cancel run", "Replay"}
+        await pilot.press("tab")  # the runs list: its run can be replayed or run again
+        assert {"Replay", "Re-run"} <= _footer_keys(app) and "Launch" not in _footer_keys(app)
+        await pilot.press("3")
+        await _settle(pilot, lambda: app.focused is not None and app.focused.id == "gate-list")
+        keys = _footer_keys(app)
+        assert {"Approve", "Reject"} <= keys and not keys & {"Launch", "Cancel run", "Re-run"}
+        await pilot.press("l")  # moves right on the gates pane, never opens a launch form
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, LaunchDialog)
+        await pilot.press("4")
+        await _settle(pilot, lambda: app.focused is not None and app.focused.id == "audit-list")
+        await pilot.press("l", "a", "c")
+        await pilot.pause(0.2)
+        assert app.screen is app.default_screen
+        assert not _footer_keys(app) & {"Launch", "Approve", "Cancel run"}
+
+
+async def test_the_keys_panel_closes_with_the_key_that_opened_it_and_with_esc(
+    console_app, tmp_path: Path
+) -> None:
+    seed.estate(tmp_path / "store.db")
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, lambda: app.ready)
+        await pilot.press("question_mark")
+        await _settle(pilot, lambda: bool(app.screen.query("HelpPanel")))
+        await pilot.press("question_mark")
+        await _settle(pilot, lambda: not app.screen.query("HelpPanel"))
+        await pilot.press("question_mark")
+        await _settle(pilot, lambda: bool(app.screen.query("HelpPanel")))
+        await pilot.press("escape")
+        await _settle(pilot, lambda: not app.screen.query("HelpPanel"))
+
+
+async def test_a_dialog_shows_its_own_keys_and_not_the_consoles(
+    console_app, tmp_path: Path
+) -> None:
+    seed.estate(tmp_path / "store.db")
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, lambda: app.ready)
+        await pilot.press("l")
+        await _settle(pilot, lambda: isinstance(app.screen, LaunchDialog))
+        await pilot.pause(0.2)
+        assert not _footer_keys(app) & {"Launch", "Approve", "Cancel run", "Replay", "Filter"}
+        shown = {b.binding.description for b in app.screen.active_bindings.values()}
+        assert "Cancel" in shown
+        assert app.screen.query("Footer")

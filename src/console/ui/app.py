@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState
 from console.errors import ConsoleError, explain
 from console.ui import warm_up
 from console.ui.commands import ConsoleCommands
+from console.ui.keys import REPLAY_KEYS, applies
 from console.ui.messages import EventsArrived
 from console.ui.navigation import Navigator
 from console.ui.screens.home import HomePane
@@ -46,16 +47,22 @@ if TYPE_CHECKING:
 W = TypeVar("W", bound=Widget)
 
 
+CONSOLE_ACTIONS = frozenset(
+    {"pane", "filter", "launch", "decide", "cancel_run", "replay", "rerun", "keys", "leave"}
+)
+"""The console's own actions, which rest while a dialog is over it (its keys are its own)."""
+
+
 class OpsConsoleApp(App[None]):
     """Keyboard-first console over one inventory and one store."""
 
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {ConsoleCommands}
-    BINDINGS = [
-        Binding("1", "pane('home')", "Home", id="pane.home"),
-        Binding("2", "pane('run')", "Run", id="pane.run"),
-        Binding("3", "pane('gates')", "Gates", id="pane.gates"),
-        Binding("4", "pane('audit')", "Audit", id="pane.audit"),
+    BINDINGS = [  # the tabs show the pane keys: the footer keeps its room for the rest
+        Binding("1", "pane('home')", "Home", show=False, id="pane.home"),
+        Binding("2", "pane('run')", "Run", show=False, id="pane.run"),
+        Binding("3", "pane('gates')", "Gates", show=False, id="pane.gates"),
+        Binding("4", "pane('audit')", "Audit", show=False, id="pane.audit"),
         Binding("slash", "filter", "Filter", id="home.filter"),
         Binding("l", "launch", "Launch", id="run.launch"),
         Binding("a", "decide('approve')", "Approve", id="gate.approve"),
@@ -64,11 +71,13 @@ class OpsConsoleApp(App[None]):
         Binding("p", "replay", "Replay", id="run.replay"),
         Binding("R", "rerun(False)", "Re-run", id="run.rerun"),
         Binding("F", "rerun(True)", "Re-run failed", id="run.rerun_failed"),
-        Binding("question_mark", "show_help_panel", "Keys", id="app.help"),
+        Binding("question_mark", "keys", "Keys", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("escape", "leave", "Back", show=False, id="app.back"),
         Binding("j", "cursor('down')", "Down", show=False, id="app.down"),
         Binding("k", "cursor('up')", "Up", show=False, id="app.up"),
+        Binding("h", "cursor_across('left')", "Left", show=False, id="app.left"),
+        Binding("l", "cursor_across('right')", "Right", show=False, id="app.right"),
     ]
 
     def __init__(
@@ -278,8 +287,10 @@ class OpsConsoleApp(App[None]):
         self.nav.show(pane)
 
     def action_leave(self) -> None:
-        """Esc backs out: from the run view or the gates pane to home."""
-        if self.nav.active != "home":
+        """Esc closes the keys panel if it shows, else backs out of a pane to home."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        elif self.nav.active != "home":
             self.nav.show("home")
 
     def action_cursor(self, direction: str) -> None:
@@ -312,10 +323,28 @@ class OpsConsoleApp(App[None]):
         self.nav.show_host(host)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Over a replay, the console's own keys rest: only its help and quitting apply."""
+        """A key works (and shows in the footer) only on the panes where it does something;
+        over a replay or a dialog the console's own keys rest."""
+        from textual.screen import ModalScreen
+
         if getattr(self.screen, "replaying", False):
-            return action in ("quit", "show_help_panel", "command_palette")
-        return True
+            return action in REPLAY_KEYS
+        if isinstance(self.screen, ModalScreen):  # the dialog's own footer shows its keys
+            return action not in CONSOLE_ACTIONS
+        focused = self.focused.id if self.focused is not None else None
+        return applies(action, self.nav.active, focused)
+
+    def action_keys(self) -> None:
+        """? shows the keys of the focused pane, and hides them again."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def action_cursor_across(self, direction: str) -> None:
+        """h/l move the cursor across a table's columns (the run matrix has its own)."""
+        if isinstance(self.focused, DataTable):
+            getattr(self.focused, f"action_cursor_{direction}")()
 
     # ── what the keys ask for ──────────────────────────────────────────────
     def on_home_pane_pipeline_chosen(self, event: HomePane.PipelineChosen) -> None:

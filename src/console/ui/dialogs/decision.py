@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Footer, Input, Label
 
 from console.policy import Judged, Policy, counted
 from console.sanitize import printable
@@ -79,6 +79,7 @@ class DecisionDialog(ModalScreen[Entered | None]):
                     verb, variant="primary" if self.decision == "approve" else "error", id="ok"
                 )
                 yield Button("Cancel", id="cancel")
+        yield Footer()  # the dialog's own keys, over the console's
 
     def on_mount(self) -> None:
         self.query_one("#reason", Input).focus()

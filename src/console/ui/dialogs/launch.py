@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 
 from console.engine.plan import RunPlan, plan_run
 from console.errors import ConsoleError
@@ -74,6 +74,7 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
             with Horizontal():
                 yield Button("Launch", variant="primary", id="launch")
                 yield Button("Cancel", id="cancel")
+        yield Footer()  # the dialog's own keys, over the console's
 
     def on_mount(self) -> None:
         self._check()

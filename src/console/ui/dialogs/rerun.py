@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 from console.sanitize import printable
 from console.ui.widgets.literal import Plain
@@ -88,6 +88,7 @@ class RerunDialog(ModalScreen[str | None]):
                 yield Button("As it ran (s)", variant="primary", id="stored")
                 yield Button("As it is now (c)", variant="warning", id="current")
                 yield Button("Cancel", id="cancel")
+        yield Footer()  # the dialog's own keys, over the console's
 
     def on_mount(self) -> None:
         self.query(Button).first().focus()
