@@ -35,9 +35,10 @@ StepStatus = Literal[
     "skipped",
     "timed_out",
     "unknown",
+    "cancelled",
 ]
 """`waiting`: a gate's cell while it waits for decisions. `unknown`: the runner stopped while
-the step ran, so it may or may not have run."""
+the step ran, so it may or may not have run. `cancelled`: a gate a cancel cut off."""
 GateOutcome = Literal["approved", "rejected", "expired", "cancelled", "voided"]
 """How a gate closed; `voided`: the plan changed under it and could not be taken up."""
 StageStatus = Literal[

@@ -19,6 +19,8 @@ from console import events as ev
 RUN_STATUSES = ev.RUN_STATUSES
 STEP_STATUSES = ev.STEP_STATUSES
 FINAL_RUN: frozenset[ev.RunStatus] = frozenset(get_args(ev.FinalStatus))
+GATE_CELL: dict[ev.GateOutcome, ev.StepStatus] = {"approved": "ok", "cancelled": "cancelled"}
+"""A closed gate's cell: a cancel cut it off, it did not fail."""
 GATE_HOST = "*"
 """A gate belongs to the whole run; its cell uses this in place of a host name."""
 
@@ -118,6 +120,9 @@ class RunState:
     last_event_at: float | None = None
     interrupted: ev.RunInterrupted | None = None
     resumed_by: list[str] = field(default_factory=list)
+    as_of: float | None = None
+    """The moment a reader read this state as of (now, or `show --at`'s moment); None: as of
+    its last event. Not from events: it only lets a live run's clock run to that moment."""
 
     @classmethod
     def empty(cls) -> RunState:
@@ -236,7 +241,7 @@ def _gate_closed(s: RunState, e: ev.GateClosed) -> None:
     gate = s.gates.setdefault((e.stage, e.step), Gate(e.stage, e.step))
     gate.outcome = e.outcome
     cell = _cell(s, e.stage, e.step, GATE_HOST)
-    cell.status = "ok" if e.outcome == "approved" else "failed"
+    cell.status = GATE_CELL.get(e.outcome, "failed")  # rejected, expired, voided: it failed
     cell.finished_at, cell.message = e.at, e.outcome
     if s.status == "waiting" and not s.open_gates():
         s.status = "running"

@@ -31,6 +31,7 @@ def console_app(tmp_path: Path) -> Callable[..., OpsConsoleApp]:
         spawned: list[str] | None = None,
         store: Path | None = None,
         theme: str | None = None,
+        clock: Callable[[], float] = lambda: T0 + 7260,
     ) -> OpsConsoleApp:
         config = load_config(ROOT / "sample_inventory.toml")
         calls = spawned if spawned is not None else []
@@ -45,7 +46,7 @@ def console_app(tmp_path: Path) -> Callable[..., OpsConsoleApp]:
             config,
             settings,
             spawn=lambda run_id, _store, _accept: calls.append(run_id),
-            clock=lambda: T0 + 7260,
+            clock=clock,
         )
         app.animation_level = "none"  # snapshots must not catch a tab's underline mid-slide
         return app

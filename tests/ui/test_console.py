@@ -9,6 +9,7 @@ import pytest
 from textual.widgets import DataTable, Input
 
 from console import events as ev
+from console.durations import format_duration
 from console.store.sqlite import SQLiteStore
 from console.ui.dialogs.decision import DecisionDialog
 from console.ui.dialogs.launch import LaunchDialog
@@ -546,3 +547,67 @@ async def test_a_dialog_shows_its_own_keys_and_not_the_consoles(
         shown = {b.binding.description for b in app.screen.active_bindings.values()}
         assert "Cancel" in shown
         assert app.screen.query("Footer")
+
+
+async def test_a_cancelled_run_says_so_in_its_cells_bars_counts_and_title(
+    console_app, tmp_path: Path
+) -> None:
+    """Cancelled at its gate: nothing after it ran, and nothing may look as if it had."""
+    from console.ui.screens.panes import run_title
+    from console.ui.widgets.stages import stage_text
+
+    store = seed.estate(tmp_path / "store.db")
+    run = "20261117-110000-cccc"
+    at = seed.T0 + 7230
+    store.append(
+        [
+            ev.CancelRequested(run_id=run, at=at, actor="carol"),
+            ev.GateClosed(
+                run_id=run, at=at + 0.1, stage="approval", step="change board", outcome="cancelled"
+            ),
+            ev.RunFinished(
+                run_id=run, at=at + 0.2, status="cancelled", message="cancelled by carol"
+            ),
+        ]
+    )
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, lambda: app.runs.get(run) is not None and app.runs[run].is_final)
+        app.show_run(run)
+        matrix = app.query_one(RunMatrix)
+        await _settle(pilot, lambda: matrix.row_count == 2)
+        assert str(matrix.get_cell("ehr-web-stg-01", "approval\x1fchange board")) == "⊘ cancelled"
+        state = app.runs[run]
+        title = run_title(state, app.clock()).plain
+        assert "⊘ cancelled" in title and "cancelled by carol" in title
+        assert "steps 2/5 ran · 2 skipped · 1 cancelled" in title
+        strips = [stage_text(state, stage, app.clock()).plain for stage in state.stages]
+        assert strips[0].startswith("✓ preflight ██████████ 2/2 ran")
+        assert strips[1].startswith("⊘ approval ▒▒▒▒▒▒▒▒▒▒ 0/1 ran · 1 cancelled")
+        assert strips[2].startswith("- rollout ╌╌╌╌╌╌╌╌╌╌ 0/2 ran · 2 skipped")
+
+
+async def test_a_run_waiting_at_a_gate_keeps_counting_everywhere(
+    console_app, tmp_path: Path
+) -> None:
+    """No event arrives while a gate waits: the clocks still run, on every pane."""
+    seed.estate(tmp_path / "store.db")
+    run = "20261117-110000-cccc"
+    now = [seed.T0 + 7260.0]
+    app = console_app(clock=lambda: now[0])
+    async with app.run_test(size=SIZE) as pilot:
+        runs = app.query_one("#runs", DataTable)
+        await _settle(pilot, lambda: runs.row_count == 3 and app.query_one(ConsoleHeader).pending)
+        started = seed.T0 + 7200.1
+        assert str(runs.get_cell(run, "duration")) == format_duration(now[0] - started)
+        now[0] += 120
+        later = format_duration(now[0] - started)
+        assert later != format_duration(60)
+        await _settle(pilot, lambda: str(runs.get_cell(run, "duration")) == later)
+        app.show_run(run)
+        await _settle(pilot, lambda: later in str(app.query_one("#run-title").render()))
+        await pilot.press("3")
+        gates = app.query_one("#gate-list", DataTable)
+        await _settle(pilot, lambda: gates.row_count == 1)
+        waited = format_duration(now[0] - (seed.T0 + 7202))
+        await _settle(pilot, lambda: str(gates.get_cell_at((0, 6))) == waited)

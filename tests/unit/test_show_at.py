@@ -90,3 +90,16 @@ def test_a_time_that_show_printed_includes_the_events_of_that_millisecond(
     at_step = json.loads(capsys.readouterr().out)
     assert next(r for r in at_step["steps"] if r["host"] == "ehr-web-stg-01")["status"] == "ok"
     assert at_step["status"] != "succeeded"
+
+
+def test_a_run_waiting_at_its_gate_counts_up_to_the_moment_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No event arrives while a gate waits; the run's time still runs to the moment asked."""
+    store = tmp_path / "store.db"
+    seed.estate(store).close()  # the third run waits at its gate from launch + 2 s
+    waiting = "20261117-110000-cccc"
+    assert main(["show", waiting, "--at", "+90s", "--store", str(store)]) == 0
+    assert "duration 1m30s" in capsys.readouterr().out  # started 0.1 s after its launch
+    assert main(["show", waiting, "--at", "+10m", "--store", str(store)]) == 0
+    assert "duration 10m00s" in capsys.readouterr().out

@@ -23,7 +23,9 @@ NON_OUTPUT = (ev.Output.kind,)
 def read_state(store: Store, ref: str) -> RunState:
     """A run's state as its events and this machine say: a run whose runner here is gone is
     shown interrupted (its running steps unknown) without anything being written."""
-    return observed(stored_state(store, ref))
+    state = observed(stored_state(store, ref))
+    state.as_of = time.time()
+    return state
 
 
 def stored_state(store: Store, ref: str) -> RunState:
@@ -95,7 +97,9 @@ def state_at(store: Store, ref: str, moment: str) -> RunState:
     if not events:
         raise UsageError(f"run {run_id} has no events")
     cutoff = _cutoff(moment, events[0].at)
-    return fold(e for e in events if e.at < cutoff)
+    state = fold(e for e in events if e.at < cutoff)
+    state.as_of = min(cutoff, time.time())
+    return state
 
 
 def _cutoff(moment: str, launched_at: float) -> float:

@@ -29,6 +29,7 @@ _WORST = (
     "running",
     "pending",
     "waiting",
+    "cancelled",
     "skipped",
     "ok",
 )

@@ -6,6 +6,7 @@ the engine's state and events.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -45,8 +46,33 @@ def short_time(ts: float | None) -> str:
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
 
 
-def duration(state: RunState) -> float | None:
-    """Seconds from start to end (or to the last event while running)."""
+RAN = ("ok", "failed", "unreachable", "timed_out")
+"""Step statuses of a step that ran to an outcome."""
+NOT_RUN = ("skipped", "cancelled", "unknown")
+"""Step statuses of a step that ended without running (or without our knowing whether it did)."""
+
+
+def step_counts(statuses: Sequence[str]) -> str:
+    """How many of these steps ran, and how many did not and why: `3/9 ran · 6 skipped`."""
+    ran = sum(1 for s in statuses if s in RAN)
+    words = [f"{ran}/{len(statuses)} ran"]
+    for status in ("waiting", *NOT_RUN):
+        count = statuses.count(status)
+        if count:
+            words.append(f"{count} {status}")
+    return " · ".join(words)
+
+
+LIVE = ("queued", "running", "waiting")
+"""Statuses whose clock is still going: their time runs to now, events or not."""
+
+
+def duration(state: RunState, now: float | None = None) -> float | None:
+    """Seconds from start to end; a live run's run to `now` (or the moment the state was read
+    as of), so that a run waiting at a gate keeps counting."""
     start = state.started_at or state.created_at
-    end = state.finished_at or state.last_event_at
-    return end - start if start and end else None
+    end = state.finished_at
+    if end is None and state.status in LIVE:
+        end = now or state.as_of
+    end = end or state.last_event_at
+    return max(0.0, end - start) if start and end else None

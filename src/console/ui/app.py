@@ -155,7 +155,7 @@ class OpsConsoleApp(App[None]):
         yield ConsoleHeader("loading the inventory…", self.operator, [], self.clock)
         with TabbedContent(initial="home"):
             with TabPane("1 Home", id="home"):
-                yield HomePane()
+                yield HomePane(self.clock)
             with TabPane("2 Run", id="run"):  # hidden panes mount after the first frame
                 yield Deferred(self._run_pane)
             with TabPane("3 Gates", id="gates"):

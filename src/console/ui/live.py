@@ -106,7 +106,10 @@ class Live:
         self._app.query_one(ConsoleHeader).pending = len(waiting)
 
     def tick(self) -> None:
-        """Each second: the audit pane's new records, the open run's clock, lost runners."""
+        """Each second: the audit pane's new records, the clocks of live runs and waiting
+        gates, lost runners."""
+        self._app.query_one(HomePane).tick()
+        self.refresh_gates()
         audit = self._app.mounted(AuditPane)
         if audit is not None and self._app.query_one(TabbedContent).active == "audit":
             audit.refresh_records(full=False)

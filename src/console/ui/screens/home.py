@@ -5,6 +5,8 @@ It is in the console's first frame, so it imports nothing of the engine.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -15,7 +17,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Label
 
 from console.durations import format_duration
-from console.render.runtext import STATUS_MARK, duration, short_time
+from console.render.runtext import LIVE, STATUS_MARK, duration, short_time
 from console.sanitize import printable
 from console.ui.widgets.literal import literal
 from console.ui.widgets.tables import cursor_kept, key_under_cursor
@@ -61,8 +63,9 @@ class HomePane(Vertical):
             super().__init__()
             self.run_id = run_id
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         super().__init__()
+        self._clock = clock
         self._config: Config | None = None
         self._runs: dict[str, RunState] = {}
 
@@ -114,6 +117,16 @@ class HomePane(Vertical):
         for name in {self._runs[r].pipeline for r in changed}:
             if name in table.rows and name in last:
                 table.update_cell(name, "last", status_text(last[name].status), update_width=True)
+
+    def tick(self) -> None:
+        """Move the clocks of live runs on (a run waiting at a gate has no events to do it)."""
+        table = self.query_one("#runs", DataTable)
+        now = self._clock()
+        for run_id in table.rows:
+            state = self._runs.get(str(run_id.value))
+            if state is not None and state.status in LIVE:
+                took = format_duration(duration(state, now))
+                table.update_cell(run_id, "duration", took, update_width=True)
 
     def run_under_cursor(self) -> str | None:
         """The run the runs list's cursor is on, if any."""
@@ -186,7 +199,7 @@ class HomePane(Vertical):
             table.clear()
             for state in sorted(runs.values(), key=lambda s: s.created_at or 0, reverse=True):
                 if matches(state, needle):
-                    table.add_row(*run_row(state), key=state.id)
+                    table.add_row(*run_row(state, self._clock()), key=state.id)
 
     def update_run(self, state: RunState) -> bool:
         """Repaint one run's row, or add it (unsorted) when the filter lets it; whether it was
@@ -195,14 +208,14 @@ class HomePane(Vertical):
         if state.id in table.rows:
             for key, value in zip(
                 ("status", "id", "pipeline", "operator", "started", "duration"),
-                run_row(state),
+                run_row(state, self._clock()),
                 strict=True,
             ):
                 table.update_cell(state.id, key, value, update_width=True)
             return False
         if not matches(state, self.needle):
             return False
-        table.add_row(*run_row(state), key=state.id)
+        table.add_row(*run_row(state, self._clock()), key=state.id)
         return True
 
 
@@ -220,13 +233,13 @@ def last_runs(runs: dict[str, RunState]) -> dict[str, RunState]:
     return last
 
 
-def run_row(state: RunState) -> tuple[object, ...]:
-    """The runs table's cells for a run."""
+def run_row(state: RunState, now: float) -> tuple[object, ...]:
+    """The runs table's cells for a run (a live run's duration up to `now`)."""
     return literal(
         status_text(state.status),
         state.id,
         printable(state.pipeline),
         printable(state.operator),
         short_time(state.started_at or state.created_at),
-        format_duration(duration(state)),
+        format_duration(duration(state, now)),
     )

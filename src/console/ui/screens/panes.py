@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Label, Static
 
 from console.durations import format_duration
 from console.policy import Judged, Policy, counted, judge_gate
-from console.render.runtext import duration
+from console.render.runtext import duration, step_counts
 from console.sanitize import printable
 from console.state import Gate, RunState
 from console.ui.screens.home import status_text
@@ -64,7 +64,7 @@ class RunPane(Vertical):
         if not self.query("#run-title") or not strips:  # still mounting its children
             return
         strips.first().show(state, self._clock())
-        self.query_one("#run-title", Static).update(run_title(state))
+        self.query_one("#run-title", Static).update(run_title(state, self._clock()))
 
     def changed(self, state: RunState, cells: set[tuple[str, str, str]]) -> None:
         """Repaint what new events of the open run changed: its title and those cells."""
@@ -102,16 +102,17 @@ class RunPane(Vertical):
         self.query_one(LogPane).follow(run_id, host, step)
 
 
-def run_title(state: RunState) -> Text:
-    """A run on one line: pipeline, id, status, params, operator, progress and elapsed time."""
-    done = sum(1 for c in state.cells.values() if c.status not in ("pending", "running", "waiting"))
+def run_title(state: RunState, now: float) -> Text:
+    """A run on one line: pipeline, id, status, params, operator, what its steps came to and
+    its elapsed time (a live run's up to `now`)."""
+    counts = step_counts([c.status for c in state.cells.values()])
     params = ", ".join(f"{k}={v}" for k, v in state.params.items()) or "no params"
     title = Text.assemble(
         (printable(state.pipeline), "bold"),
         f"  {state.id}  ",
         status_text(state.status),
-        f"  {printable(params)}  by {state.operator}  ·  {done}/{len(state.cells)} steps  ·  "
-        f"{format_duration(duration(state))}",
+        f"  {printable(params)}  by {state.operator}  ·  steps {counts}  ·  "
+        f"{format_duration(duration(state, now))}",
     )
     if state.message:
         title.append(f"  —  {printable(state.message)}")

@@ -194,7 +194,7 @@ class ReplayScreen(Screen[None]):
         timeline = self.timeline
         assert timeline is not None
         state = timeline.state(self.cursor)
-        title = Text.assemble(("REPLAY ", "bold reverse"), " ", run_title(state))
+        title = Text.assemble(("REPLAY ", "bold reverse"), " ", run_title(state, self.at))
         self.query_one("#replay-title", Static).update(title)
         position = Position(
             timeline.start_at,

@@ -26,7 +26,8 @@ STYLE = {
     "skipped": ("-", "dim"),
     "timed_out": ("⌛", "bold yellow"),
     "waiting": ("⏸", "bold yellow"),
-    "unknown": ("?", "bold yellow"),
+    "unknown": ("?", "bold magenta"),
+    "cancelled": ("⊘", "bold yellow"),
 }
 
 

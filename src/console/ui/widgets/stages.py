@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from console.durations import format_duration
+from console.render.runtext import step_counts
 from console.sanitize import printable
 from console.ui.widgets.steady import Steady
 
@@ -17,16 +19,28 @@ SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 SPIN_SECONDS = 0.5
 """Between spinner frames: each turn redraws the visible matrix, which a 200-host flood feels."""
 BAR = 10
-_UNDONE = ("pending", "running", "waiting")
 _MARK = {
     "pending": ("·", "dim"),
     "running": ("▶", "bold cyan"),
+    "waiting": ("⏸", "bold yellow"),
     "ok": ("✓", "green"),
     "failed": ("✗", "bold red"),
     "rejected": ("✗", "bold red"),
     "expired": ("⌛", "bold yellow"),
-    "cancelled": ("■", "bold yellow"),
+    "voided": ("✗", "bold red"),
+    "cancelled": ("⊘", "bold dark_orange"),
+    "skipped": ("-", "dim"),
+    "unknown": ("?", "bold magenta"),
 }
+SEGMENTS = (
+    (("ok",), "█", "green"),
+    (("failed", "unreachable", "timed_out"), "█", "bold red"),
+    (("unknown",), "▒", "bold magenta"),
+    (("cancelled",), "▒", "bold dark_orange"),
+    (("skipped",), "╌", "dim"),
+)
+"""The bar's parts, in order: what ran (ok, failed), then what ended without running; the
+rest of the bar (░) is what has yet to run."""
 
 
 def spinner(now: float) -> str:
@@ -34,31 +48,57 @@ def spinner(now: float) -> str:
     return SPINNER[int(now / SPIN_SECONDS) % len(SPINNER)]
 
 
+def stage_status(state: RunState, stage: Stage) -> str:
+    """What a stage came to: as recorded when it finished, else as its cells say (a stage a
+    cancel or a failure never reached is `skipped`, not done)."""
+    cells = [c.status for c in state.cells.values() if c.stage == stage.name]
+    if "waiting" in cells:
+        return "waiting"
+    if stage.status != "pending":
+        return stage.status
+    if not cells or all(c == "pending" for c in cells):
+        return "pending"
+    if any(c in ("pending", "running") for c in cells):
+        return "running"
+    if all(c == "skipped" for c in cells):
+        return "skipped"
+    if any(c in ("failed", "unreachable", "timed_out") for c in cells):
+        return "failed"
+    for status in ("cancelled", "unknown", "skipped"):
+        if status in cells:
+            return "cancelled" if state.status == "cancelled" else status
+    return "ok"
+
+
+def bar(statuses: Sequence[str]) -> Text:
+    """A bar of BAR cells whose parts are in proportion to the steps' outcomes."""
+    total = len(statuses) or 1
+    parts, used, counted = Text(), 0, 0
+    for members, glyph, style in SEGMENTS:
+        counted += sum(1 for s in statuses if s in members)
+        width = round(BAR * counted / total) - used  # cumulative: the parts always add up
+        parts.append(glyph * width, style)
+        used += width
+    parts.append("░" * (BAR - used), "dim")
+    return parts
+
+
 def stage_text(state: RunState, stage: Stage, now: float) -> Text:
-    """One stage as `✓ name ██████░░░░ 12/20 0:42`."""
-    cells = [c for c in state.cells.values() if c.stage == stage.name]
-    total = len(cells)
-    done = sum(1 for c in cells if c.status not in _UNDONE)
-    status = stage.status
-    if status == "pending" and any(c.status != "pending" for c in cells):
-        failed = any(c.status in ("failed", "unreachable", "timed_out") for c in cells)
-        status = "running" if done < total else ("failed" if failed else "ok")
+    """One stage as `✓ name ██████░░░░ 12/20 ran 0:42`: its bar and counts tell what ran, what
+    was skipped or cut off, and what is still to come."""
+    statuses = [c.status for c in state.cells.values() if c.stage == stage.name]
+    status = stage_status(state, stage)
     mark, style = _MARK.get(status, ("?", ""))
     if status == "running":
         mark = spinner(now)
-    waiting = any(c.status == "waiting" for c in cells)
-    if waiting:
-        mark, style = "⏸", "bold yellow"
-    filled = round(BAR * done / total) if total else 0
     end = stage.finished_at or (now if stage.started_at else None)
     elapsed = format_duration(end - stage.started_at) if end and stage.started_at else "-"
     return Text.assemble(
         (f"{mark} ", style),
         (printable(stage.name), "bold"),
         " ",
-        ("█" * filled, style or "green"),
-        ("░" * (BAR - filled), "dim"),
-        f" {done}/{len(cells)} {elapsed}",
+        bar(statuses),
+        f" {step_counts(statuses)} {elapsed}",
     )
 
 
