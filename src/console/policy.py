@@ -158,6 +158,12 @@ def typed_confirmation(inventory: Inventory, environments: list[str]) -> str | N
     return None
 
 
+def cancel_confirmation(inventory: Inventory, environments: list[str]) -> str | None:
+    """The environment in which cancelling a run must be confirmed first (a stray `c` stops
+    production mid-change): the same environments as a typed launch; None when none."""
+    return typed_confirmation(inventory, environments)
+
+
 @dataclass(frozen=True)
 class Ballot:
     """A decision someone wants to record, with who they are according to the inventory."""

@@ -611,3 +611,35 @@ async def test_a_run_waiting_at_a_gate_keeps_counting_everywhere(
         await _settle(pilot, lambda: gates.row_count == 1)
         waited = format_duration(now[0] - (seed.T0 + 7202))
         await _settle(pilot, lambda: str(gates.get_cell_at((0, 6))) == waited)
+
+
+async def test_c_on_a_production_run_asks_before_cancelling(console_app, tmp_path: Path) -> None:
+    from console.ui.dialogs.confirm import ConfirmDialog
+
+    store = seed.estate(tmp_path / "store.db")
+    prod, staging = "20261117-120000-prod", "20261117-110000-cccc"
+    seed.launch(store, prod, seed.T0 + 7210, env="prod")
+    app = console_app(operator="bob")
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, lambda: prod in app.runs and app.ready)
+        app.show_run(prod)
+        await _settle(pilot, lambda: app.focused is not None and app.focused.id != "pipelines")
+        await pilot.press("c")
+        await _settle(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert not store.read(prod, kinds=("cancel_requested",))
+        await pilot.press("c")
+        await _settle(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("enter")  # the keyboard starts on "keep it running"
+        await pilot.pause(0.3)
+        assert not store.read(prod, kinds=("cancel_requested",))
+        await pilot.press("c")
+        await _settle(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("y")
+        await _settle(pilot, lambda: bool(store.read(prod, kinds=("cancel_requested",))))
+        app.show_run(staging)  # outside production, c cancels at once
+        await pilot.pause(0.2)
+        await pilot.press("c")
+        await _settle(pilot, lambda: bool(store.read(staging, kinds=("cancel_requested",))))
+        assert not isinstance(app.screen, ConfirmDialog)

@@ -163,20 +163,33 @@ def resume(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def configure_cancel(p: argparse.ArgumentParser) -> None:
-    """Which run."""
+    """Which run, and whether a production run's cancel is already confirmed."""
     p.add_argument("run", help="a run id, a unique prefix of one, or 'last'")
+    p.add_argument(
+        "--yes",
+        action="store_true",
+        help="do not ask before cancelling a production run (asked only on a terminal)",
+    )
 
 
 def cancel(args: argparse.Namespace, settings: Settings) -> int:
     """Ask a run to stop (cancelling is a launch right)."""
     from console.ops.cancel import request_cancel
     from console.ops.config import load
-
-    inventory = load(settings).inventory
+    from console.ops.runs import read_state
+    from console.policy import cancel_confirmation
     from console.store import open_store
 
+    inventory = load(settings).inventory
     with open_store(settings.store) as store:
-        state = request_cancel(store, args.run, settings.operator, inventory)
+        state = read_state(store, args.run)
+        where = cancel_confirmation(inventory, state.environments)
+        if where and not args.yes and sys.stdin.isatty():
+            question = f"Cancel run {state.id} ({state.pipeline}) in {where}? Running steps stop."
+            if not confirmed(question):
+                print(f"run {state.id} was not cancelled")
+                return 1
+        state = request_cancel(store, state.id, settings.operator, inventory)
     print(f"asked run {state.id} to cancel")
     return 0
 

@@ -150,6 +150,25 @@ class Actions:
         verb = "Approved" if result.decision == "approve" else "Rejected"
         self._say(f"{verb} gate '{step}' of run {run_id}")
 
+    def ask_cancel(self, run_id: str) -> None:
+        """Cancel a run, after a yes from the person when it changes production."""
+        from console.policy import cancel_confirmation
+        from console.ui.dialogs.confirm import ConfirmDialog
+
+        state = self._app.runs.get(run_id)
+        where = state and cancel_confirmation(self._app.config.inventory, state.environments)
+        if state is None or not where:
+            self.cancel(run_id)
+            return
+        running = sum(1 for c in state.cells.values() if c.status == "running")
+        dialog = ConfirmDialog(
+            f"Cancel run {run_id} in {where}?",
+            f"{state.pipeline} by {state.operator}: {running} step(s) running now are stopped "
+            "on their hosts, and nothing after them runs.",
+            "Cancel the run",
+        )
+        self._app.push_screen(dialog, lambda yes: self.cancel(run_id) if yes else None)
+
     def cancel(self, run_id: str) -> None:
         """Ask a run to stop (a launch right)."""
         self._in_thread(lambda: self._cancel(run_id))

@@ -382,7 +382,7 @@ class OpsConsoleApp(App[None]):
         if self.open_run is None:
             self.notify("Open a run first (Enter on the runs list).", severity="warning")
         elif not self._still_loading():
-            self.actions.cancel(self.open_run)
+            self.actions.ask_cancel(self.open_run)
 
     def action_replay(self) -> None:
         """Play the chosen run back as it happened."""
