@@ -176,56 +176,61 @@ class Ballot:
     signed: bool = False
 
 
-def judge(
+def standing(
     policy: Policy, ballot: Ballot, launcher: str, approved_before: bool, now: float
-) -> tuple[str | None, bool]:
-    """Why the decision cannot count (None when it can), and whether it is an emergency change."""
+) -> str | None:
+    """Why this person may not make this decision at all, whatever reason or ticket they give
+    (not an operator, the role, a freeze, their own run, approved already); None when they may."""
     who, where = ballot.actor, policy.where
     if ballot.roles is None:
-        return (
-            f"{who} is not an operator in the inventory's [operators] table, so may watch but not decide gates",
-            False,
-        )
+        return f"{who} is not an operator in the inventory's [operators] table, so may watch but not decide gates"
     if ballot.decision == "reject":
-        if not ballot.reason.strip():
-            return "a rejection needs a reason; say why the change must not go ahead", False
-        return _role_problem(policy.approver_roles, ballot, where, "decide"), False
+        return _role_problem(policy.approver_roles, ballot, where, "decide")
     window = freeze.active(policy.freeze, now)
     if window is not None:
         if not set(ballot.roles) & set(policy.emergency_roles):
             allowed = "/".join(policy.emergency_roles) or "nobody (no emergency_roles are set)"
             return (
                 f"{where} is in a change freeze ({window}); only {allowed} may approve while it "
-                "lasts, as an emergency change with a reason",
-                False,
+                "lasts, as an emergency change with a reason"
             )
-        if not ballot.reason.strip():
-            return f"an emergency approval during the freeze of {where} needs a reason", True
-    else:
-        problem = _role_problem(policy.approver_roles, ballot, where, "approve")
-        if problem:
-            return problem, False
+    elif problem := _role_problem(policy.approver_roles, ballot, where, "approve"):
+        return problem
     if who == launcher and not policy.self_approval:
-        return (
-            f"{who} launched this run and so cannot approve its gates in {where}: a second person must",
-            False,
-        )
+        return f"{who} launched this run and so cannot approve its gates in {where}: a second person must"
     if approved_before:
-        return f"{who} has already approved this gate; an approver counts once", False
+        return f"{who} has already approved this gate; an approver counts once"
+    return None
+
+
+def judge(
+    policy: Policy, ballot: Ballot, launcher: str, approved_before: bool, now: float
+) -> tuple[str | None, bool]:
+    """Why the decision cannot count (None when it can), and whether it is an emergency change."""
+    problem = standing(policy, ballot, launcher, approved_before, now)
+    if problem:
+        return problem, False
+    if ballot.decision == "reject":
+        if not ballot.reason.strip():
+            return "a rejection needs a reason; say why the change must not go ahead", False
+        return None, False
+    emergency = freeze.active(policy.freeze, now) is not None
+    if emergency and not ballot.reason.strip():
+        return f"an emergency approval during the freeze of {policy.where} needs a reason", True
+    return _form_problem(policy, ballot), emergency
+
+
+def _form_problem(policy: Policy, ballot: Ballot) -> str | None:
+    """What an approval lacks that the person gives with it: the ticket, the signature."""
+    where = policy.where
     for pattern in policy.ticket_patterns:
         if not ballot.ticket:
-            return (
-                f"gates in {where} need a change ticket matching {pattern}; give one with the approval",
-                False,
-            )
+            return f"gates in {where} need a change ticket matching {pattern}; give one with the approval"
         if not re.fullmatch(pattern, ballot.ticket):
-            return (
-                f"ticket '{ballot.ticket}' does not match {pattern}, the change ticket format for {where}",
-                False,
-            )
+            return f"ticket '{ballot.ticket}' does not match {pattern}, the change ticket format for {where}"
     if policy.signed_approvals and not ballot.signed:
-        return must_be_signed(where), False
-    return None, window is not None
+        return must_be_signed(where)
+    return None
 
 
 def must_be_signed(where: str, why: str = "") -> str:

@@ -643,3 +643,26 @@ async def test_c_on_a_production_run_asks_before_cancelling(console_app, tmp_pat
         await pilot.press("c")
         await _settle(pilot, lambda: bool(store.read(staging, kinds=("cancel_requested",))))
         assert not isinstance(app.screen, ConfirmDialog)
+
+
+@pytest.mark.parametrize(
+    ("operator", "why"),
+    [
+        ("bob", "bob launched this run and so cannot approve its gates in staging"),
+        ("mallory", "mallory is not an operator in the inventory's [operators] table"),
+    ],
+)
+async def test_the_approve_form_opens_only_for_someone_who_may_decide(
+    console_app, tmp_path: Path, operator: str, why: str
+) -> None:
+    seed.estate(tmp_path / "store.db")
+    app = console_app(operator=operator)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, lambda: app.query_one(ConsoleHeader).pending == 1 and app.ready)
+        await pilot.press("3")
+        await _settle(pilot, lambda: app.focused is not None and app.focused.id == "gate-list")
+        await pilot.press("a")
+        await _settle(pilot, lambda: bool(app._notifications))
+        assert not isinstance(app.screen, DecisionDialog)
+        said = " ".join(n.message for n in app._notifications)
+        assert why in said and "run 20261117-110000-cccc, gate 'change board'" in said

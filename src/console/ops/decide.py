@@ -12,7 +12,7 @@ from console.audit import decision_document
 from console.errors import GateRefused, WrongState
 from console.ops.rights import refuse
 from console.ops.runs import read_state
-from console.policy import Ballot, Policy, judge, must_be_signed, tally
+from console.policy import Ballot, Policy, judge, must_be_signed, standing, tally
 from console.signing import SigningError, sign
 from console.state import Gate, RunState
 from console.store import Store
@@ -50,6 +50,19 @@ class DecisionRequest:
     ticket: str = ""
     plan_digest: str | None = None
     """The plan digest the decider was shown; None takes the gate's current one."""
+
+
+def may_decide(
+    inventory: Inventory, state: RunState, gate: Gate, actor: str, decision: ev.Decision
+) -> str | None:
+    """Why `actor` may not make this decision on this gate at all (their role, their own run, a
+    freeze, approved already), before they write a reason; None when they may."""
+    known = inventory.operators.get(actor)
+    ballot = Ballot(actor, tuple(known.roles) if known else None, decision)
+    policy = Policy.from_dict(gate.policy)
+    counted, _ = tally(policy, gate, state.operator, inventory.operators)
+    problem = standing(policy, ballot, state.operator, actor in counted, time.time())
+    return f"{problem} (run {state.id}, gate '{gate.step}')" if problem else None
 
 
 def record_decision(store: Store, inventory: Inventory, request: DecisionRequest) -> ev.GateDecided:

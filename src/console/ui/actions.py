@@ -85,12 +85,18 @@ class Actions:
 
     def ask_decision(self, decision: Decision, run_id: str, stage: str, step: str) -> None:
         """The approval or rejection form for a gate, then the decision."""
+        from console.ops.decide import may_decide
         from console.policy import judge_gate
         from console.ui.dialogs.decision import DecisionDialog
 
         state = self._app.runs[run_id]
         gate = state.gates[(stage, step)]
-        found = judge_gate(gate, state.operator, self._app.config.inventory.operators)
+        inventory = self._app.config.inventory
+        refused = may_decide(inventory, state, gate, self._app.operator, decision)
+        if refused:  # said before anyone types a reason the decision could never use
+            self._app.notify(refused, title="You may not decide this gate", severity="error")
+            return
+        found = judge_gate(gate, state.operator, inventory.operators)
 
         def decided(result: Entered | None) -> None:
             self._app.focus_pane("gates")
