@@ -24,7 +24,7 @@ def test_demo_runs_the_default_pipeline_through_its_gate() -> None:
     out = result.stdout
     assert "embedded SSH hosts on loopback" in out
     assert "waiting at gate 'change board'" in out
-    assert "approved by the simulated change board" in out
+    assert "okafor approved gate 'change board' (simulated change board)" in out
     assert "✓ rollout / health @ ehr-web-stg-02: ok" in out
     assert out.rstrip().endswith("succeeded")
 
@@ -56,3 +56,33 @@ def test_a_production_launch_needs_the_environment_typed() -> None:
     )
     wrong = _demo("migrate-ehr-db", "-p", "migration=7", "--limit", "ehr-db-01", "--confirm", "dev")
     assert wrong.returncode == 2 and "--confirm dev does not name the environment" in wrong.stderr
+
+
+def test_the_demo_console_shows_a_production_change_through_to_the_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """What a newcomer does first: launch into prod from the console, watch the two members
+    of the simulated change board approve one after the other, and the run finish."""
+    import time
+    from pathlib import Path
+
+    from tests.pty import Terminal
+
+    opsconsole = str(Path(sys.executable).with_name("opsconsole"))
+    term = Terminal(
+        [opsconsole, "demo"],
+        size=(160, 48),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_DATA_HOME=str(tmp_path / "data"),
+    )
+    try:
+        term.wait_for("never run", term.started, timeout=60)
+        time.sleep(0.5)
+        term.wait_for("Launch deploy-ehr-web", term.press("l"))
+        for keys in ("4.2.0", "\t", "\x15", "prod", "\t", "prod"):  # version, limit, confirm
+            term.press(keys)
+            time.sleep(0.3)
+        sent = term.press("\r")
+        term.wait_for("okafor approved gate 'change board'", sent, timeout=60)
+        term.wait_for("lindqvist approved gate 'change board'", sent, timeout=60)
+        term.wait_for("✓ succeeded", sent, timeout=60)
+    finally:
+        term.close()

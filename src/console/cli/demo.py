@@ -61,19 +61,28 @@ async def _demo(args: argparse.Namespace, settings: Settings, source: Path, work
         if args.serve:
             return await _serve(here)
         if sys.stdout.isatty() and not args.plain:
-            return await _console(here)
+            return await _console(here, not args.no_auto_approve)
         return await _run(args, here)
     finally:
         await estate.close()
 
 
-async def _console(settings: Settings) -> int:
-    """The full-screen console on the demo estate; its hosts live as long as it does."""
+async def _console(settings: Settings, board: bool) -> int:
+    """The full-screen console on the demo estate, with the simulated change board deciding
+    its gates (unless told not to); the hosts and the board live as long as it does."""
+    from console.demo.board import approve_gates
     from console.ops.config import load
     from console.ui import make_app
 
-    app = make_app(load(settings), settings)
-    await app.run_async()
+    config = load(settings)
+    app = make_app(config, settings)
+    approving = approve_gates(settings.store, config.inventory, say=False) if board else None
+    watching = asyncio.create_task(approving) if approving else None
+    try:
+        await app.run_async()
+    finally:
+        if watching:
+            watching.cancel()
     return 0
 
 
@@ -117,7 +126,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     )
     board = None
     if not args.no_auto_approve:
-        board = asyncio.create_task(approve_gates(settings.store, config.inventory, planned.run_id))
+        approving = approve_gates(settings.store, config.inventory, planned.run_id)
+        board = asyncio.create_task(approving)
     shown = progress(sys.stdout.isatty() and not args.plain)
     try:
         status = await launch.launch_here(settings.store, planned, False, shown)

@@ -1,5 +1,6 @@
-"""The demo's simulated change board: named approvers who approve each gate a moment after
-it opens, through the same decisions as anyone else."""
+"""The demo's simulated change board: named approvers who each approve a gate a moment after
+it opens (one after another, so a newcomer sees the approvals arrive), through the same
+decisions as anyone else."""
 
 from __future__ import annotations
 
@@ -9,38 +10,72 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.demo.estate import DEMO_APPROVERS
-from console.errors import UnknownRun
+from console.errors import ConsoleError
 from console.ops.decide import DecisionRequest, record_decision
 from console.ops.runs import read_state
-from console.store import open_store
+from console.store import Store, open_store
 
 if TYPE_CHECKING:
     from console.model.inventory import Inventory
+    from console.state import Gate, RunState
 
 REASON = "approved by the demo's simulated change board"
 TICKET = "CHG0000001"
+FIRST, APART = 2.0, 2.5
+"""Seconds after a gate opens that the first approver decides, and between approvers."""
 
 
-async def approve_gates(where: Path, inventory: Inventory, run_id: str) -> None:
-    """Approve each of the run's gates a moment after it opens, until the run ends."""
-    decided: set[tuple[str, str]] = set()
+async def approve_gates(
+    where: Path, inventory: Inventory, run_id: str | None = None, say: bool = True
+) -> None:
+    """Approve every open gate (of one run, or of every run in the store) as it comes due,
+    until that run ends (or for as long as the demo lasts)."""
+    done: set[tuple[str, str, str, str]] = set()
     with open_store(where) as store:
         while True:
-            await asyncio.sleep(0.5)
-            try:
-                state = await asyncio.to_thread(read_state, store, run_id)
-            except UnknownRun:
-                continue  # not recorded yet: its files are still being bound
-            for gate in state.open_gates():
-                key = (gate.stage, gate.step)
-                if key in decided or gate.opened_at is None or time.time() - gate.opened_at < 1.5:
-                    continue
-                for approver in DEMO_APPROVERS[: gate.approvals_required]:
-                    request = DecisionRequest(run_id, "approve", approver, None, REASON, TICKET)
-                    await asyncio.to_thread(record_decision, store, inventory, request)
-                decided.add(key)
-                print(
-                    f"demo: gate '{gate.step}' approved by the simulated change board", flush=True
-                )
-            if state.is_final:
+            await asyncio.sleep(0.25)
+            states = await asyncio.to_thread(_open_runs, store, run_id)
+            for state in states:
+                for gate in state.open_gates():
+                    await _approve_due(store, inventory, state, gate, done, say)
+            if run_id is not None and states and states[0].is_final:
                 return
+
+
+def _open_runs(store: Store, run_id: str | None) -> list[RunState]:
+    """The runs to watch: the one named (once it is recorded), or every run not yet ended."""
+    if run_id is not None:
+        try:
+            return [read_state(store, run_id)]
+        except ConsoleError:
+            return []  # not recorded yet: its files are still being bound
+    return [s for r in store.runs(limit=50) if not (s := read_state(store, r.id)).is_final]
+
+
+async def _approve_due(
+    store: Store,
+    inventory: Inventory,
+    state: RunState,
+    gate: Gate,
+    done: set[tuple[str, str, str, str]],
+    say: bool,
+) -> None:
+    """Record each board member's approval of a gate once its moment has come."""
+    if gate.opened_at is None:
+        return
+    for n, approver in enumerate(DEMO_APPROVERS[: gate.approvals_required]):
+        key = (state.id, gate.stage, gate.step, approver)
+        if key in done or time.time() < gate.opened_at + FIRST + n * APART:
+            continue
+        done.add(key)
+        request = DecisionRequest(state.id, "approve", approver, gate.step, REASON, TICKET)
+        try:
+            await asyncio.to_thread(record_decision, store, inventory, request)
+        except ConsoleError as exc:  # the demo's board is refused like anyone else
+            if say:
+                print(f"demo: {approver} could not approve: {exc}", flush=True)
+            continue
+        if say:
+            print(
+                f"demo: {approver} approved gate '{gate.step}' (simulated change board)", flush=True
+            )

@@ -80,8 +80,9 @@ async def start_estate(source: Path, work: Path) -> Estate:
     return Estate(hosts, target)
 
 
-DEMO_APPROVERS = ("demo-change-board-1", "demo-change-board-2")
-"""The simulated change board that approves the demo's gates."""
+DEMO_APPROVERS = ("okafor", "lindqvist")
+"""The simulated change board that approves the demo's gates: two named members, so that a
+gate needing two approvals (prod) shows them arrive one by one."""
 
 
 def _demo_operators(data: dict[str, Any]) -> None:
@@ -91,7 +92,7 @@ def _demo_operators(data: dict[str, Any]) -> None:
     operators = data.setdefault("operators", {})
     operators.setdefault(current_operator(), {"roles": ["ops"]})
     for name in DEMO_APPROVERS:
-        operators[name] = {"roles": ["ops", "change-board"]}
+        operators[name] = {"roles": ["change-board"]}
 
 
 def _host_paths(data: dict[str, Any], hosts: dict[str, DemoHost]) -> dict[str, Any]:

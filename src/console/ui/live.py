@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from textual.notifications import SeverityLevel
 from textual.widget import Widget
 from textual.widgets import TabbedContent
 
@@ -33,6 +34,7 @@ class Host(Protocol):
 
     store_path: Path
     clock: Callable[[], float]
+    operator: str
 
     @property
     def open_run(self) -> str | None:
@@ -55,6 +57,11 @@ class Host(Protocol):
     def post_message(self, message: Any) -> bool:
         """Post to the app (from any thread)."""
 
+    def notify(
+        self, message: str, *, title: str = "", severity: SeverityLevel = "information"
+    ) -> None:
+        """Tell the person."""
+
 
 class Live:
     """The run book and the store feed behind every pane."""
@@ -64,6 +71,8 @@ class Live:
         self.book = RunBook()
         self._feed: StoreFeed | None = None
         self._lost: set[str] = set()
+        self._caught_up = False
+        """Whether the store's backlog has been folded: decisions after it are news."""
 
     @property
     def runs(self) -> dict[str, RunState]:
@@ -89,12 +98,29 @@ class Live:
     def arrived(self, events: list[StoredEvent]) -> None:
         """Fold new events into the run book and repaint what they changed."""
         changed = self.book.apply(events)
+        if self._caught_up:
+            self._tell_decisions(events)
+        self._caught_up = True
         self._app.query_one(HomePane).runs_changed(list(changed))
         run_id = self._app.open_run
         pane = self._app.mounted(RunPane)
         if run_id in changed and pane is not None:
             pane.changed(self.runs[run_id], changed[run_id])
         self.refresh_gates()
+
+    def _tell_decisions(self, events: list[StoredEvent]) -> None:
+        """Say when someone else approves or rejects a gate: a decision arriving is news."""
+        from console import events as ev
+
+        for stored in events:
+            event = stored.event
+            if isinstance(event, ev.GateDecided) and event.actor != self._app.operator:
+                verb = "approved" if event.decision == "approve" else "rejected"
+                self._app.notify(
+                    f"{event.actor} {verb} gate '{event.step}' of run {event.run_id}",
+                    title="Gate decision",
+                    severity="information" if verb == "approved" else "warning",
+                )
 
     def refresh_gates(self) -> None:
         """Refill the gates pane and the header's count of pending approvals."""
