@@ -11,6 +11,7 @@ from console.store.sqlite import SQLiteStore
 from console.ui.widgets.logs import LINES_PER_TICK, WINDOW, LogPane
 from console.ui.widgets.logtext import plain
 from console.ui.widgets.logview import LogView
+from console.ui.widgets.matrix import RunMatrix
 from tests.ui import seed
 from tests.ui.test_console import SIZE, _settle
 
@@ -233,3 +234,51 @@ async def test_a_colour_that_vanishes_into_the_panes_own_background_is_dropped(
                 colours[seg.text.strip()] = seg.style.color.get_truecolor(foreground=True)
         assert not indistinct(truecolour(*colours["near-background"]), truecolour(*back))
         assert colours["red stays"] != colours["near-background"]  # other colours are kept
+
+
+async def test_a_step_that_failed_before_any_output_says_why(console_app, tmp_path: Path) -> None:
+    """Unreachable, refused or missing a file: nothing was printed, and the console still says
+    what happened, in the cell's output and in the line under the matrix."""
+    from textual.widgets import Static
+
+    from console import events as ev
+
+    store = seed.estate(tmp_path / "store.db")
+    run = "20261117-120000-eeee"
+    seed.launch(store, run, seed.T0 + 9000)
+    why = "cannot reach ehr-web-stg-02 at 10.20.1.12:22: connection refused"
+    store.append(
+        [
+            ev.StepStarted(
+                run_id=run,
+                at=seed.T0 + 9001,
+                stage="preflight",
+                step="disk space",
+                host="ehr-web-stg-02",
+            ),
+            ev.StepFinished(
+                run_id=run,
+                at=seed.T0 + 9002,
+                stage="preflight",
+                step="disk space",
+                host="ehr-web-stg-02",
+                status="unreachable",
+                message=why,
+            ),
+        ]
+    )
+    app = console_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _settle(pilot, lambda: run in app.runs)
+        app.show_run(run)
+        matrix = app.query_one(RunMatrix)
+        await _settle(pilot, lambda: matrix.row_count == 2)
+        matrix.focus()
+        matrix.move_cursor(row=matrix.get_row_index("ehr-web-stg-02"), column=1)
+        view = app.query_one(LogView)
+        await _settle(pilot, lambda: any(why in line for line in _text(view)))
+        assert any("✗ disk space: " + why in line for line in _text(view))
+        detail = str(app.query_one("#cell-detail", Static).render())
+        assert (
+            "ehr-web-stg-02 · preflight › disk space: ⚡ unreachable after 1.0s — " + why in detail
+        )

@@ -17,11 +17,11 @@ from console.durations import format_duration
 from console.policy import Judged, Policy, counted, judge_gate
 from console.render.runtext import duration, step_counts
 from console.sanitize import printable
-from console.state import Gate, RunState
+from console.state import GATE_HOST, Cell, Gate, RunState
 from console.ui.screens.home import status_text
 from console.ui.widgets.literal import Plain, literal
 from console.ui.widgets.logs import LogPane
-from console.ui.widgets.matrix import RunMatrix
+from console.ui.widgets.matrix import RunMatrix, cell_text
 from console.ui.widgets.stages import StageStrip, spinner
 from console.ui.widgets.steady import Steady
 
@@ -36,6 +36,8 @@ class RunPane(Vertical):
         super().__init__()
         self._store, self._clock = store, clock
         self._shown = shown
+        self._chosen: tuple[str, str, str] | None = None
+        """The (host, stage, step) under the matrix cursor, which the detail line describes."""
 
     def compose(self) -> ComposeResult:
         yield Steady(
@@ -43,6 +45,7 @@ class RunPane(Vertical):
         )
         yield StageStrip(id="stages")
         yield RunMatrix()
+        yield Steady("", id="cell-detail")
         yield LogPane(self._store)
 
     def on_mount(self) -> None:
@@ -68,7 +71,9 @@ class RunPane(Vertical):
 
     def changed(self, state: RunState, cells: set[tuple[str, str, str]]) -> None:
         """Repaint what new events of the open run changed: its title and those cells."""
+        self._shown = state
         self.describe(state)
+        self._detail()
         for matrix in self.query(RunMatrix):
             if matrix.run_id == state.id:
                 matrix.update_cells(state, cells)
@@ -95,11 +100,39 @@ class RunPane(Vertical):
     def on_run_matrix_cell_chosen(self, event: RunMatrix.CellChosen) -> None:
         """The logs pane follows the cell the matrix cursor moved to."""
         if self._shown is not None:
+            self._chosen = (event.host, event.stage, event.step)
+            self._detail()
             self.follow(self._shown.id, event.host, event.step)
+
+    def _detail(self) -> None:
+        """Say what the chosen cell came to, and why when it failed, under the matrix."""
+        lines = self.query("#cell-detail")
+        if self._shown is None or self._chosen is None or not lines:
+            return
+        host, stage, step = self._chosen
+        cells = self._shown.cells
+        cell = cells.get((stage, step, host)) or cells.get((stage, step, GATE_HOST))
+        lines.first(Static).update(cell_detail(host, cell) if cell else "")
 
     def follow(self, run_id: str, host: str, step: str) -> None:
         """Show the output of one cell in the logs pane."""
         self.query_one(LogPane).follow(run_id, host, step)
+
+
+def cell_detail(host: str, cell: Cell) -> Text:
+    """One cell on a line: where, its status, how long, its exit and why it ended so."""
+    took = (
+        f" after {format_duration(cell.finished_at - cell.started_at)}"
+        if cell.finished_at and cell.started_at
+        else ""
+    )
+    exited = f", exit {cell.exit_code}" if cell.exit_code not in (None, 0) else ""
+    why = f" — {printable(cell.message)}" if cell.message and cell.status != "ok" else ""
+    return Text.assemble(
+        (f"{printable(host)} · {printable(cell.stage)} › {printable(cell.step)}: ", "bold"),
+        cell_text(cell),
+        f"{took}{exited}{why}",
+    )
 
 
 def run_title(state: RunState, now: float) -> Text:

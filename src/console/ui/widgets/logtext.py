@@ -10,6 +10,7 @@ from pathlib import Path
 
 from console import events as ev
 from console.render.display import DisplayLines
+from console.sanitize import printable
 from console.store import Store, open_store
 from console.store.base import StoredEvent
 
@@ -17,6 +18,10 @@ LineKey = tuple[int, int]
 """(event id, line within that event): a line's place in the run, stable across reloads."""
 
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
+FAILED = ("failed", "unreachable", "timed_out")
+FAILED_MARK = "\x1b[1;31m✗ "
+"""A step's failure, in the pane's own colour (the reason comes from the engine)."""
+RESET = "\x1b[0m"
 
 Streams = dict[tuple[str, str, str], DisplayLines]
 """Each (host, step, stream)'s display state, kept across windows read one after another."""
@@ -34,11 +39,12 @@ class Filter:
     def read(
         self, store: Store, after: int = 0, before: int | None = None, limit: int = 2000
     ) -> list[StoredEvent]:
-        """The output events this filter shows, in a window of ids."""
+        """The events this filter shows, in a window of ids: output, and each step's end (a
+        failure says why there, even when the step printed nothing)."""
         return store.read(
             self.run_id,
             after,
-            kinds=(ev.Output.kind,),
+            kinds=(ev.Output.kind, ev.StepFinished.kind),
             host=self.host,
             step=self.step,
             limit=limit,
@@ -58,13 +64,19 @@ def event_lines(
     out: list[tuple[LineKey, str]] = []
     for item in stored:
         event = item.event
-        assert isinstance(event, ev.Output)
-        key = (event.host, event.step, event.stream)
-        lines = streams.setdefault(key, DisplayLines()).feed(event.data)
+        if not isinstance(event, ev.Output | ev.StepFinished):
+            continue
         prefix = "" if view.host else f"{event.host} "
         if view.times:
             stamp = time.strftime("%H:%M:%S", time.localtime(event.at))
             prefix = f"{stamp}.{int(event.at % 1 * 1000):03d} {prefix}"
+        if isinstance(event, ev.StepFinished):
+            if event.status in FAILED:
+                why = printable(event.message or event.status.replace("_", " "))
+                out.append(((item.id, 0), f"{prefix}{FAILED_MARK}{event.step}: {why}{RESET}"))
+            continue
+        key = (event.host, event.step, event.stream)
+        lines = streams.setdefault(key, DisplayLines()).feed(event.data)
         mark = "!" if event.stream == "stderr" else "│"
         for number, line in enumerate(lines):
             out.append(((item.id, number), f"{prefix}{mark} {line}"))
