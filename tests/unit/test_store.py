@@ -156,3 +156,44 @@ def test_an_append_guarded_by_the_newest_id_is_refused_once_the_run_has_moved_on
     assert [e.event.kind for e in store.read("r")] == ["run_launched", "cancel_requested"]
     store.append([ev.CancelRequested(run_id="r", at=4.0, actor="alice")], if_newest=seen + 1)
     assert store.newest_id("r") == seen + 2
+
+
+def test_any_unique_part_of_a_run_id_names_it(tmp_path: Path) -> None:
+    from tests.ui import seed
+
+    store = seed.estate(tmp_path / "runs.db")  # runs ...-aaaa, ...-bbbb, ...-cccc
+    assert store.resolve_run("bbbb") == "20261117-100000-bbbb"  # the random tail people see
+    assert store.resolve_run("100000") == "20261117-100000-bbbb"
+    assert store.resolve_run("20261117-09") == "20261117-090000-aaaa"  # a prefix, as before
+    with pytest.raises(UsageError, match=r"'20261117' matches more than one run \(.*cccc"):
+        store.resolve_run("20261117")
+    with pytest.raises(UsageError, match="no run '%'"):
+        store.resolve_run("%")  # LIKE's wildcards are taken as themselves
+
+
+def test_show_names_each_host_key_once(tmp_path: Path) -> None:
+    from console import events as ev
+    from console.ops.runs import read_state
+    from console.render.show import show_text
+    from tests.ui import seed
+
+    store = seed.estate(tmp_path / "runs.db")
+    run = "20261117-120000-dddd"
+    seed.launch(store, run, seed.T0 + 9000)
+    twice = {"ehr-web-stg-01": ["SHA256:abc", "SHA256:abc", "SHA256:def"]}
+    store.append(
+        [
+            ev.GateOpened(
+                run_id=run,
+                at=seed.T0 + 9001,
+                stage="approval",
+                step="change board",
+                message="m",
+                approvals_required=1,
+                plan_digest="ab" * 32,
+                digest_parts={"targets": {"ehr-web-stg-01": "10.0.0.1:22"}, "host_keys": twice},
+            )
+        ]
+    )
+    text = show_text(read_state(store, run))
+    assert "target ehr-web-stg-01 10.0.0.1:22 SHA256:abc, SHA256:def" in text

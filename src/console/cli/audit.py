@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from console.cli.options import common_options
+from console.cli.options import RUN_HELP, common_options
 from console.errors import UsageError
 from console.settings import Settings
 
@@ -36,7 +36,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     evidence = sub.add_parser(
         "evidence", help="write an evidence pack for auditors into a new folder"
     )
-    evidence.add_argument("run", nargs="?", help="a run id, a unique prefix of one, or 'last'")
+    evidence.add_argument("run", nargs="?", help=RUN_HELP)
     evidence.add_argument(
         "--since", metavar="DATE", help="every run created from this UTC date or time on"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from console.cli.options import RUN_HELP
 from console.settings import Settings
 
 if TYPE_CHECKING:
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 
 def configure_decision(p: argparse.ArgumentParser, reason_required: bool) -> None:
     """Which run and gate, and the decision's reason, ticket and the plan it was shown."""
-    p.add_argument("run", help="a run id, a unique prefix of one, or 'last'")
+    p.add_argument("run", help=RUN_HELP)
     p.add_argument("--gate", metavar="NAME", help="which gate, when several are open")
     p.add_argument("--reason", default="", required=reason_required, help="why")
     p.add_argument("--ticket", default="", help="the change ticket")

@@ -9,6 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from console.cli.options import (
+    RUN_HELP,
     add_confirm,
     add_execution_options,
     add_launch_options,
@@ -91,7 +92,7 @@ def progress(rich: bool) -> Display:
 
 def configure_rerun(p: argparse.ArgumentParser) -> None:
     """Which run, which hosts, which version of its pipeline."""
-    p.add_argument("run", help="a run id, a unique prefix of one, or 'last'")
+    p.add_argument("run", help=RUN_HELP)
     p.add_argument(
         "--failed", action="store_true", help="only the hosts that failed or were unreachable"
     )
@@ -130,7 +131,7 @@ def rerun(args: argparse.Namespace, settings: Settings) -> int:
 
 def configure_resume(p: argparse.ArgumentParser) -> None:
     """Which run, and whether to ask."""
-    p.add_argument("run", help="a run id, a unique prefix of one, or 'last'")
+    p.add_argument("run", help=RUN_HELP)
     p.add_argument("--yes", "-y", action="store_true", help="resume without asking")
     p.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
     add_execution_options(p)
@@ -164,7 +165,7 @@ def resume(args: argparse.Namespace, settings: Settings) -> int:
 
 def configure_cancel(p: argparse.ArgumentParser) -> None:
     """Which run, and whether a production run's cancel is already confirmed."""
-    p.add_argument("run", help="a run id, a unique prefix of one, or 'last'")
+    p.add_argument("run", help=RUN_HELP)
     p.add_argument(
         "--yes",
         action="store_true",

@@ -32,6 +32,7 @@ def common_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     )
 
 
+RUN_HELP = "a run id, any unique part of one (its last four characters will do), or 'last'"
 FULL_SCREEN = ("demo", "replay")
 """Commands that open a full screen, and so take the console's own options."""
 

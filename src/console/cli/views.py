@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from console.cli.options import RUN_HELP
 from console.errors import UsageError
 from console.settings import Settings
 
@@ -50,7 +51,7 @@ def runs(args: argparse.Namespace, settings: Settings) -> int:
 
 def configure_show(p: argparse.ArgumentParser) -> None:
     """Which run, and when."""
-    p.add_argument("run", help="a run id, a unique prefix of one, or 'last'")
+    p.add_argument("run", help=RUN_HELP)
     p.add_argument(
         "--at",
         metavar="TIME",
@@ -79,7 +80,7 @@ def show(args: argparse.Namespace, settings: Settings) -> int:
 
 def configure_logs(p: argparse.ArgumentParser) -> None:
     """Which run and host, and whether to follow."""
-    p.add_argument("run", help="a run id, a unique prefix of one, or 'last'")
+    p.add_argument("run", help=RUN_HELP)
     p.add_argument("--host", help="only this host's output")
     p.add_argument("--follow", "-f", action="store_true", help="keep printing until the run ends")
     p.description = (
@@ -117,7 +118,7 @@ def logs(args: argparse.Namespace, settings: Settings) -> int:
 
 def configure_export(p: argparse.ArgumentParser) -> None:
     """Which run, in which format, where."""
-    p.add_argument("run", help="a run id, a unique prefix of one, or 'last'")
+    p.add_argument("run", help=RUN_HELP)
     p.add_argument(
         "--format",
         choices=("cast", "md", "html"),
@@ -159,7 +160,7 @@ def export(args: argparse.Namespace, settings: Settings) -> int:
 
 def configure_replay(p: argparse.ArgumentParser) -> None:
     """Which run, how fast."""
-    p.add_argument("run", help="a run id, a unique prefix of one, or 'last'")
+    p.add_argument("run", help=RUN_HELP)
     p.add_argument(
         "--speed",
         choices=("1", "2", "4", "16", "max"),

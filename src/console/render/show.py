@@ -136,7 +136,8 @@ def _gate_lines(gate: Gate, found: list[Judged]) -> list[str]:
         params = ", ".join(f"{k}={v}" for k, v in parts.get("params", {}).items()) or "none"
         lines.append(f"    params {printable(params)}")
         for host, address in parts.get("targets", {}).items():
-            keys = ", ".join(parts.get("host_keys", {}).get(host, [])) or "no known key"
+            known = parts.get("host_keys", {}).get(host, [])
+            keys = ", ".join(dict.fromkeys(known)) or "no known key"  # a key known twice, once
             lines.append(f"    target {host} {address} {keys}")
     lines.extend(f"  voided: {printable(reason)}" for reason in gate.voided)
     lines.extend(

@@ -383,7 +383,7 @@ class SQLiteStore:
             return [RunSummary(*row) for row in self._db.execute(sql).fetchall()]
 
     def resolve_run(self, ref: str) -> str:
-        """The full id of a run from its id, a unique prefix, or 'last'."""
+        """The full id of a run from its id, 'last', a unique prefix or any unique part of it."""
         with self._lock:
             if ref == "last":
                 row = self._db.execute(
@@ -392,17 +392,28 @@ class SQLiteStore:
                 if row:
                     return str(row[0])
                 raise UnknownRun("there are no runs in the store yet")
-            pattern = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            rows = self._db.execute(
-                "SELECT id FROM runs WHERE id LIKE ? ESCAPE '\\' LIMIT 2", (pattern,)
-            ).fetchall()
-        if not rows:
+            escaped = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            found: list[str] = []
+            for pattern in (escaped + "%", "%" + escaped + "%"):  # a prefix first, then any part
+                found = [
+                    str(r[0])
+                    for r in self._db.execute(
+                        "SELECT id FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY id DESC LIMIT 6",
+                        (pattern,),
+                    )
+                ]
+                if ref in found:
+                    return ref
+                if found:
+                    break
+        if not found:
             raise UnknownRun(
                 f"no run '{ref}' in the store {self.path}; `opsconsole runs` lists them"
             )
-        if len(rows) > 1:
-            raise UnknownRun(f"'{ref}' matches more than one run; give more of its id")
-        return str(rows[0][0])
+        if len(found) > 1:
+            some = ", ".join(found[:5]) + (", …" if len(found) > 5 else "")
+            raise UnknownRun(f"'{ref}' matches more than one run ({some}); give more of its id")
+        return found[0]
 
     def blob(self, digest: str) -> str | None:
         """Text kept under a digest, such as a pipeline as it ran."""
