@@ -22,6 +22,11 @@ def settings_path() -> Path:
     return config_folder() / "settings.toml"
 
 
+def demo_store_path() -> Path:
+    """The demo's own store, beside the user's (its runs never mix with real ones)."""
+    return default_store_path().with_name("demo.db")
+
+
 def default_store_path() -> Path:
     """The store in the user's data folder (XDG_DATA_HOME or ~/.local/share)."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")

@@ -46,6 +46,11 @@ class RunBook:
         found = [(s, g) for s in self.runs.values() if not s.is_final for g in s.open_gates()]
         return sorted(found, key=lambda sg: sg[1].opened_at or 0)
 
+    def decided_gates(self, limit: int = 100) -> list[tuple[RunState, Gate]]:
+        """Gates that have closed (approved, rejected, expired, cancelled), newest first."""
+        found = [(s, g) for s in self.runs.values() for g in s.gates.values() if g.closed_at]
+        return sorted(found, key=lambda sg: sg[1].closed_at or 0, reverse=True)[:limit]
+
 
 def touching(runs: dict[str, RunState], host: str, first: str | None) -> RunState | None:
     """The run `first` if it touches the host, else the newest run that does."""

@@ -56,6 +56,7 @@ class Gate:
     expires_at: float | None = None
     decisions: list[ev.GateDecided] = field(default_factory=list)
     outcome: ev.GateOutcome | None = None
+    closed_at: float | None = None
     plan_digest: str = ""
     digest_parts: dict[str, Any] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=dict)
@@ -239,7 +240,7 @@ def _gate_voided(s: RunState, e: ev.GateVoided) -> None:
 
 def _gate_closed(s: RunState, e: ev.GateClosed) -> None:
     gate = s.gates.setdefault((e.stage, e.step), Gate(e.stage, e.step))
-    gate.outcome = e.outcome
+    gate.outcome, gate.closed_at = e.outcome, e.at
     cell = _cell(s, e.stage, e.step, GATE_HOST)
     cell.status = GATE_CELL.get(e.outcome, "failed")  # rejected, expired, voided: it failed
     cell.finished_at, cell.message = e.at, e.outcome

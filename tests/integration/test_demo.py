@@ -6,11 +6,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 
 def _demo(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     return subprocess.run(
-        [sys.executable, "-m", "console", "demo", "--plain", *args],
+        [sys.executable, "-m", "console", "demo", "--plain", "--fresh", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -86,3 +88,48 @@ def test_the_demo_console_shows_a_production_change_through_to_the_end(tmp_path)
         term.wait_for("✓ succeeded", sent, timeout=60)
     finally:
         term.close()
+
+
+def test_the_demo_keeps_its_history_and_leaves_nothing_behind_when_its_terminal_closes(
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    import signal
+    import time
+    from pathlib import Path
+
+    from tests.pty import Terminal
+
+    opsconsole = str(Path(sys.executable).with_name("opsconsole"))
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    places = {
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "TMPDIR": str(temp),
+    }
+    first = subprocess.run(
+        [opsconsole, "demo", "--plain"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **places},
+    )
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert (tmp_path / "data" / "opsconsole" / "demo.db").exists()
+    assert not list(temp.iterdir())  # the hosts' keys and sandboxes went with the demo
+    term = Terminal([opsconsole, "demo"], size=(160, 48), **places)
+    try:
+        term.wait_for("✓ succeeded", term.started, timeout=60)  # the first session's run
+        assert list(temp.iterdir())  # its hosts are up
+        os.killpg(term.process.pid, signal.SIGHUP)  # what closing the terminal delivers
+        assert term.process.wait(20) != 0
+    finally:
+        term.close()
+    time.sleep(0.2)
+    assert not list(temp.iterdir())
+    fresh = Terminal([opsconsole, "demo", "--fresh"], size=(160, 48), **places)
+    try:
+        fresh.wait_for("never run", fresh.started, timeout=60)
+        with pytest.raises(TimeoutError):  # --fresh starts with no history
+            fresh.wait_for("✓ succeeded", fresh.started, timeout=4)
+    finally:
+        fresh.close()

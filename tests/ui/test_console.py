@@ -666,3 +666,49 @@ async def test_the_approve_form_opens_only_for_someone_who_may_decide(
         assert not isinstance(app.screen, DecisionDialog)
         said = " ".join(n.message for n in app._notifications)
         assert why in said and "run 20261117-110000-cccc, gate 'change board'" in said
+
+
+async def test_the_gates_pane_keeps_decided_gates_below_the_open_ones(
+    console_app, tmp_path: Path
+) -> None:
+    store = seed.estate(tmp_path / "store.db")
+    run = "20261117-110000-cccc"
+    app = console_app(operator="carol")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _settle(pilot, lambda: app.query_one(ConsoleHeader).pending == 1 and app.ready)
+        await pilot.press("3")
+        history = app.query_one("#gate-history", DataTable)
+        await _settle(pilot, lambda: app.focused is not None and app.focused.id == "gate-list")
+        assert history.row_count == 0 and not app.query_one("#gate-empty").display
+        store.append(
+            [
+                ev.GateDecided(
+                    run_id=run,
+                    at=seed.T0 + 7250,
+                    stage="approval",
+                    step="change board",
+                    decision="approve",
+                    actor="dmitri",
+                    reason="fits the window",
+                    ticket="CHG0001234",
+                    plan_digest="ab12" * 16,
+                ),
+                ev.GateClosed(
+                    run_id=run,
+                    at=seed.T0 + 7251,
+                    stage="approval",
+                    step="change board",
+                    outcome="approved",
+                ),
+            ]
+        )
+        await _settle(pilot, lambda: history.row_count == 1)
+        row = [str(c) for c in history.get_row_at(0)]
+        assert row[0] == run and row[3] == "change board" and row[4] == "✓ approved"
+        assert row[5] == "dmitri (approve)" and row[7] == "CHG0001234 fits the window"
+        assert row[8] == format_duration(49.0)  # opened at +7202, closed at +7251
+        assert app.query_one("#gate-list", DataTable).row_count == 0
+        assert app.query_one("#gate-empty").display  # says so rather than going blank
+        await pilot.press("tab", "a")  # the history is not a place to approve from
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, DecisionDialog)

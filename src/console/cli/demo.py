@@ -34,6 +34,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="only serve the demo hosts and print the inventory to use with other commands",
     )
     p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start with no history (a store of its own, removed when the demo ends); "
+        "otherwise the demo keeps its runs in the user's data folder (demo.db)",
+    )
+    p.add_argument(
         "--no-auto-approve",
         action="store_true",
         help="leave gates for you to approve from another terminal",
@@ -47,15 +53,22 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
 
     check_theme(settings.theme)  # before any host starts: a typo is said at once
     source = Path(args.inventory) if args.inventory else sample_dir() / "sample_inventory.toml"
+    for hang_up in (signal.SIGHUP, signal.SIGTERM):  # the terminal closed: clean up, then go
+        signal.signal(hang_up, _leave)
     with tempfile.TemporaryDirectory(prefix="opsconsole-demo-") as tmp:
         return asyncio.run(_demo(args, settings, source, Path(tmp)))
+
+
+def _leave(signum: int, _frame: object) -> None:
+    """End the demo as if it had finished, so that its hosts' keys and files are removed."""
+    raise SystemExit(128 + signum)
 
 
 async def _demo(args: argparse.Namespace, settings: Settings, source: Path, work: Path) -> int:
     from console.demo.estate import start_estate
 
     estate = await start_estate(source, work)
-    store = Path(args.store) if getattr(args, "store", None) else work / "store.db"
+    store = _store(args, work)
     here = dataclasses.replace(settings, inventory=estate.inventory, pipelines=None, store=store)
     try:
         if args.serve:
@@ -65,6 +78,20 @@ async def _demo(args: argparse.Namespace, settings: Settings, source: Path, work
         return await _run(args, here)
     finally:
         await estate.close()
+
+
+def _store(args: argparse.Namespace, work: Path) -> Path:
+    """Where the demo keeps its runs: --store, a store of its own with --fresh, else the
+    demo's store in the user's data folder (its history from one session to the next)."""
+    from console.paths import demo_store_path
+
+    if getattr(args, "store", None):
+        return Path(args.store)
+    if args.fresh:
+        return work / "store.db"
+    path = demo_store_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
 
 
 async def _console(settings: Settings, board: bool) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 WHERE: dict[str, tuple[str, ...]] = {
     "launch": ("home:pipelines",),
     "filter": ("home", "audit"),
-    "decide": ("gates",),
+    "decide": ("gates:gate-list",),
     "cancel_run": ("run",),
     "replay": ("run", "home:runs"),
     "rerun": ("run", "home:runs"),

@@ -129,6 +129,7 @@ class Live:
         if gates is not None:
             config = self._app.loaded
             gates.fill(waiting, self._app.clock(), config.inventory.operators if config else None)
+            gates.fill_decided(self.book.decided_gates())
         self._app.query_one(ConsoleHeader).pending = len(waiting)
 
     def tick(self) -> None:

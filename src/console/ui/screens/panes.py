@@ -159,9 +159,14 @@ class GatesPane(Vertical):
         """The pane is ready to be filled."""
 
     def compose(self) -> ComposeResult:
+        from console.ui.screens.history import GateHistory
+
         yield Label("Pending approvals — a approves, r rejects", classes="section")
+        yield Plain("No gate is waiting for a decision.", id="gate-empty")
         yield DataTable(id="gate-list", cursor_type="row", zebra_stripes=True)
         yield Plain(id="gate-detail")
+        yield Label("Decided gates — newest first (Tab)", classes="section")
+        yield GateHistory(id="gate-history", cursor_type="row", zebra_stripes=True)
 
     def __init__(self) -> None:
         super().__init__()
@@ -207,7 +212,14 @@ class GatesPane(Vertical):
             for column, value in zip(table.columns, row, strict=True):
                 if table.get_cell(key, column) != value:
                     table.update_cell(key, column, value)
+        self.query_one("#gate-empty").display = not table.row_count
         self._show_detail()
+
+    def fill_decided(self, decided: list[tuple[RunState, Gate]]) -> None:
+        """Show the gates that have closed, newest first."""
+        from console.ui.screens.history import GateHistory
+
+        self.query_one(GateHistory).fill(decided)
 
     def selected(self) -> tuple[str, str, str] | None:
         """The (run, stage, step) of the gate under the cursor, or None when there is none."""
