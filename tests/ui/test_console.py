@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -712,3 +713,34 @@ async def test_the_gates_pane_keeps_decided_gates_below_the_open_ones(
         await pilot.press("tab", "a")  # the history is not a place to approve from
         await pilot.pause(0.2)
         assert not isinstance(app.screen, DecisionDialog)
+
+
+async def test_at_80_by_24_the_essentials_stay_in_view(console_app, tmp_path: Path) -> None:
+    """The pending approvals and the clock, the footer's ? and q, the launch form's buttons,
+    and the host column of a matrix scrolled right."""
+    seed.estate(tmp_path / "store.db")
+    app = console_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot, lambda: app.query_one(ConsoleHeader).pending == 1 and app.ready)
+        header = app.query_one(ConsoleHeader).render_line(0).text  # what fits on screen
+        clock = time.strftime("%H:%M:%S", time.localtime(app.clock()))
+        assert "⏸ 1 pending approval" in header and header.rstrip().endswith(clock)
+        keys = {
+            b.binding.key for b in app.default_screen.active_bindings.values() if b.binding.show
+        }
+        assert {"question_mark", "q"} <= keys
+        await pilot.press("l")
+        await _settle(pilot, lambda: isinstance(app.screen, LaunchDialog))
+        await pilot.pause(0.3)
+        for button in app.screen.query("Button"):
+            assert button.region.bottom <= 23 and button.region.right <= 80, button.id
+        await pilot.press("escape")
+        app.show_run("20261117-110000-cccc")
+        matrix = app.query_one(RunMatrix)
+        await _settle(pilot, lambda: matrix.row_count == 2)
+        matrix.focus()
+        for _ in range(8):
+            await pilot.press("l")
+        await pilot.pause(0.3)
+        assert matrix.scroll_x > 0  # it did scroll right
+        assert "ehr-web-stg-01" in matrix.render_line(1).text

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
@@ -31,8 +31,10 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
 
     DEFAULT_CSS = """
     LaunchDialog { align: center middle; }
-    LaunchDialog > VerticalScroll { width: 90; max-height: 90%; height: auto; border: thick $primary;
-        background: $surface; padding: 1 2; }
+    LaunchDialog > Vertical { width: 90; max-width: 100%; max-height: 100%; height: auto;
+        border: thick $primary; background: $surface; padding: 0 1; }
+    LaunchDialog VerticalScroll { height: auto; max-height: 1fr; }
+    LaunchDialog Label { width: 100%; height: auto; }
     LaunchDialog .title { text-style: bold; }
     LaunchDialog .hint { color: $text-muted; }
     LaunchDialog .error { color: $error; }
@@ -49,28 +51,29 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
         self.plan: RunPlan | None = None
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield Plain(f"Launch {printable(self.pipeline.name)}", classes="title")
-            yield Plain(printable(self.pipeline.description), classes="hint")
-            for name, param in self.pipeline.params.items():
-                hint = f"{name} ({param.type}{', required' if param.required else ''})"
-                if param.choices:
-                    hint += f": {' | '.join(param.choices)}"
+        with Vertical():  # the fields scroll; the buttons always show
+            with VerticalScroll():
+                yield Plain(f"Launch {printable(self.pipeline.name)}", classes="title")
+                yield Plain(printable(self.pipeline.description), classes="hint")
+                for name, param in self.pipeline.params.items():
+                    hint = f"{name} ({param.type}{', required' if param.required else ''})"
+                    if param.choices:
+                        hint += f": {' | '.join(param.choices)}"
+                    yield Plain(
+                        printable(hint + (f" — {param.description}" if param.description else ""))
+                    )
+                    default = "" if param.default is None else str(param.default)
+                    yield Input(
+                        value=default, placeholder=param.pattern or param.type, id=f"param-{name}"
+                    )
                 yield Plain(
-                    printable(hint + (f" — {param.description}" if param.description else ""))
+                    "limit (host, group, glob or key=value; comma-separated; empty for all targets)"
                 )
-                default = "" if param.default is None else str(param.default)
-                yield Input(
-                    value=default, placeholder=param.pattern or param.type, id=f"param-{name}"
-                )
-            yield Plain(
-                "limit (host, group, glob or key=value; comma-separated; empty for all targets)"
-            )
-            yield Input(placeholder=", ".join(self.pipeline.targets), id="limit")
-            yield Static("", id="preview", markup=False)
-            yield Plain("", id="confirm-label")
-            yield Input(placeholder="type the environment's name", id="confirm")
-            yield Plain("", id="error", classes="error")
+                yield Input(placeholder=", ".join(self.pipeline.targets), id="limit")
+                yield Static("", id="preview", markup=False)
+                yield Plain("", id="confirm-label")
+                yield Input(placeholder="type the environment's name", id="confirm")
+                yield Plain("", id="error", classes="error")
             with Horizontal():
                 yield Button("Launch", variant="primary", id="launch")
                 yield Button("Cancel", id="cancel")

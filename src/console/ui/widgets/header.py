@@ -38,18 +38,17 @@ class ConsoleHeader(Static):
         self.set_interval(1, self.refresh)
 
     def render(self) -> Text:
-        roles = ", ".join(self._roles) or "no roles"
-        text = Text.assemble(
-            ("Ops Console", "bold"),
-            "  ",
-            self._inventory,
-            "  │  ",
-            (self._operator, "bold"),
-            f" ({roles})",
-            "  │  ",
-        )
+        """The line, giving up the inventory's name first and the roles next when the screen
+        is narrow: the pending approvals and the clock always show."""
         gates = f"⏸ {self.pending} pending approval{'s' if self.pending != 1 else ''}"
-        text.append(gates, style="bold reverse" if self.pending else "")
         clock = time.strftime("%H:%M:%S", time.localtime(self._clock()))
-        text.append("  │  " + clock)
-        return text
+        right = Text.assemble((gates, "bold reverse" if self.pending else ""), "  │  ", clock)
+        roles = f" ({', '.join(self._roles) or 'no roles'})"
+        room = self.size.width - 2 if self.size.width else 10_000  # 2: the padding
+        for inventory, who in ((f"  {self._inventory}", roles), ("", roles), ("", "")):
+            left = Text.assemble(
+                ("Ops Console", "bold"), inventory, "  │  ", (self._operator, "bold"), who, "  │  "
+            )
+            if left.cell_len + right.cell_len <= room:
+                break
+        return left + right

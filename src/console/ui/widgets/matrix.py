@@ -66,6 +66,7 @@ class RunMatrix(DataTable[Text]):
 
     def __init__(self) -> None:
         super().__init__(cursor_type="cell", zebra_stripes=True)
+        self.fixed_columns = 1  # the host column stays in view while the cursor moves right
         self.run_id: str | None = None
         self._columns: list[tuple[str, str]] = []
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(4096)
