@@ -744,3 +744,26 @@ async def test_at_80_by_24_the_essentials_stay_in_view(console_app, tmp_path: Pa
         await pilot.pause(0.3)
         assert matrix.scroll_x > 0  # it did scroll right
         assert "ehr-web-stg-01" in matrix.render_line(1).text
+
+
+async def test_audit_records_read_in_words_and_open_whole(console_app, tmp_path: Path) -> None:
+    from console.ui.dialogs.record import RecordDialog
+
+    seed.estate(tmp_path / "store.db")
+    app = console_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _settle(pilot, lambda: app.ready)
+        await pilot.press("4")
+        records = app.query_one("#audit-list", DataTable)
+        await _settle(pilot, lambda: records.row_count > 5 and app.focused is records)
+        words = [str(records.get_row_at(i)[5]) for i in range(records.row_count)]
+        assert "launched deploy-ehr-web with version=4.2.0 on 2 hosts in staging" in words
+        assert not any("{" in w or "=[" in w for w in words)  # words, not data
+        records.move_cursor(row=0)
+        await pilot.press("enter")
+        await _settle(pilot, lambda: isinstance(app.screen, RecordDialog))
+        shown = str(app.screen.query_one("#record").render())
+        assert "action   run_launched" in shown and "hash     " in shown
+        assert '"version": "4.2.0"' in shown  # nested values laid out, every field there
+        await pilot.press("escape")
+        await _settle(pilot, lambda: not isinstance(app.screen, RecordDialog))

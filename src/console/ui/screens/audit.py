@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from console.audit import GENESIS, AuditRecord, Verdict, verify
+from console.render.words import in_words
 from console.sanitize import printable
 from console.store import open_store
 from console.ui.widgets.literal import literal
@@ -59,19 +60,8 @@ class AuditFilter:
         }
         if any(value not in fields[key] for key, value in self.terms.items()):
             return False
-        line = " ".join([*fields.values(), str(r.details).lower()])
+        line = " ".join([*fields.values(), str(r.details).lower(), in_words(r).lower()])
         return all(word in line for word in self.words)
-
-
-def summary(details: dict[str, object]) -> str:
-    """A record's details on one line."""
-    parts = []
-    for key, value in sorted(details.items()):
-        if value in ("", None, [], {}):
-            continue
-        text = value if isinstance(value, str) else str(value)
-        parts.append(f"{key}={text[:40]}")
-    return printable(" ".join(parts))[:160]
 
 
 class AuditPane(Vertical):
@@ -172,11 +162,21 @@ class AuditPane(Vertical):
                 printable(r.actor),
                 r.action,
                 printable(r.subject),
-                summary(r.details),
+                in_words(r),
             )
             table.add_row(*cells, key=str(r.seq))
         if table.row_count and at_end:
             table.move_cursor(row=table.row_count - 1)
+
+    @on(DataTable.RowSelected, "#audit-list")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        """Enter on a record: read it whole."""
+        from console.ui.dialogs.record import RecordDialog
+
+        seq = int(event.row_key.value or 0)
+        found = next((r for r in self.records if r.seq == seq), None)
+        if found is not None:
+            self.app.push_screen(RecordDialog(found))
 
     def focus_filter(self) -> None:
         """Put the keyboard in the filter box."""

@@ -1,0 +1,105 @@
+"""Audit records in words: a one-line summary for lists, and every field, wrapped, for
+reading one record whole."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from console.audit import AuditRecord
+from console.sanitize import printable
+
+
+def _params(d: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in (d.get("params") or {}).items()) or "no params"
+
+
+def _hosts(d: dict[str, Any], key: str = "targets") -> str:
+    hosts = d.get(key) or []
+    return f"{len(hosts)} host{'s' if len(hosts) != 1 else ''}"
+
+
+def _decision(d: dict[str, Any]) -> str:
+    parts = [str(d.get("reason") or "no reason given")]
+    if d.get("ticket"):
+        parts.append(f"ticket {d['ticket']}")
+    if d.get("emergency"):
+        parts.append("emergency change")
+    parts.append("signed" if d.get("signed") else "not signed")
+    return "; ".join(parts)
+
+
+SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "run_launched": lambda d: (
+        f"launched {d.get('pipeline')} with {_params(d)} on {_hosts(d)}"
+        + (f" in {', '.join(d['environments'])}" if d.get("environments") else "")
+    ),
+    "gate_opened": lambda d: (
+        f"gate opened, needs {d.get('approvals_required')} approval(s): {d.get('message', '')}"
+    ),
+    "gate_approved": lambda d: f"approved: {_decision(d)}",
+    "gate_rejected": lambda d: f"rejected: {_decision(d)}",
+    "gate_rejectd": lambda d: f"rejected: {_decision(d)}",
+    "gate_closed": lambda d: f"gate closed: {d.get('outcome')}",
+    "approvals_voided": lambda d: f"approvals voided: {d.get('reason')}",
+    "cancel_requested": lambda d: "asked the run to cancel",
+    "cancel_refused": lambda d: f"cancel refused: {d.get('why')}",
+    "rollback_started": lambda d: f"rollback of {d.get('stage')} on {_hosts(d, 'hosts')}",
+    "run_interrupted": lambda d: (
+        f"runner {d.get('pid')} on {d.get('node')} gone; "
+        f"{len(d.get('unknown') or [])} step(s) of unknown outcome"
+    ),
+    "run_resumed": lambda d: f"resumed; {len(d.get('again') or [])} step(s) run again",
+    "run_finished": lambda d: (
+        f"run {d.get('status')}" + (f": {d['message']}" if d.get("message") else "")
+    ),
+    "output_redacted": lambda d: (
+        "masked "
+        + ", ".join(f"{n} {k}" for k, n in (d.get("counts") or {}).items())
+        + f" in {d.get('stage')} › {d.get('step')}"
+    ),
+    "host_key_refused": lambda d: f"host key refused: {d.get('reason')}",
+    "host_key_accepted": lambda d: f"new host key accepted: {d.get('fingerprint')}",
+}
+"""How each kind of record reads; a refusal (`*_refused`) and any other kind read their
+`why`, or their fields."""
+
+
+def in_words(record: AuditRecord) -> str:
+    """A record's details as one line a person reads, not as data."""
+    details = record.details
+    say = SUMMARIES.get(record.action)
+    if say is not None:
+        text = say(details)
+    elif record.action.endswith("_refused") and details.get("why"):
+        text = f"refused: {details['why']}"
+    else:
+        text = "; ".join(f"{k.replace('_', ' ')} {_value(v)}" for k, v in sorted(details.items()))
+    return printable(" ".join(text.split()))
+
+
+def _value(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def whole(record: AuditRecord) -> str:
+    """Every field of a record, one per line, nested values indented, for reading it whole."""
+    lines = [
+        f"record {record.seq}   {record.at}",
+        f"actor    {record.actor}",
+        f"action   {record.action}",
+        f"subject  {record.subject}",
+        f"in words {in_words(record)}",
+        "details",
+    ]
+    for key, value in sorted(record.details.items()):
+        shown = value if isinstance(value, str) else json.dumps(value, indent=2, sort_keys=True)
+        lines.append(f"  {key}: " + shown.replace("\n", "\n    "))
+    lines += [f"prev     {record.prev}", f"hash     {record.hash}"]
+    return _printable_lines(lines)
+
+
+def _printable_lines(lines: list[str]) -> str:
+    """The lines, each made safe to show (details come from files and from people)."""
+    return "\n".join(printable(part) for line in lines for part in line.split("\n"))
