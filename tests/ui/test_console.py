@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, TabbedContent
 
 from console import events as ev
 from console.durations import format_duration
@@ -767,3 +767,40 @@ async def test_audit_records_read_in_words_and_open_whole(console_app, tmp_path:
         assert '"version": "4.2.0"' in shown  # nested values laid out, every field there
         await pilot.press("escape")
         await _settle(pilot, lambda: not isinstance(app.screen, RecordDialog))
+
+
+async def test_filters_take_fields_on_runs_gates_and_audit_and_esc_clears_them(
+    console_app, tmp_path: Path
+) -> None:
+    seed.estate(tmp_path / "store.db")
+    app = console_app(operator="carol")
+    async with app.run_test(size=(160, 48)) as pilot:
+        runs = app.query_one("#runs", DataTable)
+        pipelines = app.query_one("#pipelines", DataTable)
+        await _settle(pilot, lambda: runs.row_count == 3 and app.ready)
+        await pilot.press("slash", *"status:failed")
+        assert [r.key.value for r in runs.ordered_rows] == ["20261117-100000-bbbb"]
+        await pilot.press(*["backspace"] * 13, *"env:staging op:bob pipeline:deploy-*")
+        assert {r.key.value for r in runs.ordered_rows} == {
+            "20261117-090000-aaaa",
+            "20261117-110000-cccc",
+        }
+        assert [r.key.value for r in pipelines.ordered_rows] == ["deploy-ehr-web"]
+        await pilot.press("enter", "escape")  # Esc from the list, not the box, clears it too
+        assert runs.row_count == 3 and not app.query_one("#filter", Input).display
+        await pilot.press("3")
+        gates = app.query_one("#gate-list", DataTable)
+        await _settle(pilot, lambda: gates.row_count == 1)
+        await pilot.press("slash", *"op:alice")
+        await _settle(pilot, lambda: gates.row_count == 0)
+        assert app.query_one("#gate-empty").display
+        await pilot.press("enter", "escape")
+        await _settle(pilot, lambda: gates.row_count == 1)
+        assert app.query_one(TabbedContent).active == "gates"  # Esc cleared; it did not leave
+        await pilot.press("4")
+        records = app.query_one("#audit-list", DataTable)
+        await _settle(pilot, lambda: records.row_count == 6)
+        await pilot.press("slash", *"op:bob action:run_launched")
+        assert records.row_count == 2
+        await pilot.press("enter", "escape")
+        assert records.row_count == 6

@@ -287,9 +287,12 @@ class OpsConsoleApp(App[None]):
         self.nav.show(pane)
 
     def action_leave(self) -> None:
-        """Esc closes the keys panel if it shows, else backs out of a pane to home."""
+        """Esc closes the keys panel if it shows, else empties the pane's filter, else backs
+        out of a pane to home."""
         if self.screen.query("HelpPanel"):
             self.action_hide_help_panel()
+        elif self.nav.clear_filter():
+            return
         elif self.nav.active != "home":
             self.nav.show("home")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 WHERE: dict[str, tuple[str, ...]] = {
     "launch": ("home:pipelines",),
-    "filter": ("home", "audit"),
+    "filter": ("home", "gates", "audit"),
     "decide": ("gates:gate-list",),
     "cancel_run": ("run",),
     "replay": ("run", "home:runs"),

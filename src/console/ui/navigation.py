@@ -4,7 +4,7 @@ has the keyboard."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.app import App
 from textual.widget import Widget
@@ -84,15 +84,26 @@ class Navigator:
             self._app.set_timer(0.05, lambda: self.focus(pane, tries - 1))
 
     def open_filter(self) -> None:
-        """Focus the filter of the audit pane when it shows, else the home pane's."""
-        from console.ui.screens.audit import AuditPane
-
-        audit = self.mounted(AuditPane)
-        if audit is not None and self.active == "audit":
-            audit.focus_filter()
+        """Focus the filter of the pane that shows (the home pane's on any other)."""
+        pane = self.filtering()
+        if pane is not None:
+            pane.focus_filter()
             return
         self.show("home")
         self._app.query_one(HomePane).open_filter()
+
+    def filtering(self) -> Any:
+        """The gates or audit pane when it shows (each has a filter of its own), else None."""
+        from console.ui.screens.audit import AuditPane
+        from console.ui.screens.panes import GatesPane
+
+        kind = {"gates": GatesPane, "audit": AuditPane}.get(self.active)
+        return self.mounted(kind) if kind is not None else None
+
+    def clear_filter(self) -> bool:
+        """Esc: empty the filter of the pane that shows; whether there was one to empty."""
+        pane = self.filtering() if self.active != "home" else self._app.query_one(HomePane)
+        return bool(pane is not None and pane.clear_filter())
 
     def show_run(self, run_id: str) -> None:
         """Open a run in the run pane."""

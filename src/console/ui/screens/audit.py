@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
@@ -14,12 +13,11 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from console.audit import GENESIS, AuditRecord, Verdict, verify
+from console.query import Query
 from console.render.words import in_words
 from console.sanitize import printable
 from console.store import open_store
 from console.ui.widgets.literal import literal
-
-FIELDS = ("run", "actor", "action", "date")
 
 
 class AuditRead(Message):
@@ -30,38 +28,9 @@ class AuditRead(Message):
         self.records, self.verdict, self.full = records, verdict, full
 
 
-@dataclass(frozen=True)
-class AuditFilter:
-    """`run:ID actor:NAME action:WORD date:2026-11-28` and free words, all of which must match."""
-
-    terms: dict[str, str]
-    words: tuple[str, ...]
-
-    @classmethod
-    def parse(cls, text: str) -> AuditFilter:
-        """Split the filter box's text into field terms and free words."""
-        terms: dict[str, str] = {}
-        words: list[str] = []
-        for token in text.lower().split():
-            key, _, value = token.partition(":")
-            if key in FIELDS and value:
-                terms[key] = value
-            else:
-                words.append(token)
-        return cls(terms, tuple(words))
-
-    def keeps(self, r: AuditRecord) -> bool:
-        """Whether a record matches."""
-        fields = {
-            "run": r.subject.lower(),
-            "actor": r.actor.lower(),
-            "action": r.action.lower(),
-            "date": r.at[:10],
-        }
-        if any(value not in fields[key] for key, value in self.terms.items()):
-            return False
-        line = " ".join([*fields.values(), str(r.details).lower(), in_words(r).lower()])
-        return all(word in line for word in self.words)
+def record_fields(r: AuditRecord) -> dict[str, str]:
+    """What an audit record's filter terms look at."""
+    return {"run": r.subject, "op": r.actor, "action": r.action, "date": r.at[:10]}
 
 
 class AuditPane(Vertical):
@@ -146,12 +115,12 @@ class AuditPane(Vertical):
 
     def _add(self, records: list[AuditRecord]) -> None:
         """Rows for the records the filter keeps, the cursor on the newest."""
-        wanted = AuditFilter.parse(self.query_one("#audit-filter", Input).value)
+        wanted = Query.parse(self.query_one("#audit-filter", Input).value)
         table = self.query_one("#audit-list", DataTable)
         at_end = table.cursor_row >= table.row_count - 1  # a reader further up stays put
         broken = self.verdict.broken_at
         for r in records:
-            if not wanted.keeps(r):
+            if not wanted.keeps(record_fields(r), f"{r.details} {in_words(r)}"):
                 continue
             mark = Text(
                 str(r.seq), style="bold red" if broken is not None and r.seq >= broken else ""
@@ -177,6 +146,15 @@ class AuditPane(Vertical):
         found = next((r for r in self.records if r.seq == seq), None)
         if found is not None:
             self.app.push_screen(RecordDialog(found))
+
+    def clear_filter(self) -> bool:
+        """Empty the filter (Esc, wherever the keyboard is); whether there was anything in it."""
+        box = self.query_one("#audit-filter", Input)
+        if not box.value:
+            return False
+        box.value = ""
+        self.query_one("#audit-list", DataTable).focus()
+        return True
 
     def focus_filter(self) -> None:
         """Put the keyboard in the filter box."""

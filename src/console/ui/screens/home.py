@@ -10,13 +10,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Label
 
 from console.durations import format_duration
+from console.query import Query
 from console.render.runtext import LIVE, STATUS_MARK, duration, short_time
 from console.sanitize import printable
 from console.ui.widgets.literal import literal
@@ -70,7 +71,10 @@ class HomePane(Vertical):
         self._runs: dict[str, RunState] = {}
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="filter pipelines and runs (/)", id="filter")
+        yield Input(
+            placeholder="filter: status:failed env:prod op:alice pipeline:deploy-* or any words",
+            id="filter",
+        )
         yield Label("Pipelines", classes="section")
         yield DataTable(id="pipelines", cursor_type="row", zebra_stripes=True)
         yield Label("Recent runs", classes="section")
@@ -97,7 +101,7 @@ class HomePane(Vertical):
     @property
     def needle(self) -> str:
         """What the filter holds, as it matches."""
-        return self.query_one("#filter", Input).value.strip().lower()
+        return self.query_one("#filter", Input).value.strip()
 
     def show(self, config: Config | None, runs: dict[str, RunState]) -> None:
         """Show these pipelines (None while the configuration loads) and runs, filtered."""
@@ -149,13 +153,14 @@ class HomePane(Vertical):
     def _filter_done(self) -> None:
         self.query_one("#runs", DataTable).focus()
 
-    def on_key(self, event: events.Key) -> None:
+    def clear_filter(self) -> bool:
+        """Empty and hide the filter (Esc, wherever the keyboard is); whether there was one."""
         box = self.query_one("#filter", Input)
-        if event.key == "escape" and self.app.focused is box:
-            box.value = ""
-            box.display = False
-            self.query_one("#pipelines", DataTable).focus()
-            event.stop()
+        if not box.display and not box.value:
+            return False
+        box.value, box.display = "", False
+        self.query_one("#pipelines", DataTable).focus()
+        return True
 
     @on(DataTable.RowSelected, "#pipelines")
     def _pipeline_chosen(self, event: DataTable.RowSelected) -> None:
@@ -179,13 +184,15 @@ class HomePane(Vertical):
     ) -> None:
         from console.model import resolve
 
+        wanted = Query.parse(needle)
         for name, pf in sorted(config.pipelines.items()):
-            if needle and needle not in name.lower():
-                continue
             hosts = resolve.select(config.inventory, pf.pipeline.targets)
             envs = sorted(
                 {e for h in hosts if (e := resolve.host_environment(config.inventory, h))}
             )
+            status = last[name].status if name in last else "never run"
+            if not wanted.keeps({"pipeline": name, "env": envs, "status": status}):
+                continue
             result = (
                 status_text(last[name].status) if name in last else Text("never run", style="dim")
             )
@@ -220,9 +227,16 @@ class HomePane(Vertical):
 
 
 def matches(state: RunState, needle: str) -> bool:
-    """Whether a run shows under the filter: its id, pipeline, operator or status has it."""
-    fields = (state.id, state.pipeline, state.operator, state.status)
-    return not needle or any(needle in f.lower() for f in fields)
+    """Whether a run shows under the filter: its id, pipeline, operator, status and
+    environments, by field (`status:failed env:prod`) or by any word."""
+    fields = {
+        "run": state.id,
+        "pipeline": state.pipeline,
+        "op": state.operator,
+        "status": state.status,
+        "env": state.environments,
+    }
+    return Query.parse(needle).keeps(fields)
 
 
 def last_runs(runs: dict[str, RunState]) -> dict[str, RunState]:

@@ -11,10 +11,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Label, Static
+from textual.widgets import DataTable, Input, Label, Static
 
 from console.durations import format_duration
 from console.policy import Judged, Policy, counted, judge_gate
+from console.query import Query
 from console.render.runtext import duration, step_counts
 from console.sanitize import printable
 from console.state import GATE_HOST, Cell, Gate, RunState
@@ -162,6 +163,10 @@ class GatesPane(Vertical):
         from console.ui.screens.history import GateHistory
 
         yield Label("Pending approvals — a approves, r rejects", classes="section")
+        yield Input(
+            placeholder="filter: env:prod op:alice pipeline:deploy-* gate:NAME or any words",
+            id="gate-filter",
+        )
         yield Plain("No gate is waiting for a decision.", id="gate-empty")
         yield DataTable(id="gate-list", cursor_type="row", zebra_stripes=True)
         yield Plain(id="gate-detail")
@@ -186,6 +191,7 @@ class GatesPane(Vertical):
             "approvals",
         ):
             table.add_column(label, key=label)
+        self.query_one("#gate-filter", Input).display = False  # until / asks for it
         self.post_message(self.Mounted())
 
     def fill(
@@ -198,8 +204,11 @@ class GatesPane(Vertical):
         differs; decisions are judged with the inventory's operators (None: what the records
         show)."""
         table = self.query_one("#gate-list", DataTable)
+        kept = Query.parse(self.query_one("#gate-filter", Input).value)
         found = {
-            gate_key(s.id, g): (s, g, judge_gate(g, s.operator, operators)) for s, g in ordered
+            gate_key(s.id, g): (s, g, judge_gate(g, s.operator, operators))
+            for s, g in ordered
+            if kept.keeps(gate_fields(s, g), g.message)
         }
         wanted = {key: gate_row(s, g, now, j) for key, (s, g, j) in found.items()}
         self._details = {key: gate_detail(s, g, j) for key, (s, g, j) in found.items()}
@@ -216,10 +225,36 @@ class GatesPane(Vertical):
         self._show_detail()
 
     def fill_decided(self, decided: list[tuple[RunState, Gate]]) -> None:
-        """Show the gates that have closed, newest first."""
+        """Show the gates that have closed, newest first, that the filter keeps."""
         from console.ui.screens.history import GateHistory
 
-        self.query_one(GateHistory).fill(decided)
+        wanted = Query.parse(self.query_one("#gate-filter", Input).value)
+        kept = [(s, g) for s, g in decided if wanted.keeps(gate_fields(s, g), g.message)]
+        self.query_one(GateHistory).fill(kept)
+
+    def focus_filter(self) -> None:
+        """Show the filter and put the keyboard on it."""
+        box = self.query_one("#gate-filter", Input)
+        box.display = True
+        box.focus()
+
+    def clear_filter(self) -> bool:
+        """Empty and hide the filter (Esc, wherever the keyboard is); whether there was one."""
+        box = self.query_one("#gate-filter", Input)
+        if not box.display and not box.value:
+            return False
+        box.value, box.display = "", False
+        self.query_one("#gate-list", DataTable).focus()
+        self.post_message(self.Mounted())  # refill, unfiltered
+        return True
+
+    @on(Input.Changed, "#gate-filter")
+    def _filtered(self) -> None:
+        self.post_message(self.Mounted())  # the app refills the pane
+
+    @on(Input.Submitted, "#gate-filter")
+    def _filter_done(self) -> None:
+        self.query_one("#gate-list", DataTable).focus()
 
     def selected(self) -> tuple[str, str, str] | None:
         """The (run, stage, step) of the gate under the cursor, or None when there is none."""
@@ -240,6 +275,18 @@ class GatesPane(Vertical):
             else None
         )
         self.query_one("#gate-detail", Plain).update(self._details.get(key or "", ""))
+
+
+def gate_fields(state: RunState, gate: Gate) -> dict[str, str | list[str]]:
+    """What a gate's filter terms look at."""
+    return {
+        "run": state.id,
+        "pipeline": state.pipeline,
+        "env": state.environments,
+        "op": state.operator,
+        "gate": gate.step,
+        "status": gate.outcome or "waiting",
+    }
 
 
 def gate_key(run_id: str, gate: Gate) -> str:
