@@ -72,6 +72,7 @@ class Live:
         self._feed: StoreFeed | None = None
         self._lost: set[str] = set()
         self._caught_up = False
+        self._stopped = False
         """Whether the store's backlog has been folded: decisions after it are news."""
 
     @property
@@ -91,7 +92,8 @@ class Live:
         self._feed.run()
 
     def stop(self) -> None:
-        """Stop following the store."""
+        """Stop following the store, and keeping the panes live (the console is closing)."""
+        self._stopped = True
         if self._feed is not None:
             self._feed.stop()
 
@@ -135,6 +137,8 @@ class Live:
     def tick(self) -> None:
         """Each second: the audit pane's new records, the clocks of live runs and waiting
         gates, lost runners."""
+        if self._stopped:
+            return
         self._app.query_one(HomePane).tick()
         self.refresh_gates()
         audit = self._app.mounted(AuditPane)

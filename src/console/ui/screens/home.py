@@ -124,7 +124,10 @@ class HomePane(Vertical):
 
     def tick(self) -> None:
         """Move the clocks of live runs on (a run waiting at a gate has no events to do it)."""
-        table = self.query_one("#runs", DataTable)
+        tables = self.query("#runs")
+        if not tables:
+            return  # the console is closing: its widgets are going
+        table = tables.first(DataTable)
         now = self._clock()
         for run_id in table.rows:
             state = self._runs.get(str(run_id.value))
