@@ -165,12 +165,16 @@ def start_up(rounds: int, against: Path | None) -> dict[str, list[float]]:
     return results
 
 
-def latency(presses: int, rate: int) -> tuple[list[float], int, float, int, int]:
-    """Key latencies, lines written, seconds, and memory (KiB) before and at peak."""
+def latency(
+    presses: int, rate: int, src: Path | None = None
+) -> tuple[list[float], int, float, int, int]:
+    """Key latencies, lines written, seconds, and memory (KiB) before and at peak (of the
+    checkout whose `src` is given, run as `python -m console`, when one is)."""
     folder = Path(tempfile.mkdtemp(prefix="bench-console-"))
     store = folder / "store.db"
     seed(store)
-    term = Terminal(console(store, folder), XDG_CONFIG_HOME=str(folder))
+    argv = console(store, folder) if src is None else as_module(src, console(store, folder))
+    term = Terminal(argv, XDG_CONFIG_HOME=str(folder))
     flood = None
     try:
         term.wait_for("Quit", term.started)
@@ -250,14 +254,18 @@ def main() -> None:
         "\n| output rate | lines written | median ms | p95 ms | p99 ms | max ms | RSS before MiB | peak MiB |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    versions: list[tuple[str, Path | None]] = [("", None)]
+    if args.against is not None:  # both as `python -m console`, alternating
+        versions = [("this checkout, ", SRC), ("earlier, ", args.against)]
     for rate in [0, *(int(r) for r in args.rates.split(","))]:
-        samples, lines, seconds, before, peak = latency(args.presses, rate)
-        label = "idle" if not rate else f"{lines / seconds:,.0f} lines/s"
-        print(
-            f"| {label} | {lines:,} | {statistics.median(samples) * 1000:.1f} | {ms(samples, 0.95):.1f} | "
-            f"{ms(samples, 0.99):.1f} | {max(samples) * 1000:.1f} | {before / 1024:.0f} | {peak / 1024:.0f} |",
-            flush=True,
-        )
+        for who, src in versions:
+            samples, lines, seconds, before, peak = latency(args.presses, rate, src)
+            label = who + ("idle" if not rate else f"{lines / seconds:,.0f} lines/s")
+            print(
+                f"| {label} | {lines:,} | {statistics.median(samples) * 1000:.1f} | {ms(samples, 0.95):.1f} | "
+                f"{ms(samples, 0.99):.1f} | {max(samples) * 1000:.1f} | {before / 1024:.0f} | {peak / 1024:.0f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
