@@ -804,3 +804,27 @@ async def test_filters_take_fields_on_runs_gates_and_audit_and_esc_clears_them(
         assert records.row_count == 2
         await pilot.press("enter", "escape")
         assert records.row_count == 6
+
+
+async def test_the_launch_form_says_nothing_is_wrong_before_anything_is_typed(
+    console_app, tmp_path: Path
+) -> None:
+    from textual.widgets import Button, Label
+
+    seed.estate(tmp_path / "store.db")
+    app = console_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _settle(pilot, lambda: app.ready)
+        await pilot.press("l")
+        await _settle(pilot, lambda: isinstance(app.screen, LaunchDialog))
+        await pilot.pause(0.2)
+        version = app.screen.query_one("#param-version", Input)
+        error = app.screen.query_one("#error", Label)
+        assert version.placeholder == "e.g. 4.2.0"  # an example, not the pattern
+        assert str(error.render()) == "" and not version.has_class("-invalid")
+        await pilot.press(*"4.2")
+        assert "does not match" in str(error.render())  # typed: now it says
+        await pilot.press("backspace", "backspace", "backspace")
+        app.screen.query_one("#launch", Button).press()
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, LaunchDialog) and "version" in str(error.render())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
@@ -14,6 +15,7 @@ from console.engine.plan import RunPlan, plan_run
 from console.errors import ConsoleError
 from console.model.config import Config
 from console.model.params import ParamError, coerce
+from console.model.pipeline import Param
 from console.policy import typed_confirmation
 from console.sanitize import printable
 from console.ui.widgets.literal import Plain
@@ -49,6 +51,9 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
         self.config, self.pipeline_name, self.operator = config, pipeline, operator
         self.pipeline = config.pipelines[pipeline].pipeline
         self.plan: RunPlan | None = None
+        self._touched: set[str] = set()
+        self._tried = False
+        """Errors show for the fields the person typed in, and for all once they try to launch."""
 
     def compose(self) -> ComposeResult:
         with Vertical():  # the fields scroll; the buttons always show
@@ -63,9 +68,7 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
                         printable(hint + (f" — {param.description}" if param.description else ""))
                     )
                     default = "" if param.default is None else str(param.default)
-                    yield Input(
-                        value=default, placeholder=param.pattern or param.type, id=f"param-{name}"
-                    )
+                    yield Input(value=default, placeholder=example(param), id=f"param-{name}")
                 yield Plain(
                     "limit (host, group, glob or key=value; comma-separated; empty for all targets)"
                 )
@@ -86,6 +89,8 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "confirm":
+            if event.input.has_focus:  # typed by the person, not filled in by the form
+                self._touched.add(event.input.id or "")
             self._check()
 
     def _values(self) -> dict[str, str]:
@@ -95,6 +100,7 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
 
     def _check(self) -> None:
         errors: list[str] = []
+        waiting = False  # a required param the person has not come to yet
         for name, param in self.pipeline.params.items():
             box = self.query_one(f"#param-{name}", Input)
             try:
@@ -102,11 +108,14 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
                     coerce(name, param, box.value)
                 box.remove_class("-invalid")
             except ParamError as exc:
+                if not (self._tried or box.id in self._touched):  # no error before typing
+                    waiting = True
+                    continue
                 box.add_class("-invalid")
                 errors.append(str(exc))
         limit = self.query_one("#limit", Input).value.strip() or None
         self.plan = None
-        if not errors:
+        if not errors and not waiting:
             try:
                 given = {k: v for k, v in self._values().items() if v != ""}
                 self.plan = plan_run(self.config, self.pipeline_name, given, self.operator, limit)
@@ -146,6 +155,7 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
             self.dismiss(None)
 
     def _launch(self) -> None:
+        self._tried = True
         self._check()
         if self.plan is None:
             return
@@ -160,3 +170,18 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def example(param: Param) -> str:
+    """What to type, for people: the example in the param's description (`e.g. 4.2.0`), its
+    choices or range, else its type (never its regular expression)."""
+    found = re.search(r"\be\.g\.,?\s*(\S+)", param.description)
+    if found:
+        return f"e.g. {found.group(1).rstrip('.,;)')}"
+    if param.choices:
+        return " | ".join(param.choices)
+    if param.type == "int" and (param.min is not None or param.max is not None):
+        low = "…" if param.min is None else param.min
+        high = "…" if param.max is None else param.max
+        return f"a whole number from {low} to {high}"
+    return {"bool": "true or false", "int": "a whole number"}.get(param.type, "text")
