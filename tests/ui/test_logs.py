@@ -47,7 +47,7 @@ async def test_hostile_output_reaches_the_screen_as_visible_text_only(
         await _settle(pilot, lambda: any("safe" in line for line in view.lines))
         await pilot.pause(0.1)
         shown = "\n".join(_screen(view))
-        assert "ehr-web-stg-02 │ safe text [link=x]y[/] red" in shown
+        assert "ehr-web-stg-02 disk space │ safe text [link=x]y[/] red" in shown
         assert "\x1b" not in shown and "\x07" not in shown and "owned" not in shown
         assert "ZXZpbA" not in shown
         line = next(i for i, text in enumerate(view.lines) if "safe" in text)
@@ -202,8 +202,10 @@ async def test_text_a_host_hides_by_its_colours_is_readable_in_the_pane(
         await _settle(pilot, lambda: any("grey" in line for line in view.lines))
         await pilot.pause(0.1)
         shown = "\n".join(_screen(view))
-        assert "ehr-web-stg-02 │ concealed black" in shown  # the pause between chunks ends a line
-        assert "ehr-web-stg-02 │ red true grey" in shown
+        assert (
+            "ehr-web-stg-02 disk space │ concealed black" in shown
+        )  # the pause between chunks ends a line
+        assert "ehr-web-stg-02 disk space │ red true grey" in shown
         for word in ("concealed", "red"):
             line = next(i for i, text in enumerate(view.lines) if word in text)
             for seg in view.render_line(line - round(view.scroll_y)):
@@ -277,8 +279,26 @@ async def test_a_step_that_failed_before_any_output_says_why(console_app, tmp_pa
         matrix.move_cursor(row=matrix.get_row_index("ehr-web-stg-02"), column=1)
         view = app.query_one(LogView)
         await _settle(pilot, lambda: any(why in line for line in _text(view)))
-        assert any("✗ disk space: " + why in line for line in _text(view))
+        assert any("✗ unreachable: " + why in line for line in _text(view))
         detail = str(app.query_one("#cell-detail", Static).render())
         assert (
             "ehr-web-stg-02 · preflight › disk space: ⚡ unreachable after 1.0s — " + why in detail
         )
+
+
+async def test_the_output_pane_names_steps_lines_up_hosts_and_says_why_it_is_empty(
+    console_app, tmp_path: Path
+) -> None:
+    store = seed.estate(tmp_path / "store.db")
+    seed.output(store, RUN, "ehr-web-stg-02", [b"from two\n"])
+    app = console_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        view = await _open_newest_run(app, pilot)
+        await _settle(pilot, lambda: any("from two" in line for line in view.lines))
+        assert any(line.startswith("ehr-web-stg-02 disk space │ from two") for line in _text(view))
+        matrix = app.query_one(RunMatrix)
+        matrix.focus()
+        matrix.move_cursor(row=matrix.get_row_index("ehr-web-stg-01"), column=3)  # pending
+        await _settle(pilot, lambda: "has not started" in _screen(view)[0])
+        matrix.move_cursor(row=matrix.get_row_index("ehr-web-stg-01"), column=2)  # the gate
+        await _settle(pilot, lambda: "waits for decisions" in _screen(view)[0])

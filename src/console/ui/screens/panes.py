@@ -60,7 +60,9 @@ class RunPane(Vertical):
             return
         self.describe(state)
         self.query_one(RunMatrix).show(state)
-        self.query_one(LogPane).follow(state.id)
+        self.query_one(LogPane).follow(
+            state.id, pad=host_width(state), empty="No output yet: no step of this run has printed."
+        )
 
     def describe(self, state: RunState) -> None:
         """The title line (pipeline, status, params, progress, elapsed) and the stage strip."""
@@ -103,7 +105,12 @@ class RunPane(Vertical):
         if self._shown is not None:
             self._chosen = (event.host, event.stage, event.step)
             self._detail()
-            self.follow(self._shown.id, event.host, event.step)
+            cells = self._shown.cells
+            key = (event.stage, event.step)
+            cell = cells.get((*key, event.host)) or cells.get((*key, GATE_HOST))
+            self.query_one(LogPane).follow(
+                self._shown.id, event.host, event.step, empty=why_empty(cell)
+            )
 
     def _detail(self) -> None:
         """Say what the chosen cell came to, and why when it failed, under the matrix."""
@@ -118,6 +125,28 @@ class RunPane(Vertical):
     def follow(self, run_id: str, host: str, step: str) -> None:
         """Show the output of one cell in the logs pane."""
         self.query_one(LogPane).follow(run_id, host, step)
+
+
+EMPTY = {
+    "pending": "Nothing yet: this step has not started on this host.",
+    "running": "No output yet: the step is running and has printed nothing so far.",
+    "waiting": "A gate prints nothing: it waits for decisions (the gates pane, 3).",
+    "ok": "The step printed nothing; it ended ok.",
+    "skipped": "Skipped: the step did not run on this host.",
+    "cancelled": "Cancelled: the step did not run.",
+    "unknown": "No output: the runner stopped while the step ran; its outcome is unknown.",
+}
+"""Why a cell's output pane is empty, by the cell's status (a failure's reason is a line)."""
+
+
+def why_empty(cell: Cell | None) -> str:
+    """What the output pane says while a cell has no line."""
+    return EMPTY.get(cell.status, "No output.") if cell else "No output."
+
+
+def host_width(state: RunState) -> int:
+    """The widest host name of a run: the output's host prefixes are padded to it."""
+    return max((len(h) for h in state.targets), default=0)
 
 
 def cell_detail(host: str, cell: Cell) -> Text:

@@ -132,16 +132,20 @@ class LogPane(Vertical):
         host: str | None = None,
         step: str | None = None,
         until: int | None = None,
+        pad: int = 0,
+        empty: str = "",
     ) -> None:
         """Follow a run's output (one host and step when given) live from its newest lines,
-        or, `until` an event id, show the output as it stood then (a replay's cursor)."""
+        or, `until` an event id, show the output as it stood then (a replay's cursor); host
+        names padded to `pad`, and `empty` said while there is no line."""
         self._top = _NEWEST if until is None else until + 1
         if host is not None and step is not None:
             self.cell = (host, step)
         elif self.view is None or self.view.run_id != run_id:
             self.cell = None
         times = self.view.times if self.view else False
-        self._show(Filter(run_id, host, step, times))
+        self.lines.empty = empty or "No output yet."
+        self._show(Filter(run_id, host, step, times, pad))
 
     def _show(self, view: Filter) -> None:
         self.view, self.matches, self.match, self.needle = view, [], -1, ""

@@ -35,6 +35,8 @@ class Filter:
     host: str | None = None
     step: str | None = None
     times: bool = False
+    pad: int = 0
+    """The width host names are padded to, so that lines of many hosts line up."""
 
     def read(
         self, store: Store, after: int = 0, before: int | None = None, limit: int = 2000
@@ -66,14 +68,18 @@ def event_lines(
         event = item.event
         if not isinstance(event, ev.Output | ev.StepFinished):
             continue
-        prefix = "" if view.host else f"{event.host} "
+        prefix = "" if view.host else f"{event.host:<{view.pad}} "
+        if not view.step:  # all steps: say whose line it is
+            prefix += f"{event.step} "
         if view.times:
             stamp = time.strftime("%H:%M:%S", time.localtime(event.at))
             prefix = f"{stamp}.{int(event.at % 1 * 1000):03d} {prefix}"
         if isinstance(event, ev.StepFinished):
-            if event.status in FAILED:
-                why = printable(event.message or event.status.replace("_", " "))
-                out.append(((item.id, 0), f"{prefix}{FAILED_MARK}{event.step}: {why}{RESET}"))
+            if event.status in FAILED:  # the prefix names the step where it is not known
+                why = event.status.replace("_", " ") + (
+                    f": {event.message}" if event.message else ""
+                )
+                out.append(((item.id, 0), f"{prefix}{FAILED_MARK}{printable(why)}{RESET}"))
             continue
         key = (event.host, event.step, event.stream)
         lines = streams.setdefault(key, DisplayLines()).feed(event.data)

@@ -23,11 +23,16 @@ from console.ui.widgets.logtext import LineKey, plain
 class LogView(ScrollView, can_focus=True):
     """Holds a window of lines (the store holds the rest) and says when the reader reaches an edge."""
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"logview--match", "logview--current"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "logview--match",
+        "logview--current",
+        "logview--empty",
+    }
     DEFAULT_CSS = """
     LogView { background: $surface; color: $text; overflow: auto; }
     LogView:focus { background-tint: $foreground 5%; }
     LogView > .logview--match { background: $warning 45%; }
+    LogView > .logview--empty { color: $text-muted; text-style: italic; }
     LogView > .logview--current { background: $accent; color: $text; text-style: bold; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -45,6 +50,8 @@ class LogView(ScrollView, can_focus=True):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.lines: list[str] = []
+        self.empty = ""
+        """What the pane says while it has no line (why it is empty)."""
         self.keys: list[LineKey] = []
         self.needle = ""
         self.current: LineKey | None = None
@@ -162,6 +169,11 @@ class LogView(ScrollView, can_focus=True):
         index = scroll_y + y
         width, style = self.size.width, self.rich_style
         if index >= len(self.lines):
+            if index == 0 and self.empty:  # an empty pane says why
+                said = Text(self.empty, style=self.get_component_rich_style("logview--empty"))
+                return Strip(said.render(self.app.console), said.cell_len).crop_extend(
+                    0, width, style
+                )
             return Strip.blank(width, style)
         strip = self._cache.get(index)
         if strip is None:
