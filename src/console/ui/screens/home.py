@@ -119,8 +119,11 @@ class HomePane(Vertical):
         table = self.query_one("#pipelines", DataTable)
         last = last_runs(self._runs)
         for name in {self._runs[r].pipeline for r in changed}:
-            if name in table.rows and name in last:
-                table.update_cell(name, "last", status_text(last[name].status), update_width=True)
+            if name not in table.rows or name not in last:
+                continue
+            shown = status_text(last[name].status)
+            if table.get_cell(name, "last") != shown:  # a flood of output changes no status
+                table.update_cell(name, "last", shown, update_width=True)
 
     def tick(self) -> None:
         """Move the clocks of live runs on (a run waiting at a gate has no events to do it)."""
@@ -221,7 +224,8 @@ class HomePane(Vertical):
                 run_row(state, self._clock()),
                 strict=True,
             ):
-                table.update_cell(state.id, key, value, update_width=True)
+                if table.get_cell(state.id, key) != value:  # most batches change nothing here
+                    table.update_cell(state.id, key, value, update_width=True)
             return False
         if not matches(state, self.needle):
             return False
