@@ -8,6 +8,7 @@ the first frame, and the configuration thread imports it ahead of time (`warm_up
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import sys
 import time
@@ -188,8 +189,17 @@ class OpsConsoleApp(App[None]):
             self._configured(self._config)
         self.query_one("#pipelines", DataTable).focus()
         self.set_timer(1, self._after_first_frame)  # in case the footer never shows its keys
-        self.set_interval(1, lambda: self._live.tick() if self._live else None)
-        self.set_interval(SPIN_SECONDS, lambda: self._live.spin() if self._live else None)
+        self.set_interval(1, lambda: self._keep_live(lambda live: live.tick()))
+        self.set_interval(SPIN_SECONDS, lambda: self._keep_live(lambda live: live.spin()))
+
+    def _keep_live(self, turn: Callable[[Live], None]) -> None:
+        """A timer's turn of the live panes; one that fires while the console closes finds
+        its panes' widgets gone, and does nothing."""
+        from textual.css.query import NoMatches
+
+        if self._live is not None:
+            with contextlib.suppress(NoMatches):
+                turn(self._live)
 
     def on_console_footer_drawn(self) -> None:
         self.call_after_refresh(self._after_first_frame)
