@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from console.ui.themes import load_themes, remembered_theme
@@ -75,3 +77,28 @@ def test_every_full_screen_command_takes_the_consoles_theme(command: str) -> Non
     assert settings_of(build_parser().parse_args(argv)).theme == "opsconsole-light"
     before = ["--theme", "opsconsole-light", command, *(["last"] if command == "replay" else [])]
     assert settings_of(build_parser().parse_args(before)).theme == "opsconsole-light"
+
+
+def test_an_operators_own_theme_is_offered_and_a_broken_one_is_refused_in_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from console.cli import main
+    from console.ui.themes import check_theme
+
+    folder = tmp_path / "config" / "opsconsole" / "themes"  # XDG_CONFIG_HOME is tmp/config
+    folder.mkdir(parents=True)
+    (folder / "site.toml").write_text(
+        'name = "mercy-site"\nprimary = "#004B87"\nbackground = "#FFFFFF"\ndark = false\n'
+    )
+    names = [t.name for t in load_themes()]
+    assert names[:3] == ["opsconsole-dark", "opsconsole-high-contrast", "opsconsole-light"]
+    assert names[3] == "mercy-site"
+    check_theme("mercy-site")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "other"))  # files are read once
+    folder = tmp_path / "other" / "opsconsole" / "themes"
+    folder.mkdir(parents=True)
+    (folder / "typo.toml").write_text('name = "typo"\nprimary = "#004B87\n')
+    code = main(["replay", "last", "--theme", "mercy-site", "--store", str(tmp_path / "s.db")])
+    said = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in said
+    assert f"{folder / 'typo.toml'}:2" in said and "nothing was run" in said

@@ -2,26 +2,45 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from functools import cache
 from pathlib import Path
 
 from textual.theme import Theme
 
-from console.paths import settings_path
+from console.paths import config_folder, settings_path
 
 FOLDER = Path(__file__).parent
 DEFAULT = "opsconsole-dark"
 
 
 def load_themes(folder: Path = FOLDER) -> list[Theme]:
-    """Every theme file in the folder."""
-    return list(_read_themes(folder))
+    """The project's themes, then the operator's own (`themes/` beside their config file)."""
+    return [*_read_themes(folder), *_read_themes(config_folder() / "themes")]
 
 
 @cache  # read once per process: the factory checks the name, then the app registers them
 def _read_themes(folder: Path) -> tuple[Theme, ...]:
-    return tuple(Theme(**tomllib.loads(p.read_text())) for p in sorted(folder.glob("*.toml")))
+    return tuple(_theme(p) for p in sorted(folder.glob("*.toml")))
+
+
+def _theme(path: Path) -> Theme:
+    """One theme file, or the sentence that says what is wrong in it and where."""
+    from console.errors import ConfigError, Problem
+
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        why = re.sub(r" \(at line \d+, column \d+\)", "", str(exc))
+        raise ConfigError([Problem(str(path), int(line[1]) if line else None, "", why)]) from None
+    try:
+        return Theme(**data)
+    except (TypeError, ValueError) as exc:
+        allowed = "name, primary, secondary, accent, foreground, background, surface, panel, ..."
+        why = f"not a theme ({exc}); a theme file sets {allowed}"
+        raise ConfigError([Problem(str(path), None, "", why)]) from None
 
 
 def check_theme(name: str | None) -> None:
