@@ -828,3 +828,26 @@ async def test_the_launch_form_says_nothing_is_wrong_before_anything_is_typed(
         app.screen.query_one("#launch", Button).press()
         await pilot.pause(0.2)
         assert isinstance(app.screen, LaunchDialog) and "version" in str(error.render())
+
+
+async def test_a_yes_or_no_param_is_a_switch(console_app, tmp_path: Path) -> None:
+    from textual.widgets import Switch
+
+    seed.estate(tmp_path / "store.db")
+    app = console_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _settle(pilot, lambda: app.ready)
+        app.launch("migrate-ehr-db")
+        await _settle(pilot, lambda: isinstance(app.screen, LaunchDialog))
+        dialog = app.screen
+        switch = dialog.query_one("#param-dry_run", Switch)
+        assert switch.value is False  # its default
+        assert (
+            dialog.query_one("#param-migration", Input).placeholder == "a whole number from 1 to …"
+        )
+        await pilot.press(*"7")
+        await pilot.click("#param-dry_run")
+        await _settle(
+            pilot, lambda: dialog.plan is not None and dialog.plan.params.get("dry_run") is True
+        )
+        assert dialog.plan.params["migration"] == 7

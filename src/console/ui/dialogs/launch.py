@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static, Switch
 
 from console.engine.plan import RunPlan, plan_run
 from console.errors import ConsoleError
@@ -68,7 +68,10 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
                         printable(hint + (f" — {param.description}" if param.description else ""))
                     )
                     default = "" if param.default is None else str(param.default)
-                    yield Input(value=default, placeholder=example(param), id=f"param-{name}")
+                    if param.type == "bool":  # yes or no: a switch, nothing to mistype
+                        yield Switch(value=default.lower() == "true", id=f"param-{name}")
+                    else:
+                        yield Input(value=default, placeholder=example(param), id=f"param-{name}")
                 yield Plain(
                     "limit (host, group, glob or key=value; comma-separated; empty for all targets)"
                 )
@@ -94,18 +97,30 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
             self._check()
 
     def _values(self) -> dict[str, str]:
-        return {
-            name: self.query_one(f"#param-{name}", Input).value for name in self.pipeline.params
-        }
+        return {name: self._value(name) for name in self.pipeline.params}
+
+    def _value(self, name: str) -> str:
+        """What a param's field holds, as the text a command line would give."""
+        field = self.query_one(f"#param-{name}")
+        if isinstance(field, Switch):
+            return "true" if field.value else "false"
+        assert isinstance(field, Input)
+        return field.value
+
+    def on_switch_changed(self) -> None:
+        self._check()
 
     def _check(self) -> None:
         errors: list[str] = []
         waiting = False  # a required param the person has not come to yet
         for name, param in self.pipeline.params.items():
-            box = self.query_one(f"#param-{name}", Input)
+            box = self.query_one(f"#param-{name}")
+            if isinstance(box, Switch):
+                continue  # a switch is always a valid bool
             try:
-                if box.value or param.required:
-                    coerce(name, param, box.value)
+                value = self._value(name)
+                if value or param.required:
+                    coerce(name, param, value)
                 box.remove_class("-invalid")
             except ParamError as exc:
                 if not (self._tried or box.id in self._touched):  # no error before typing
