@@ -116,8 +116,10 @@ async def test_approving_a_gate_records_the_decision(console_app, tmp_path: Path
     app = console_app(operator="carol")
     async with app.run_test(size=SIZE) as pilot:
         await _settle(pilot, lambda: app.query_one(ConsoleHeader).pending == 1)
-        await pilot.press("3", "a")
-        assert isinstance(app.screen, DecisionDialog)
+        await pilot.press("3")
+        await _settle(pilot, lambda: app.focused is not None and app.focused.id == "gate-list")
+        await pilot.press("a")
+        await _settle(pilot, lambda: isinstance(app.screen, DecisionDialog))
         shown = " ".join(str(label.render()) for label in app.screen.query("Label"))
         assert "Plan ab12ab12ab12" in shown and "no self-approval" in shown
         await pilot.press(*"fits the window", "tab", *"CHG0001234", "enter")

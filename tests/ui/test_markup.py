@@ -56,7 +56,7 @@ async def test_markup_in_params_messages_and_output_is_shown_literally(
         await _settle(pilot, lambda: any("click[/link]" in str(line) for line in logs.lines))
         await pilot.press("3")
         gates = app.query_one("#gate-list", DataTable)
-        await _settle(pilot, lambda: gates.row_count == 2)
+        await _settle(pilot, lambda: gates.row_count == 2 and app.focused is gates)
         shown = " ".join(str(gates.get_row_at(i)) for i in range(gates.row_count))
         assert "[link=https://evil.example]click[/link]" in shown
         await pilot.press("down", "a")  # the tricky run's gate opened second
