@@ -57,12 +57,22 @@ def may_decide(
 ) -> str | None:
     """Why `actor` may not make this decision on this gate at all (their role, their own run, a
     freeze, approved already), before they write a reason; None when they may."""
+    policy, roles, approved = _who(inventory, state, gate, actor)
+    problem = standing(
+        policy, Ballot(actor, roles, decision), state.operator, approved, time.time()
+    )
+    return f"{problem} (run {state.id}, gate '{gate.step}')" if problem else None
+
+
+def _who(
+    inventory: Inventory, state: RunState, gate: Gate, actor: str
+) -> tuple[Policy, tuple[str, ...] | None, bool]:
+    """The gate's recorded policy, the actor's roles (None: not an operator), and whether an
+    approval of theirs already counts."""
     known = inventory.operators.get(actor)
-    ballot = Ballot(actor, tuple(known.roles) if known else None, decision)
     policy = Policy.from_dict(gate.policy)
     counted, _ = tally(policy, gate, state.operator, inventory.operators)
-    problem = standing(policy, ballot, state.operator, actor in counted, time.time())
-    return f"{problem} (run {state.id}, gate '{gate.step}')" if problem else None
+    return policy, tuple(known.roles) if known else None, actor in counted
 
 
 def record_decision(store: Store, inventory: Inventory, request: DecisionRequest) -> ev.GateDecided:
@@ -82,21 +92,13 @@ def record_decision(store: Store, inventory: Inventory, request: DecisionRequest
             f"{gate.plan_digest[:12]}, you saw {request.plan_digest[:12]}); review it again",
             **tried,
         )
-    known = inventory.operators.get(request.actor)
+    policy, roles, approved = _who(inventory, state, gate, request.actor)
     ballot = Ballot(
-        request.actor,
-        tuple(known.roles) if known else None,
-        request.decision,
-        request.reason.strip(),
-        request.ticket.strip(),
+        request.actor, roles, request.decision, request.reason.strip(), request.ticket.strip()
     )
-    policy = Policy.from_dict(gate.policy)
     now = time.time()
-    assume_signed = replace(
-        ballot, signed=True
-    )  # signing comes last: no agent prompt for a refusal
-    counted, _ = tally(policy, gate, state.operator, inventory.operators)
-    problem, emergency = judge(policy, assume_signed, state.operator, request.actor in counted, now)
+    assume_signed = replace(ballot, signed=True)  # signing comes last: no prompt for a refusal
+    problem, emergency = judge(policy, assume_signed, state.operator, approved, now)
     if problem:
         why = f"{problem} (run {state.id}, gate '{gate.step}')"
         refuse(store, request.actor, request.decision, subject, why, **tried)
@@ -112,6 +114,7 @@ def record_decision(store: Store, inventory: Inventory, request: DecisionRequest
         emergency=emergency,
         plan_digest=gate.plan_digest,
     )
+    known = inventory.operators.get(request.actor)
     event = _signed(event, known.ssh_public_key if known else None, policy)
     store.append([event])
     return event

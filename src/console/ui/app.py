@@ -279,6 +279,10 @@ class OpsConsoleApp(App[None]):
         if self._live is not None:
             self._live.arrived(message.events)
 
+    def on_gates_pane_filter_changed(self) -> None:
+        if self._live is not None:
+            self._live.refresh_gates()
+
     def on_gates_pane_mounted(self) -> None:
         self.call_after_refresh(lambda: self._live.refresh_gates() if self._live else None)
 

@@ -4,7 +4,7 @@ has the keyboard."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from textual.app import App
 from textual.widget import Widget
@@ -24,6 +24,16 @@ PANE_FOCUS = {
     "audit": "#audit-list",
 }
 """The widget that takes the keyboard when a pane shows."""
+
+
+class Filtered(Protocol):
+    """A pane with a filter of its own."""
+
+    def focus_filter(self) -> None:
+        """Show the filter and put the keyboard on it."""
+
+    def clear_filter(self) -> bool:
+        """Empty the filter; whether there was anything in it."""
 
 
 class Navigator:
@@ -90,19 +100,22 @@ class Navigator:
             pane.focus_filter()
             return
         self.show("home")
-        self._app.query_one(HomePane).open_filter()
+        self._app.query_one(HomePane).focus_filter()
 
-    def filtering(self) -> Any:
+    def filtering(self) -> Filtered | None:
         """The gates or audit pane when it shows (each has a filter of its own), else None."""
         from console.ui.screens.audit import AuditPane
         from console.ui.screens.panes import GatesPane
 
-        kind = {"gates": GatesPane, "audit": AuditPane}.get(self.active)
-        return self.mounted(kind) if kind is not None else None
+        if self.active == "gates":
+            return self.mounted(GatesPane)
+        return self.mounted(AuditPane) if self.active == "audit" else None
 
     def clear_filter(self) -> bool:
         """Esc: empty the filter of the pane that shows; whether there was one to empty."""
-        pane = self.filtering() if self.active != "home" else self._app.query_one(HomePane)
+        pane: Filtered | None = (
+            self.filtering() if self.active != "home" else self._app.query_one(HomePane)
+        )
         return bool(pane is not None and pane.clear_filter())
 
     def show_run(self, run_id: str) -> None:

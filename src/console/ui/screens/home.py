@@ -117,20 +117,20 @@ class HomePane(Vertical):
             if any(added):
                 runs.sort("started", key=str, reverse=True)  # cells are Text: compare words
         table = self.query_one("#pipelines", DataTable)
-        last = last_runs(self._runs)
         for name in {self._runs[r].pipeline for r in changed}:
-            if name not in table.rows or name not in last:
+            if name not in table.rows:
                 continue
-            shown = status_text(last[name].status)
+            newest = max(
+                (s for s in self._runs.values() if s.pipeline == name),
+                key=lambda s: s.created_at or 0,
+            )
+            shown = status_text(newest.status)
             if table.get_cell(name, "last") != shown:  # a flood of output changes no status
                 table.update_cell(name, "last", shown, update_width=True)
 
     def tick(self) -> None:
         """Move the clocks of live runs on (a run waiting at a gate has no events to do it)."""
-        tables = self.query("#runs")
-        if not tables:
-            return  # the console is closing: its widgets are going
-        table = tables.first(DataTable)
+        table = self.query_one("#runs", DataTable)
         now = self._clock()
         for run_id in table.rows:
             state = self._runs.get(str(run_id.value))
@@ -143,7 +143,7 @@ class HomePane(Vertical):
         key = key_under_cursor(self.query_one("#runs", DataTable))
         return key if key in self._runs else None
 
-    def open_filter(self) -> None:
+    def focus_filter(self) -> None:
         """Show the filter and put the keyboard on it."""
         box = self.query_one("#filter", Input)
         box.display = True

@@ -185,6 +185,9 @@ def run_title(state: RunState, now: float) -> Text:
 class GatesPane(Vertical):
     """Every open gate across runs, with what it will change and the policy it needs."""
 
+    class FilterChanged(Message):
+        """The filter changed: the pane wants filling again."""
+
     class Mounted(Message):
         """The pane is ready to be filled."""
 
@@ -274,12 +277,12 @@ class GatesPane(Vertical):
             return False
         box.value, box.display = "", False
         self.query_one("#gate-list", DataTable).focus()
-        self.post_message(self.Mounted())  # refill, unfiltered
+        self.post_message(self.FilterChanged())
         return True
 
     @on(Input.Changed, "#gate-filter")
     def _filtered(self) -> None:
-        self.post_message(self.Mounted())  # the app refills the pane
+        self.post_message(self.FilterChanged())
 
     @on(Input.Submitted, "#gate-filter")
     def _filter_done(self) -> None:
