@@ -39,6 +39,15 @@ class UsageError(ConsoleError):
     option, a moment that is not a time, an action the run's state does not allow."""
 
 
+class EnvironmentUnchosen(UsageError):
+    """A launch whose targets are in several environments, none of them chosen."""
+
+    def __init__(self, message: str, spanned: list[str]) -> None:
+        super().__init__(message)
+        self.spanned = spanned
+        """The environments the targets are in, for a form to offer."""
+
+
 class UnknownRun(UsageError):
     """No run matches a reference (or more than one does)."""
 

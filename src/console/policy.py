@@ -148,6 +148,19 @@ def may_launch(inventory: Inventory, environments: list[str], actor: str) -> str
     return None
 
 
+def one_environment(spanned: list[str], chosen: list[str] | None) -> str | None:
+    """Why a launch may not go ahead until its environment is chosen: a run goes into one
+    environment at a time unless the person names several; None when it may."""
+    if chosen is not None or len(spanned) < 2:
+        return None
+    return f"its targets are in {words_list(spanned)}, and a run goes into one at a time"
+
+
+def words_list(names: list[str]) -> str:
+    """Names as a sentence lists them: `a`, `a and b`, `a, b and c`."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def typed_confirmation(inventory: Inventory, environments: list[str]) -> str | None:
     """The environment whose name must be typed before a launch goes into it: production, or
     one whose changes need a change ticket; None when a launch needs no such care."""

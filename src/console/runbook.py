@@ -4,9 +4,11 @@ and which of each run's cells a batch changed (what a live view repaints)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from console import events as ev
+from console.state import Cell as CellState
 from console.state import Gate, RunState, apply
 
 if TYPE_CHECKING:
@@ -52,9 +54,29 @@ class RunBook:
         return sorted(found, key=lambda sg: sg[1].closed_at or 0, reverse=True)[:limit]
 
 
-def touching(runs: dict[str, RunState], host: str, first: str | None) -> RunState | None:
-    """The run `first` if it touches the host, else the newest run that does."""
-    newest = sorted(runs.values(), key=lambda s: s.created_at or 0, reverse=True)
-    if first in runs:
-        newest.insert(0, runs[first])
-    return next((s for s in newest if host in s.targets), None)
+@dataclass(frozen=True)
+class HostStep:
+    """A step's last result on one host: what it came to, when, in which run."""
+
+    run: RunState
+    cell: CellState
+
+    @property
+    def at(self) -> float:
+        """When the result was known (or the step began, while it runs; or the run began)."""
+        return self.cell.finished_at or self.cell.started_at or self.run.created_at or 0
+
+
+def host_history(runs: Iterable[RunState], host: str) -> list[HostStep]:
+    """Each step's last result on a host across runs (a step is a pipeline's stage and step),
+    newest first; a step skipped or cut off before it began there is no result."""
+    last: dict[tuple[str, str, str], HostStep] = {}
+    for state in runs:
+        for (stage, step, name), cell in state.cells.items():
+            if name != host or cell.started_at is None:  # never ran there: no result
+                continue
+            found = HostStep(state, cell)
+            key = (state.pipeline, stage, step)
+            if key not in last or found.at >= last[key].at:
+                last[key] = found
+    return sorted(last.values(), key=lambda h: h.at, reverse=True)

@@ -16,7 +16,7 @@ from console.render.display import MAX_LINE, cut_mark
 from tests.conftest import Estate, write_estate
 from tests.helpers import cells, run_cli, spawn_cli, state_of, wait_for
 from tests.pty import Terminal
-from tests.sshd import Sshd
+from tests.sshd import Sshd, free_port
 
 OPSCONSOLE = str(Path(sys.executable).with_name("opsconsole"))
 
@@ -259,3 +259,118 @@ def test_logs_cut_a_long_line_on_a_terminal_and_keep_it_whole_in_a_pipe(estate: 
         term.wait_for(mark[:40], term.started, timeout=1)
     finally:
         term.close()
+
+
+TWO_PLACES = """
+    name = "two"
+    targets = ["all", "q1"]
+    [[stages]]
+    name = "s"
+      [[stages.steps]]
+      name = "who"
+      run = "echo {{ host.name }}"
+"""
+
+
+def test_a_run_goes_into_one_environment_unless_several_are_named(
+    tmp_path: Path, sshd: Sshd, capsys
+) -> None:
+    """Targets in two environments: nothing runs until one is chosen; both only by name."""
+    estate = write_estate(
+        tmp_path,
+        sshd,
+        hosts=2,
+        extra=f"""
+        [environments.qa]
+        approvals = 1
+
+        [hosts.q1]
+        address = "127.0.0.1"
+        port = {sshd.port}
+        environment = "qa"
+        """,
+    )
+    estate.pipeline("two", TWO_PLACES)
+    assert run_cli(estate, "run", "two") == 2
+    said = capsys.readouterr().err
+    assert "its targets are in test and qa, and a run goes into one at a time" in said
+    assert "--env test" in said and "--env test,qa" in said
+    assert run_cli(estate, "runs") == 0 and "no runs yet" in capsys.readouterr().out
+    assert run_cli(estate, "run", "two", "--env", "qa") == 0
+    assert sorted(h for (_, h) in cells(state_of(estate))) == ["q1"]
+    # a detached runner plans the run again from its record: into both, as chosen
+    assert run_cli(estate, "run", "two", "--env", "qa,test", "--detach") == 0
+    wait_for(lambda: state_of(estate).status == "succeeded", what="the detached run to succeed")
+    assert sorted(h for (_, h) in cells(state_of(estate))) == ["h1", "h2", "q1"]
+    assert state_of(estate).launched.environments == ["test", "qa"]
+    assert run_cli(estate, "run", "two", "--limit", "h*") == 0  # narrowed into one: no choice
+    assert sorted(h for (_, h) in cells(state_of(estate))) == ["h1", "h2"]
+    capsys.readouterr()
+    assert run_cli(estate, "run", "two", "--env", "prod") == 2
+    assert "pipeline 'two' has no target hosts in prod; its targets are in test, qa" in (
+        capsys.readouterr().err
+    )
+
+
+def test_host_describes_a_host_its_trusted_key_and_its_steps_last_results(
+    estate: Estate, sshd: Sshd, capsys
+) -> None:
+    estate.pipeline("one", ONE)
+    assert run_cli(estate, "run", "one") == 0
+    capsys.readouterr()
+    assert run_cli(estate, "host", "h2") == 0
+    out = capsys.readouterr().out
+    listed = subprocess.run(
+        ["ssh-keygen", "-l", "-f", str(sshd.known_hosts)], capture_output=True, text=True
+    ).stdout
+    fingerprints = {word for word in listed.split() if word.startswith("SHA256:")}
+    assert fingerprints and all(f in out for f in fingerprints)  # the key it must show
+    assert f"address     {sshd.user}@127.0.0.1:{sshd.port}" in out
+    assert "environment test" in out and "labels      n=2" in out
+    assert "from the 1 newest run:" in out
+    assert state_of(estate).id in out and "s › who" in out and "✓ ok" in out
+    assert run_cli(estate, "host", "h2", "--json") == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["history"][0]["status"] == "ok" and shown["runs_read"] == 1
+    assert shown["history"][0]["run"] == state_of(estate).id
+    assert run_cli(estate, "host", "hh2") == 2
+    said = capsys.readouterr().err
+    assert f"no host 'hh2' in the inventory {estate.inventory}; did you mean 'h2'?" in said
+    assert run_cli(estate, "host", "web") == 2
+    assert "its hosts are named like h1, h2, h3" in capsys.readouterr().err
+
+
+def test_logs_say_why_a_step_failed_even_when_it_printed_nothing(
+    tmp_path: Path, sshd: Sshd
+) -> None:
+    """One host exits 3 without a word; another cannot be reached: `logs` says both."""
+    estate = write_estate(
+        tmp_path,
+        sshd,
+        hosts=1,
+        extra=f"""
+        [hosts.gone]
+        address = "127.0.0.1"
+        port = {free_port()}
+        groups = ["all"]
+        """,
+    )
+    estate.pipeline(
+        "quiet",
+        """
+        name = "quiet"
+        targets = ["all"]
+        [[stages]]
+        name = "s"
+          [[stages.steps]]
+          name = "quiet"
+          run = "exit 3"
+        """,
+    )
+    assert run_cli(estate, "run", "quiet") == 1
+    piped = spawn_cli(estate, "logs", "last")
+    assert piped.returncode == 0, piped.stderr
+    lines = piped.stdout.splitlines()
+    assert "h1 quiet✗ failed: exit status 3" in lines
+    assert any(line.startswith("gone quiet✗ unreachable: ") for line in lines), lines
+    assert "\x1b" not in piped.stdout  # no colour into a pipe

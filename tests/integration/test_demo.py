@@ -79,7 +79,9 @@ def test_the_demo_console_shows_a_production_change_through_to_the_end(tmp_path)
         term.wait_for("never run", term.started, timeout=60)
         time.sleep(0.5)
         term.wait_for("Launch deploy-ehr-web", term.press("l"))
-        for keys in ("4.2.0", "\t", "\x15", "prod", "\t", "prod"):  # version, limit, confirm
+        # version; the environment: dev, staging, prod (the second next), chosen; past the
+        # limit to the typed confirmation
+        for keys in ("4.2.0", "\t", "\x1b[B", "\x1b[B", " ", "\t", "\t", "prod"):
             term.press(keys)
             time.sleep(0.3)
         sent = term.press("\r")

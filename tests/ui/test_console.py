@@ -205,7 +205,7 @@ async def test_launch_checks_params_as_typed_and_creates_the_run(
         assert dialog.plan is None and "does not match the pattern" in str(
             dialog.query_one("#error").render()
         )
-        await pilot.press(*".0", "tab", *"staging")
+        await pilot.press(*".0", "tab", "tab", *"staging")  # past the environment, to the limit
         await pilot.pause()
         assert dialog.plan is not None and dialog.plan.hosts == ["ehr-web-stg-01", "ehr-web-stg-02"]
         assert "2 host(s) in staging" in str(dialog.query_one("#preview").render())
@@ -223,7 +223,7 @@ async def test_launching_into_prod_asks_for_the_environment_name(
     spawned: list[str] = []
     app = console_app(spawned=spawned)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("enter", *"4.2.0", "tab", *"ehr-web-01", "enter")
+        await pilot.press("enter", *"4.2.0", "tab", "tab", *"ehr-web-01", "enter")
         dialog = app.screen
         assert isinstance(dialog, LaunchDialog)
         assert "type 'prod' to confirm" in str(dialog.query_one("#confirm-label").render())
@@ -261,11 +261,15 @@ async def test_palette_finds_pipelines_and_runs(console_app, tmp_path: Path) -> 
 
 
 async def test_palette_finds_a_host_and_opens_its_row(console_app, tmp_path: Path) -> None:
+    from console.ui.screens.host import HostScreen
+
     seed.estate(tmp_path / "store.db")
     app = console_app()
     async with app.run_test(size=SIZE) as pilot:
         await _settle(pilot, lambda: app.query_one("#runs", DataTable).row_count == 3)
         await _palette(pilot, app, "show host ehr-web-stg-02")
+        await _settle(pilot, lambda: isinstance(app.screen, HostScreen))
+        await pilot.press("enter")  # its newest step: the check of the run at its gate
         matrix = app.query_one(RunMatrix)
         await _settle(pilot, lambda: matrix.run_id is not None and app.focused is matrix)
         assert app.open_run == "20261117-110000-cccc"
@@ -832,6 +836,52 @@ async def test_the_launch_form_says_nothing_is_wrong_before_anything_is_typed(
         assert isinstance(app.screen, LaunchDialog) and "version" in str(error.render())
 
 
+async def test_a_launch_goes_into_the_environment_the_operator_chooses(
+    console_app, tmp_path: Path
+) -> None:
+    """deploy-ehr-web's targets are in dev, staging and prod: nothing is planned until one is
+    chosen, and all three only when chosen as such (with prod's typed confirmation)."""
+    from textual.widgets import Button, Label, RadioSet
+
+    spawned: list[str] = []
+    app = console_app(spawned=spawned)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _settle(pilot, lambda: app.ready)
+        app.launch("deploy-ehr-web")
+        await _settle(pilot, lambda: isinstance(app.screen, LaunchDialog))
+        dialog = app.screen
+        await pilot.press(*"4.2.0")
+        await pilot.pause()
+        assert dialog.plan is None and str(dialog.query_one("#preview").render()) == ""
+        dialog.query_one("#launch", Button).press()
+        await pilot.pause(0.2)
+        error = str(dialog.query_one("#error", Label).render())
+        assert "Choose the environment to launch into: dev, staging and prod." in error
+        assert isinstance(app.screen, LaunchDialog) and not spawned
+        choices = dialog.query_one("#environment", RadioSet)
+        assert [str(b.label) for b in choices.query("RadioButton")] == [
+            "dev",
+            "staging",
+            "prod",
+            "all of them",
+        ]
+        choices.focus()
+        await pilot.press("down", "enter")  # staging
+        await _settle(pilot, lambda: dialog.plan is not None)
+        assert dialog.plan.hosts == ["ehr-web-stg-01", "ehr-web-stg-02"]
+        assert not dialog.query_one("#confirm").display  # staging needs no typed name
+        await pilot.press("down", "down", "enter")  # all of them
+        await _settle(pilot, lambda: dialog.plan is not None and len(dialog.plan.hosts) > 2)
+        assert dialog.plan.environments() == ["dev", "staging", "prod"]
+        assert "type 'prod' to confirm" in str(dialog.query_one("#confirm-label").render())
+        dialog.query_one("#confirm", Input).value = "prod"
+        dialog.query_one("#launch", Button).press()
+        await _settle(pilot, lambda: bool(spawned))
+        launched = SQLiteStore(tmp_path / "store.db").read(spawned[0])[0].event
+        assert isinstance(launched, ev.RunLaunched)
+        assert launched.environments == ["dev", "staging", "prod"]
+
+
 async def test_a_yes_or_no_param_is_a_switch(console_app, tmp_path: Path) -> None:
     from textual.widgets import Switch
 
@@ -848,8 +898,82 @@ async def test_a_yes_or_no_param_is_a_switch(console_app, tmp_path: Path) -> Non
             dialog.query_one("#param-migration", Input).placeholder == "a whole number from 1 to …"
         )
         await pilot.press(*"7")
+        await pilot.click("#env-0")  # staging, of staging and prod
         await pilot.click("#param-dry_run")
         await _settle(
             pilot, lambda: dialog.plan is not None and dialog.plan.params.get("dry_run") is True
         )
         assert dialog.plan.params["migration"] == 7
+
+
+async def test_the_host_view_shows_a_host_and_opens_any_of_its_steps_output(
+    console_app, tmp_path: Path
+) -> None:
+    """Enter on a matrix row opens the host: where it is, how it is reached, and each step's
+    last result on it across runs; Enter on one of those opens that run on the step's output."""
+    from console.ui.screens.host import HostScreen
+    from console.ui.widgets.logs import LogPane
+
+    store = seed.estate(tmp_path / "store.db")
+    newest = "20261117-120000-dddd"
+    seed.launch(store, newest, seed.T0 + 7250)
+    seed.step(store, newest, seed.T0 + 7251, "ehr-web-stg-02", "failed", b"use 99%\n")
+    app = console_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _settle(pilot, lambda: app.ready and newest in app.runs)
+        app.show_run("20261117-090000-aaaa")
+        matrix = app.query_one(RunMatrix)
+        await _settle(pilot, lambda: matrix.row_count == 2)
+        matrix.focus()
+        await pilot.press("j", "enter")  # the second host's row
+        await _settle(pilot, lambda: isinstance(app.screen, HostScreen))
+        screen = app.screen
+        assert str(screen.query_one("#host-title").render()) == "Host ehr-web-stg-02 · staging"
+        shown = screen.query_one("#host-details")
+        details = [shown.render_line(y).text.rstrip() for y in range(shown.size.height)]
+        assert "address     deploy@10.30.1.12:22" in details
+        assert "groups      ehr-web, ehr, staging" in details
+        assert any("service=ehr-web port=8443" in line for line in details)  # the group's
+        assert any(line.startswith("host key    none on record") for line in details)
+        history = screen.query_one("#host-history", DataTable)
+        rows = [[str(c) for c in history.get_row_at(i)] for i in range(history.row_count)]
+        # the failed check of the newest run that ran it on this host, not the older ok ones
+        assert [r[1:5] for r in rows] == [
+            ["✗ failed (exit 1)", "preflight › disk space", newest, "deploy-ehr-web"]
+        ]
+        await pilot.press("enter")
+        await _settle(pilot, lambda: app.open_run == newest)
+        await _settle(pilot, lambda: matrix.cursor_coordinate.row == 1)
+        assert not isinstance(app.screen, HostScreen)
+        key = matrix.coordinate_to_cell_key(matrix.cursor_coordinate)
+        assert (key.row_key.value, key.column_key.value) == (
+            "ehr-web-stg-02",
+            "preflight\x1fdisk space",
+        )
+        view = app.query_one(LogPane).lines
+        await _settle(pilot, lambda: any("use 99%" in line for line in view.lines))
+
+
+async def test_the_palette_opens_a_host_and_a_typo_is_said(console_app, tmp_path: Path) -> None:
+    from console.ui.screens.host import HostScreen
+
+    seed.estate(tmp_path / "store.db")
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, lambda: app.ready)
+        await _palette(pilot, app, "host ehr-db-01")
+        await _settle(pilot, lambda: isinstance(app.screen, HostScreen))
+        assert "No step has run on this host in the 3 newest runs" in str(
+            app.screen.query_one("#host-caption").render()
+        )
+        await pilot.press("escape")
+        await _settle(pilot, lambda: not isinstance(app.screen, HostScreen))
+        app.show_host("ehr-web-stg-1")
+        await _settle(
+            pilot,
+            lambda: any(
+                "no host 'ehr-web-stg-1' in the inventory" in str(n.message)
+                and "did you mean 'ehr-web-stg-01'?" in str(n.message)
+                for n in app._notifications
+            ),
+        )

@@ -46,6 +46,16 @@ async def _pane(app, pilot, key: str, pane: str, focus: str) -> None:  # type: i
     raise AssertionError(f"pane {pane} did not take the keyboard")
 
 
+async def _screen_shows(app, pilot, kind: type) -> None:  # type: ignore[no-untyped-def]
+    """Wait until a screen of this kind is on top, and a moment for it to settle."""
+    for _ in range(40):
+        await pilot.pause(0.05)
+        if isinstance(app.screen, kind):
+            break
+    await pilot.pause(0.3)
+    assert isinstance(app.screen, kind)
+
+
 async def home(app, pilot) -> None:  # type: ignore[no-untyped-def]
     assert app.query_one("#pipelines", DataTable).row_count == 5
 
@@ -63,23 +73,13 @@ async def gates(app, pilot) -> None:  # type: ignore[no-untyped-def]
 
 async def launch(app, pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.press("l")
-    for _ in range(40):
-        await pilot.pause(0.05)
-        if isinstance(app.screen, LaunchDialog):
-            break
-    await pilot.pause(0.3)
-    assert isinstance(app.screen, LaunchDialog)
+    await _screen_shows(app, pilot, LaunchDialog)
 
 
 async def decision(app, pilot) -> None:  # type: ignore[no-untyped-def]
     await gates(app, pilot)
     await pilot.press("a")
-    for _ in range(40):
-        await pilot.pause(0.05)
-        if isinstance(app.screen, DecisionDialog):
-            break
-    await pilot.pause(0.2)
-    assert isinstance(app.screen, DecisionDialog)
+    await _screen_shows(app, pilot, DecisionDialog)
 
 
 async def help_overlay(app, pilot) -> None:  # type: ignore[no-untyped-def]
@@ -120,6 +120,17 @@ async def replay(app, pilot) -> None:  # type: ignore[no-untyped-def]
     assert app.screen.cursor == app.screen.timeline.last
 
 
+async def host(app, pilot) -> None:  # type: ignore[no-untyped-def]
+    """The host view of the failed run's first host, opened with Enter on its matrix row."""
+    from console.ui.screens.host import HostScreen
+    from console.ui.widgets.matrix import RunMatrix
+
+    await run_view(app, pilot)
+    app.query_one(RunMatrix).focus()
+    await pilot.press("enter")
+    await _screen_shows(app, pilot, HostScreen)
+
+
 SCREENS: dict[str, Callable[..., Awaitable[None]]] = {
     "home": home,
     "run": run_view,
@@ -129,13 +140,17 @@ SCREENS: dict[str, Callable[..., Awaitable[None]]] = {
     "help": help_overlay,
     "audit": audit,
     "replay": replay,
+    "host": host,
 }
 
 
 @pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("screen", list(SCREENS))
-def test_screen(snap_compare, console_app, tmp_path: Path, screen: str, size, theme: str) -> None:
+def test_screen(  # type: ignore[no-untyped-def]
+    snap_compare, console_app, tmp_path: Path, screen: str, size, theme: str, monkeypatch
+) -> None:
+    monkeypatch.setenv("HOME", "/home/operator")  # the host view names ~/.ssh/known_hosts
     seed.estate(tmp_path / "store.db")
     app = console_app(theme=theme)
 

@@ -20,12 +20,21 @@ def _contrast(a: str, b: str) -> float:
     return (high + 0.05) / (low + 0.05)
 
 
-def test_three_themes_ship() -> None:
+def test_three_themes_ship_from_the_top_level_themes_folder() -> None:
+    """The repository keeps them in `themes/`; the package carries the same files (a wheel
+    holds them as files: `console/ui/themes/*.toml`)."""
+    from importlib.resources import files
+
     assert {t.name for t in load_themes()} == {
         "opsconsole-dark",
         "opsconsole-light",
         "opsconsole-high-contrast",
     }
+    top = Path(__file__).resolve().parents[2] / "themes"
+    kept = {p.name: p.read_bytes() for p in top.glob("*.toml")}
+    packaged = files("console.ui.themes")
+    carried = {p.name: p.read_bytes() for p in packaged.iterdir() if p.name.endswith(".toml")}
+    assert kept and carried == kept
 
 
 @pytest.mark.parametrize("theme", load_themes(), ids=lambda t: t.name)

@@ -129,3 +129,30 @@ def test_folding_in_pieces_equals_folding_at_once() -> None:
     whole = fold(events)
     pieces = fold(events[5:], fold(events[:5]))
     assert whole == pieces
+
+
+def _ran(run_id: str, at: float, status: ev.StepStatus, host: str = "a") -> list[ev.Event]:
+    launched = _launched()
+    return [
+        ev.RunLaunched(**{**vars(launched), "run_id": run_id, "at": at}),
+        ev.StepStarted(run_id=run_id, at=at + 1, stage="pre", step="disk", host=host),
+        ev.StepFinished(
+            run_id=run_id, at=at + 2, stage="pre", step="disk", host=host, status=status
+        ),
+        ev.RunFinished(run_id=run_id, at=at + 3, status="failed"),
+    ]
+
+
+def test_a_hosts_history_keeps_each_steps_last_result_and_leaves_out_what_never_ran() -> None:
+    from console.runbook import host_history
+
+    older = fold(_ran("r1", 10.0, "ok"))
+    newer = fold(_ran("r2", 20.0, "failed"))
+    elsewhere = fold(_ran("r3", 30.0, "ok", host="b"))  # a's cells never began in r3
+    found = host_history([newer, elsewhere, older], "a")
+    assert [(h.run.id, h.cell.stage, h.cell.step, h.cell.status) for h in found] == [
+        ("r2", "pre", "disk", "failed")
+    ]
+    assert found[0].at == 22.0
+    assert [h.run.id for h in host_history([older, newer, elsewhere], "b")] == ["r3"]
+    assert host_history([elsewhere], "a") == []  # skipped and pending cells are not results

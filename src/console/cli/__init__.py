@@ -35,6 +35,7 @@ def commands() -> list[Command]:
         "resume",
         "cancel",
         "export",
+        "host",
         "audit",
         "demo",
         "_runner",

@@ -144,7 +144,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     given = args.param if args.param is not None else (DEFAULT_PARAMS if sample else [])
     limit = args.limit if args.limit is not None else (DEFAULT_LIMIT if sample else None)
     params = parse_assignments(given)
-    planned = launch.plan(config, args.pipeline, params, settings.operator, limit)
+    planned = launch.plan(config, args.pipeline, params, settings.operator, limit, args.env)
     typed(typed_confirmation(config.inventory, planned.environments()), args.confirm)
     print(
         f"demo: {len(config.inventory.hosts)} embedded SSH hosts on loopback; "

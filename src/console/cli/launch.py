@@ -60,7 +60,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     config = load(settings)
     params = parse_assignments(args.param or [])
-    planned = launch.plan(config, args.pipeline, params, settings.operator, args.limit)
+    planned = launch.plan(config, args.pipeline, params, settings.operator, args.limit, args.env)
     return _start(planned, args, settings)
 
 

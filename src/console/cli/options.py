@@ -68,8 +68,23 @@ def add_launch_options(p: argparse.ArgumentParser) -> None:
         metavar="PATTERN",
         help="narrow the targets: host, group, glob or key=value label, comma-separated",
     )
+    p.add_argument(
+        "--env",
+        type=names,
+        metavar="ENV[,ENV]",
+        help="the environment to launch into, when the targets are in several (several at once "
+        "only when named: --env dev,staging)",
+    )
     add_confirm(p)
     p.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
+
+
+def names(text: str) -> list[str]:
+    """A comma-separated list of names, each once."""
+    found = [n.strip() for n in text.split(",") if n.strip()]
+    if not found:
+        raise argparse.ArgumentTypeError("name at least one environment")
+    return list(dict.fromkeys(found))
 
 
 def add_confirm(p: argparse.ArgumentParser) -> None:

@@ -103,10 +103,14 @@ def logs(args: argparse.Namespace, settings: Settings) -> int:
     with open_store(settings.store) as store:
         run_id, after = store.resolve_run(args.run), 0
         while True:
-            batch = store.read(run_id, after, kinds=(ev.Output.kind,), host=args.host, limit=5000)
+            kinds = (ev.Output.kind, ev.StepFinished.kind)  # output, and why a step failed
+            batch = store.read(run_id, after, kinds=kinds, host=args.host, limit=5000)
             for stored in batch:
-                assert isinstance(stored.event, ev.Output)
-                sys.stdout.writelines(f"{line}\n" for line in labelled.lines(stored.event))
+                if isinstance(stored.event, ev.Output):
+                    sys.stdout.writelines(f"{line}\n" for line in labelled.lines(stored.event))
+                elif isinstance(stored.event, ev.StepFinished):
+                    why = labelled.reason(stored.event)
+                    sys.stdout.write(f"{why}\n" if why else "")
             sys.stdout.flush()
             after = batch[-1].id if batch else after
             if len(batch) == 5000:
@@ -183,6 +187,35 @@ def replay(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def configure_host(p: argparse.ArgumentParser) -> None:
+    """Which host, and how much history."""
+    p.add_argument("host", help="the host's name in the inventory")
+    p.add_argument(
+        "--runs", type=int, default=200, metavar="N", help="how many recent runs to read (200)"
+    )
+    _json_option(p)
+
+
+def host(args: argparse.Namespace, settings: Settings) -> int:
+    """A host: its place in the inventory, its route and trusted keys, and each step's last
+    result on it across runs."""
+    from console.ops import hosts
+    from console.ops.config import load
+    from console.render.host import history_text, host_json, host_text
+    from console.store import open_store
+
+    view = hosts.describe(load(settings), args.host)
+    with open_store(settings.store) as store:
+        found, read = hosts.history(store, args.host, args.runs)
+    if args.json:
+        print_json(host_json(view, found, read))
+    else:
+        print(host_text(view))
+        print()
+        print(history_text(found, read))
+    return 0
+
+
 COMMANDS = [
     ("runs", "list runs", configure_runs, runs),
     ("show", "show a run's state", configure_show, show),
@@ -194,4 +227,5 @@ COMMANDS = [
         configure_export,
         export,
     ),
+    ("host", "describe a host and each step's last result on it", configure_host, host),
 ]

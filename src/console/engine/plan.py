@@ -11,14 +11,15 @@ from pathlib import Path
 
 from console import events as ev
 from console.engine.files import RunFiles, from_launch
-from console.errors import ConfigError, LaunchRefused, UsageError
+from console.errors import ConfigError, EnvironmentUnchosen, LaunchRefused, UsageError
 from console.model import resolve
 from console.model.base import Scalar
 from console.model.config import Config, PipelineFile
+from console.model.inventory import Inventory
 from console.model.params import resolve_params
 from console.model.pipeline import Pipeline, Step
 from console.model.problems import did_you_mean
-from console.policy import may_launch
+from console.policy import may_launch, one_environment
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,7 @@ class RunPlan:
 
     def environments(self) -> list[str]:
         """The environments the run touches."""
-        if self.pipeline.environment:
-            return [self.pipeline.environment]
-        envs = {resolve.host_environment(self.config.inventory, h) for h in self.hosts}
-        return sorted(e for e in envs if e)
+        return target_environments(self.config.inventory, self.pipeline, self.hosts)
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -72,8 +70,12 @@ def plan_run(
     limit: str | None = None,
     run_id: str | None = None,
     repeats: str | None = None,
+    environments: list[str] | None = None,
 ) -> RunPlan:
-    """Check everything about a launch and resolve it; raises UsageError saying what is wrong."""
+    """Check everything about a launch and resolve it; raises UsageError saying what is wrong.
+
+    `environments` are the ones the person chose (None: none chosen, which is enough only
+    when the targets are in one environment)."""
     if pipeline_name not in config.pipelines:
         hint = did_you_mean(pipeline_name, config.pipelines) or (
             f"; the pipelines are {', '.join(sorted(config.pipelines))}"
@@ -91,11 +93,48 @@ def plan_run(
         raise UsageError(
             f"pipeline '{pipeline_name}' has no target hosts{where}; check its targets"
         )
+    hosts = in_environments(config, pipeline_name, hosts, environments)
     plan = RunPlan(run_id or new_run_id(), config, pf, params, hosts, operator, limit, repeats)
     refused = may_launch(inventory, plan.environments(), operator)
     if refused:
         raise LaunchRefused(refused)
     return plan
+
+
+def target_environments(inventory: Inventory, pipeline: Pipeline, hosts: list[str]) -> list[str]:
+    """The environments a pipeline's hosts are in (the pipeline's own, when it names one)."""
+    if pipeline.environment:
+        return [pipeline.environment]
+    envs = {e for h in hosts if (e := resolve.host_environment(inventory, h))}
+    declared = [e for e in inventory.environments if e in envs]  # as the inventory orders them
+    return declared + sorted(envs - set(declared))
+
+
+def in_environments(
+    config: Config, pipeline_name: str, hosts: list[str], chosen: list[str] | None
+) -> list[str]:
+    """The hosts in the chosen environments; refused in words when none is chosen and the hosts
+    are in several, or when a chosen one holds none of them."""
+    pipeline = config.pipelines[pipeline_name].pipeline
+    spanned = target_environments(config.inventory, pipeline, hosts)
+    refused = one_environment(spanned, chosen)
+    if refused:
+        raise EnvironmentUnchosen(
+            f"pipeline '{pipeline_name}': {refused}; choose it with --env "
+            f"(e.g. --env {spanned[0]}), or several at once with --env {','.join(spanned)}",
+            spanned,
+        )
+    if chosen is None or set(spanned) == set(chosen):
+        return hosts
+    strays = [e for e in chosen if e not in spanned]
+    if strays:
+        raise UsageError(
+            f"pipeline '{pipeline_name}' has no target hosts in {', '.join(strays)}; its "
+            f"targets are in {', '.join(spanned) or 'no environment'}"
+        )
+    if pipeline.environment:
+        return hosts  # every host of a pipeline that names its environment is in it
+    return [h for h in hosts if resolve.host_environment(config.inventory, h) in chosen]
 
 
 def launch_event(plan: RunPlan, at: float) -> ev.RunLaunched:
@@ -211,6 +250,7 @@ def plan_as_launched(
         launched.limit,
         launched.run_id,
         launched.repeats,
+        launched.environments,  # chosen at launch
     )
     if plan.hosts != launched.targets:
         raise UsageError(

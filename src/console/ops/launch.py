@@ -25,11 +25,22 @@ def plan(
     params: Mapping[str, Scalar],
     operator: str,
     limit: str | None = None,
+    environments: list[str] | None = None,
 ) -> RunPlan:
-    """A launch checked and resolved (params, targets, who may launch), or refused in words."""
+    """A launch checked and resolved (params, targets, environments, who may launch), or
+    refused in words."""
     from console.engine.plan import plan_run
 
-    return plan_run(config, pipeline, params, operator, limit)
+    return plan_run(config, pipeline, params, operator, limit, environments=environments)
+
+
+def environments(config: Config, pipeline: str) -> list[str]:
+    """The environments a pipeline's targets are in: what a launch chooses among."""
+    from console.engine.plan import target_environments
+    from console.model.resolve import select
+
+    inventory, chosen = config.inventory, config.pipelines[pipeline].pipeline
+    return target_environments(inventory, chosen, select(inventory, chosen.targets))
 
 
 def record(store: Store, planned: RunPlan) -> ev.RunLaunched:

@@ -48,6 +48,7 @@ def rerun_plan(store: Store, config: Config, request: RerunRequest) -> RunPlan:
         plan_run,
         scripts_changed,
         stored_pipeline,
+        target_environments,
         with_pipeline,
     )
 
@@ -94,6 +95,8 @@ def rerun_plan(store: Store, config: Config, request: RerunRequest) -> RunPlan:
         ",".join(hosts),
         None,
         state.id,
+        # the re-run hosts' environments, chosen when the run was launched
+        target_environments(config.inventory, config.pipelines[launched.pipeline].pipeline, hosts),
     )
     dropped = [h for h in hosts if h not in plan.hosts]
     if dropped:

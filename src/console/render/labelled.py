@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from console import events as ev
 from console.render.display import MAX_LINE, DisplayLines
-from console.sanitize import Sanitizer
+from console.render.runtext import STEP_FAILED
+from console.sanitize import Sanitizer, printable
 
 
 class LabelledOutput:
@@ -26,7 +27,22 @@ class LabelledOutput:
         if key not in self._streams:
             self._streams[key] = DisplayLines(self._colour, self._limit)
         lines = self._streams[key].feed(event.data)
-        step = Sanitizer(False).feed(event.step.encode())[:24]
-        prefix = f"{event.host} {step}{'!' if event.stream == 'stderr' else ''}| "
+        prefix = f"{_label(event)}{'!' if event.stream == 'stderr' else ''}| "
         reset = "\x1b[0m" if self._colour else ""
         return [f"{prefix}{line}{reset}" for line in lines]
+
+    def reason(self, event: ev.StepFinished) -> str | None:
+        """The line saying why a step failed (a step may fail before printing anything);
+        None when it did not fail."""
+        if event.status not in STEP_FAILED:
+            return None
+        why = event.status.replace("_", " ") + (f": {event.message}" if event.message else "")
+        if event.exit_code not in (None, 0) and not event.message:
+            why += f" (exit {event.exit_code})"
+        line = f"{_label(event)}✗ {printable(why)}"
+        return f"\x1b[1;31m{line}\x1b[0m" if self._colour else line
+
+
+def _label(event: ev.Output | ev.StepFinished) -> str:
+    """`host step` with the step's name made safe and kept short."""
+    return f"{event.host} {Sanitizer(False).feed(event.step.encode())[:24]}"

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from console import events as ev
 from console.durations import format_duration
-from console.render.runtext import STATUS_MARK
+from console.render.runtext import STATUS_MARK, STEP_FAILED
 from console.sanitize import printable
 from console.state import GATE_HOST, RunState
 
@@ -110,7 +110,7 @@ class RichProgress:
             return
         cells = [c for c in self.state.cells.values() if c.stage == stage]
         done = [c for c in cells if c.status not in ("pending", "running", "waiting")]
-        bad = [c for c in cells if c.status in ("failed", "unreachable", "timed_out")]
+        bad = [c for c in cells if c.status in STEP_FAILED]
         hosts = {c.host for c in cells if c.host != GATE_HOST}
         failed_hosts = {c.host for c in bad}
         detail = f"{len(hosts)} hosts, {len(failed_hosts)} failed" if hosts else ""

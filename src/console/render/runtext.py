@@ -46,7 +46,9 @@ def short_time(ts: float | None) -> str:
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
 
 
-RAN = ("ok", "failed", "unreachable", "timed_out")
+STEP_FAILED = ("failed", "unreachable", "timed_out")
+"""Step statuses of a step that ran and did not succeed: its reason is shown with it."""
+RAN = ("ok", *STEP_FAILED)
 """Step statuses of a step that ran to an outcome."""
 NOT_RUN = ("skipped", "cancelled", "unknown")
 """Step statuses of a step that ended without running (or without our knowing whether it did)."""

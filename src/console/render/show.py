@@ -80,7 +80,7 @@ def runs_table(states: list[RunState]) -> str:
         )
         for s in states
     ]
-    return _align(rows)
+    return align(rows)
 
 
 def show_text(state: RunState, operators: dict[str, Operator] | None = None) -> str:
@@ -115,7 +115,7 @@ def show_text(state: RunState, operators: dict[str, Operator] | None = None) -> 
         )
     for gate in state.gates.values():
         lines.extend(_gate_lines(gate, judge_gate(gate, state.operator, operators)))
-    return "\n".join(lines + ([""] if state.gates else []) + [_align(rows)])
+    return "\n".join(lines + ([""] if state.gates else []) + [align(rows)])
 
 
 def _gate_lines(gate: Gate, found: list[Judged]) -> list[str]:
@@ -150,7 +150,8 @@ def _gate_lines(gate: Gate, found: list[Judged]) -> list[str]:
     return lines
 
 
-def _align(rows: Sequence[Sequence[str]]) -> str:
+def align(rows: Sequence[Sequence[str]]) -> str:
+    """Rows of text as columns two spaces apart."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows

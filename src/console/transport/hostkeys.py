@@ -71,3 +71,14 @@ class KeyDecision:
             f"unknown host key for {where}: {offered}; nothing was run. Verify the fingerprint, "
             f"then rerun with --accept-new-host-keys to record it in {path}"
         )
+
+
+def trusted_keys(path: Path, address: str, port: int) -> list[str]:
+    """The keys a known_hosts file trusts for an address and port, each as its type and
+    SHA-256 fingerprint; none when the file is missing or unreadable."""
+    try:
+        keys = KnownHosts(path).keys_for(address, port)
+    except (OSError, ValueError):
+        return []
+    found = [f"{key.get_algorithm()} {fingerprint(key)}" for key in keys]
+    return list(dict.fromkeys(found))  # a key on several lines is one key

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from console.engine.plan import RunPlan
     from console.events import Decision
     from console.model.config import Config
+    from console.ops.hosts import HostView
     from console.ops.runner import Spawner
+    from console.runbook import HostStep
     from console.state import RunState
     from console.ui.dialogs.decision import Entered
     from console.ui.dialogs.rerun import RerunPreview
@@ -41,6 +43,9 @@ class Host(Protocol):
 
     def focus_pane(self, pane: str) -> None:
         """Put the keyboard back on a pane."""
+
+    def show_cell(self, run_id: str, host: str, stage: str, step: str) -> None:
+        """Open a run on one step of one host."""
 
     def run_worker(
         self, work: Callable[[], Any], *, thread: bool, group: str, exit_on_error: bool
@@ -82,6 +87,35 @@ class Actions:
 
         dialog = LaunchDialog(self._app.config, pipeline, self._app.operator)
         self._app.push_screen(dialog, launched)
+
+    def open_host(self, host: str) -> None:
+        """The host view: the inventory's word on a host (its known_hosts read in a thread)
+        and each step's last result on it; Enter there opens a step's output."""
+        from console.ops.hosts import describe
+        from console.runbook import host_history
+
+        runs = self._app.runs
+        history = host_history(runs.values(), host)  # folded here: the book changes here
+
+        def work() -> None:
+            try:
+                view = describe(self._app.config, host)
+            except ConsoleError as exc:
+                self._say(str(exc), "No such host", "error")
+                return
+            self._app.call_from_thread(self._show_host, view, history, len(runs))
+
+        self._in_thread(work)
+
+    def _show_host(self, view: HostView, history: list[HostStep], runs: int) -> None:
+        from console.ui.screens.host import HostScreen
+
+        def chosen(found: HostStep | None) -> None:
+            if found is not None:
+                cell = found.cell
+                self._app.show_cell(found.run.id, view.name, cell.stage, cell.step)
+
+        self._app.push_screen(HostScreen(view, history, runs), chosen)
 
     def ask_decision(self, decision: Decision, run_id: str, stage: str, step: str) -> None:
         """The approval or rejection form for a gate, then the decision."""

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from console.state import RunState
     from console.ui.actions import Actions
     from console.ui.live import Live
+    from console.ui.widgets.matrix import RunMatrix
 
 W = TypeVar("W", bound=Widget)
 
@@ -276,8 +277,8 @@ class OpsConsoleApp(App[None]):
 
     # ── following the store ────────────────────────────────────────────────
     def on_events_arrived(self, message: EventsArrived) -> None:
-        if self._live is not None:
-            self._live.arrived(message.events)
+        # events read just before the console closes may arrive after its panes are gone
+        self._keep_live(lambda live: live.arrived(message.events))
 
     def on_gates_pane_filter_changed(self) -> None:
         if self._live is not None:
@@ -336,8 +337,15 @@ class OpsConsoleApp(App[None]):
         self.nav.show_run(run_id)
 
     def show_host(self, host: str) -> None:
-        """Open the open run (or the newest run touching the host) on that host's row."""
-        self.nav.show_host(host)
+        """Open the host view: the host described, and its steps' last results."""
+        self.actions.open_host(host)
+
+    def show_cell(self, run_id: str, host: str, stage: str, step: str) -> None:
+        """Open a run on one step of one host, its output below."""
+        self.nav.show_cell(run_id, host, stage, step)
+
+    def on_run_matrix_host_chosen(self, event: RunMatrix.HostChosen) -> None:
+        self.show_host(event.host)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """A key works (and shows in the footer) only on the panes where it does something;

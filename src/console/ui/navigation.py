@@ -43,6 +43,9 @@ class Navigator:
         self._app = app
         self._runs = runs
         self.open_run: str | None = None
+        self._panes: dict[type[Widget], Widget] = {}
+        """Panes once found: finding one walks the whole DOM, which the timers would do each
+        second (and each batch of output) over a 200-host matrix."""
 
     @property
     def active(self) -> str:
@@ -52,8 +55,15 @@ class Navigator:
     def mounted(self, kind: type[W]) -> W | None:
         """A pane's widget, or None until it is mounted (its `on_mount` has set it up: a pane
         in the DOM but still mounting has no table columns yet)."""
+        known = self._panes.get(kind)
+        if known is not None and known.is_attached:
+            assert isinstance(known, kind)
+            return known
         found = self._app.query(kind)
-        return found.first() if found and found.first().is_mounted else None
+        if not found or not found.first().is_mounted:
+            return None
+        self._panes[kind] = pane = found.first()
+        return pane
 
     def run_view(self) -> RunPane | None:
         """The run pane, once mounted."""
@@ -133,20 +143,23 @@ class Navigator:
         elif tries:
             self._app.set_timer(0.1, lambda: self.show_when_known(run_id, tries - 1))
 
-    def show_host(self, host: str) -> None:
-        """Open the open run (or the newest run touching the host) on that host's row."""
-        from console.runbook import touching
-
-        state = touching(self._runs(), host, self.open_run)
-        if state is None:
-            self._app.notify(f"No recent run has touched {host}.", severity="warning")
+    def show_cell(self, run_id: str, host: str, stage: str, step: str) -> None:
+        """Open a run on one step of one host: its cell chosen, its output below."""
+        if run_id not in self._runs():
+            self._app.notify(f"Run {run_id} is no longer in the console.", severity="warning")
             return
-        if state.id != self.open_run:
-            self.show_run(state.id)
+        if run_id != self.open_run:
+            self.show_run(run_id)
         self.show("run")
+        self._app.call_after_refresh(self._move_to, run_id, host, (stage, step))
+
+    def _move_to(self, run_id: str, host: str, step: tuple[str, str], tries: int = 20) -> None:
+        """The run pane's cursor on a cell, once the pane is mounted."""
         pane = self.run_view()
         if pane is not None:
-            pane.move_to_host(state.id, host)
+            pane.move_to_host(run_id, host, step)
+        elif tries:
+            self._app.set_timer(0.1, lambda: self._move_to(run_id, host, step, tries - 1))
 
     def chosen_run(self) -> str | None:
         """The run in the run view when it shows, else the one under the runs list's cursor."""

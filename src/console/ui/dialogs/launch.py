@@ -9,14 +9,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, Static, Switch
+from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static, Switch
 
-from console.engine.plan import RunPlan, plan_run
-from console.errors import ConsoleError
+from console.engine.plan import RunPlan
+from console.errors import ConsoleError, EnvironmentUnchosen
 from console.model.config import Config
 from console.model.params import ParamError, coerce
 from console.model.pipeline import Param
-from console.policy import typed_confirmation
+from console.ops import launch
+from console.policy import typed_confirmation, words_list
 from console.sanitize import printable
 from console.ui.widgets.literal import Plain
 
@@ -41,7 +42,9 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
     LaunchDialog .hint { color: $text-muted; }
     LaunchDialog .error { color: $error; }
     LaunchDialog Input.-invalid { border: tall $error; }
-    LaunchDialog Horizontal { height: auto; margin-top: 1; }
+    LaunchDialog Horizontal { height: auto; margin-top: 1; dock: bottom; }  /* always in view */
+    LaunchDialog RadioSet { layout: horizontal; width: 100%; }
+    LaunchDialog RadioSet > RadioButton { width: auto; margin-right: 3; }
     LaunchDialog Button { margin-right: 2; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
@@ -50,6 +53,8 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
         super().__init__()
         self.config, self.pipeline_name, self.operator = config, pipeline, operator
         self.pipeline = config.pipelines[pipeline].pipeline
+        self.spanned = launch.environments(config, pipeline)
+        """The environments the targets are in: one is chosen when there are several."""
         self.plan: RunPlan | None = None
         self._touched: set[str] = set()
         self._tried = False
@@ -72,6 +77,12 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
                         yield Switch(value=default.lower() == "true", id=f"param-{name}")
                     else:
                         yield Input(value=default, placeholder=example(param), id=f"param-{name}")
+                if len(self.spanned) > 1:
+                    yield Plain(
+                        f"environment: the targets are in {words_list(self.spanned)}; "
+                        "a run goes into one (or all, when chosen)"
+                    )
+                    yield RadioSet(*self._environment_buttons(), id="environment")
                 yield Plain(
                     "limit (host, group, glob or key=value; comma-separated; empty for all targets)"
                 )
@@ -84,6 +95,23 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
                 yield Button("Launch", variant="primary", id="launch")
                 yield Button("Cancel", id="cancel")
         yield Footer()  # the dialog's own keys, over the console's
+
+    def _environment_buttons(self) -> list[RadioButton]:
+        names = [printable(e) for e in self.spanned]
+        labels = [*names, "all of them" if len(names) > 2 else "both"]
+        return [RadioButton(label, id=f"env-{i}") for i, label in enumerate(labels)]
+
+    def chosen_environments(self) -> list[str] | None:
+        """The environments chosen on the form (None: not chosen yet, or nothing to choose)."""
+        if len(self.spanned) < 2:
+            return None
+        index = self.query_one("#environment", RadioSet).pressed_index
+        if index < 0:
+            return None
+        return self.spanned if index == len(self.spanned) else [self.spanned[index]]
+
+    def on_radio_set_changed(self) -> None:
+        self._check()
 
     def on_mount(self) -> None:
         self._check()
@@ -133,7 +161,19 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
         if not errors and not waiting:
             try:
                 given = {k: v for k, v in self._values().items() if v != ""}
-                self.plan = plan_run(self.config, self.pipeline_name, given, self.operator, limit)
+                self.plan = launch.plan(
+                    self.config,
+                    self.pipeline_name,
+                    given,
+                    self.operator,
+                    limit,
+                    self.chosen_environments(),
+                )
+            except EnvironmentUnchosen as exc:
+                if self._tried:
+                    errors.append(
+                        f"Choose the environment to launch into: {words_list(exc.spanned)}."
+                    )
             except ConsoleError as exc:
                 errors.append(str(exc))
         self.query_one("#error", Label).update("\n".join(printable(e) for e in errors))

@@ -46,7 +46,7 @@ class AuditPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("checking the audit chain…", id="chain")
         yield Input(
-            placeholder="filter: run:ID actor:NAME action:WORD date:YYYY-MM-DD, or any words",
+            placeholder="filter: run:ID op:NAME action:WORD date:YYYY-MM-DD, or any words",
             id="audit-filter",
         )
         yield DataTable(id="audit-list", cursor_type="row", zebra_stripes=True)

@@ -188,14 +188,13 @@ class HomePane(Vertical):
     def _add_pipelines(
         self, table: DataTable[object], config: Config, last: dict[str, RunState], needle: str
     ) -> None:
+        from console.engine.plan import target_environments
         from console.model import resolve
 
         wanted = Query.parse(needle)
         for name, pf in sorted(config.pipelines.items()):
             hosts = resolve.select(config.inventory, pf.pipeline.targets)
-            envs = sorted(
-                {e for h in hosts if (e := resolve.host_environment(config.inventory, h))}
-            )
+            envs = target_environments(config.inventory, pf.pipeline, hosts)
             status = last[name].status if name in last else "never run"
             if not wanted.keeps({"pipeline": name, "env": envs, "status": status}):
                 continue

@@ -90,15 +90,21 @@ class RunPane(Vertical):
             if matrix.run_id == state.id:
                 matrix.spin(state, frame)
 
-    def move_to_host(self, run_id: str, host: str, tries: int = 20) -> None:
-        """Put the matrix cursor on a host's row of the run (trying again while the matrix is
-        still filling)."""
+    def move_to_host(
+        self, run_id: str, host: str, step: tuple[str, str] | None = None, tries: int = 20
+    ) -> None:
+        """Put the matrix cursor on a host's row of the run, in a (stage, step)'s column when
+        given (trying again while the matrix is still filling)."""
         matrix = self.query(RunMatrix).first() if self.query(RunMatrix) else None
         if matrix is not None and matrix.run_id == run_id and host in matrix.rows:
-            matrix.move_cursor(row=matrix.get_row_index(host), column=max(1, matrix.cursor_column))
+            column = max(1, matrix.cursor_column)
+            key = "\x1f".join(step) if step else ""
+            if key in matrix.columns:
+                column = matrix.get_column_index(key)
+            matrix.move_cursor(row=matrix.get_row_index(host), column=column)
             matrix.focus()
         elif tries:
-            self.set_timer(0.1, lambda: self.move_to_host(run_id, host, tries - 1))
+            self.set_timer(0.1, lambda: self.move_to_host(run_id, host, step, tries - 1))
 
     def on_run_matrix_cell_chosen(self, event: RunMatrix.CellChosen) -> None:
         """The logs pane follows the cell the matrix cursor moved to."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from console import events as ev
 from console.render.display import DisplayLines
+from console.render.runtext import STEP_FAILED
 from console.sanitize import printable
 from console.store import Store, open_store
 from console.store.base import StoredEvent
@@ -18,7 +19,6 @@ LineKey = tuple[int, int]
 """(event id, line within that event): a line's place in the run, stable across reloads."""
 
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
-FAILED = ("failed", "unreachable", "timed_out")
 FAILED_MARK = "\x1b[1;31m✗ "
 """A step's failure, in the pane's own colour (the reason comes from the engine)."""
 RESET = "\x1b[0m"
@@ -75,7 +75,7 @@ def event_lines(
             stamp = time.strftime("%H:%M:%S", time.localtime(event.at))
             prefix = f"{stamp}.{int(event.at % 1 * 1000):03d} {prefix}"
         if isinstance(event, ev.StepFinished):
-            if event.status in FAILED:  # the prefix names the step where it is not known
+            if event.status in STEP_FAILED:  # the prefix names the step where it is not known
                 why = event.status.replace("_", " ") + (
                     f": {event.message}" if event.message else ""
                 )

@@ -57,7 +57,15 @@ class RunMatrix(DataTable[Text]):
             super().__init__()
             self.host, self.stage, self.step = host, stage, step
 
+    class HostChosen(Message):
+        """Enter on a host's row: open the host."""
+
+        def __init__(self, host: str) -> None:
+            super().__init__()
+            self.host = host
+
     BINDINGS = [
+        Binding("enter", "open_host", "Host", id="matrix.host"),
         Binding("j", "cursor_down", "Down", show=False, id="matrix.down"),
         Binding("k", "cursor_up", "Up", show=False, id="matrix.up"),
         Binding("h", "cursor_left", "Left", show=False, id="matrix.left"),
@@ -72,6 +80,12 @@ class RunMatrix(DataTable[Text]):
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(4096)
         self._versions: dict[RowKey, int] = {}
         self._layout = 0
+
+    def action_open_host(self) -> None:
+        """The host of the cursor's row, opened."""
+        if self.row_count:
+            row = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+            self.post_message(self.HostChosen(str(row.value)))
 
     def show(self, state: RunState) -> None:
         """Lay the matrix out for a run (only when the run changes)."""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from console.durations import format_duration
-from console.render.runtext import step_counts
+from console.render.runtext import STEP_FAILED, step_counts
 from console.sanitize import printable
 from console.ui.widgets.steady import Steady
 
@@ -34,7 +34,7 @@ _MARK = {
 }
 SEGMENTS = (
     (("ok",), "█", "green"),
-    (("failed", "unreachable", "timed_out"), "█", "bold red"),
+    (STEP_FAILED, "█", "bold red"),
     (("unknown",), "▒", "bold magenta"),
     (("cancelled",), "▒", "bold dark_orange"),
     (("skipped",), "╌", "dim"),
@@ -62,7 +62,7 @@ def stage_status(state: RunState, stage: Stage) -> str:
         return "running"
     if all(c == "skipped" for c in cells):
         return "skipped"
-    if any(c in ("failed", "unreachable", "timed_out") for c in cells):
+    if any(c in STEP_FAILED for c in cells):
         return "failed"
     for status in ("cancelled", "unknown", "skipped"):
         if status in cells:
