@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from console.identity import current_operator
+from tests.pg import Cluster, start_cluster
 from tests.sshd import Sshd, reach, share, start_sshd
 
 
@@ -26,6 +27,30 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     yield server
     server.process.terminate()
     server.process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """One private PostgreSQL cluster for the whole session (each test its own database)."""
+    cluster = start_cluster(tmp_path_factory.mktemp("pg"))
+    yield cluster
+    cluster.stop()
+
+
+_databases = iter(range(1, 1_000_000))
+
+
+@pytest.fixture
+def team_store(pg_cluster: Cluster) -> str:
+    """A new team store (a database of its own) set up by its administrator, with this
+    account let in as an operator: the connection string this account uses."""
+    from console.store import pgadmin
+
+    name = f"store{next(_databases)}"
+    pg_cluster.create_database(name)
+    pgadmin.init(pg_cluster.dsn(database=name))
+    pgadmin.grant(pg_cluster.dsn(database=name), current_operator())
+    return pg_cluster.dsn(user=current_operator(), database=name)
 
 
 @dataclass

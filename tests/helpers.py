@@ -19,7 +19,7 @@ from typing import Any
 from console.cli import main
 from console.ops.runs import read_state as run_state
 from console.state import RunState
-from console.store.sqlite import SQLiteStore
+from console.store import open_store
 from tests.conftest import Estate
 
 
@@ -30,7 +30,7 @@ def run_cli(estate: Estate, *args: str) -> int:
 
 def state_of(estate: Estate, ref: str = "last") -> RunState:
     """The folded state of a run in the estate's store."""
-    store = SQLiteStore(estate.store)
+    store = open_store(estate.store)
     try:
         return run_state(store, ref)
     finally:

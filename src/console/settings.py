@@ -10,7 +10,13 @@ from pathlib import Path
 
 from console.errors import UsageError
 from console.identity import current_operator
-from console.paths import default_store_path, user_config_path
+from console.paths import (
+    StoreAddress,
+    default_store_path,
+    is_team_store,
+    store_address,
+    user_config_path,
+)
 
 KEYS = ("inventory", "pipelines", "store")
 """The paths the user's config file may set (`inventory = "PATH"`)."""
@@ -24,7 +30,8 @@ class Settings:
     """The inventory file; None when nothing names one (`require_inventory` says so)."""
     pipelines: Path | None
     """The pipelines folder; None takes the inventory's `pipelines`."""
-    store: Path
+    store: StoreAddress
+    """A SQLite file, or a PostgreSQL connection string (the team store)."""
     operator: str
     """The operating-system account acting, never an environment variable."""
     theme: str | None = None
@@ -45,24 +52,28 @@ def resolve(flags: Mapping[str, str | None], environ: Mapping[str, str] | None =
     inventory falls back to ./inventory.toml, the store to the user's data folder."""
     environ = os.environ if environ is None else environ
     config = user_config()
-    found: dict[str, Path | None] = {}
-    for key in KEYS:
-        text = flags.get(key) or environ.get(f"OPSCONSOLE_{key.upper()}")
-        found[key] = Path(text).expanduser() if text else config.get(key)
-    inventory = found["inventory"]
+    given = {key: flags.get(key) or environ.get(f"OPSCONSOLE_{key.upper()}") for key in KEYS}
+    found = {key: store_address(text) if text else config.get(key) for key, text in given.items()}
+    inventory, pipelines = (_path(found[key]) for key in ("inventory", "pipelines"))
     if inventory is None and Path("inventory.toml").exists():
         inventory = Path("inventory.toml")
     return Settings(
         inventory=inventory,
-        pipelines=found["pipelines"],
+        pipelines=pipelines,
         store=found["store"] or default_store_path(),
         operator=current_operator(),
         theme=flags.get("theme"),
     )
 
 
-def user_config() -> dict[str, Path]:
-    """Paths set in the user's config file; relative ones are taken from the file's folder."""
+def _path(found: StoreAddress | None) -> Path | None:
+    """A file or folder setting (only the store may be a connection string)."""
+    return None if found is None else Path(found)
+
+
+def user_config() -> dict[str, StoreAddress]:
+    """Paths set in the user's config file, relative ones taken from the file's folder; the
+    store may be a PostgreSQL connection string."""
     path = user_config_path()
     try:
         text = path.read_text()
@@ -85,4 +96,6 @@ def user_config() -> dict[str, Path]:
     bad = sorted(k for k, v in data.items() if not isinstance(v, str))
     if bad:
         raise UsageError(f"{path}: {', '.join(bad)} must be a path in quotes")
-    return {k: path.parent / Path(v).expanduser() for k, v in data.items()}
+    return {
+        k: v if is_team_store(v) else path.parent / Path(v).expanduser() for k, v in data.items()
+    }

@@ -400,3 +400,4 @@ def test_a_launch_into_a_ticketed_environment_asks_for_its_name_on_a_terminal(
     finally:
         term.close()
     assert len(json.loads(spawn_cli(estate, "runs", "--json").stdout)) == 1
+    assert spawn_cli(estate, "cancel", "last", "--yes").returncode == 0  # no runner left waiting

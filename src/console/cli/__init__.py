@@ -19,9 +19,10 @@ Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Handler]
 
 def commands() -> list[Command]:
     """Every subcommand, in the order `--help` lists them."""
-    from console.cli import audit, demo, gates, launch, views
+    from console.cli import audit, demo, gates, launch, store, views
 
-    found = {c[0]: c for group in (launch, views, gates, audit, demo) for c in group.COMMANDS}
+    groups = (launch, views, gates, audit, demo, store)
+    found = {c[0]: c for group in groups for c in group.COMMANDS}
     order = [
         "validate",
         "run",
@@ -37,6 +38,7 @@ def commands() -> list[Command]:
         "export",
         "host",
         "audit",
+        "store",
         "demo",
         "_runner",
     ]

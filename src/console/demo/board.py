@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.demo.estate import DEMO_APPROVERS
 from console.errors import ConsoleError
 from console.ops.decide import DecisionRequest, record_decision
 from console.ops.runs import read_state
+from console.paths import StoreAddress
 from console.store import Store, open_store
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ FIRST, APART = 2.0, 2.5
 
 
 async def approve_gates(
-    where: Path, inventory: Inventory, run_id: str | None = None, say: bool = True
+    where: StoreAddress, inventory: Inventory, run_id: str | None = None, say: bool = True
 ) -> None:
     """Approve every open gate (of one run, or of every run in the store) as it comes due,
     until that run ends (or for as long as the demo lasts)."""

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console import events as ev
 from console.ops.config import note_config
 from console.ops.runner import Display, Spawner, run_here, spawn_runner
+from console.paths import StoreAddress
 from console.store import Store, open_store
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ def record(store: Store, planned: RunPlan) -> ev.RunLaunched:
 
 
 def launch(
-    where: Path, planned: RunPlan, accept_new: bool = False, spawn: Spawner = spawn_runner
+    where: StoreAddress, planned: RunPlan, accept_new: bool = False, spawn: Spawner = spawn_runner
 ) -> str:
     """Record a run and start its runner in a process of its own; its id once the runner has
     taken it on."""
@@ -68,7 +68,7 @@ def launch(
 
 
 async def launch_here(
-    where: Path, planned: RunPlan, accept_new: bool = False, display: Display | None = None
+    where: StoreAddress, planned: RunPlan, accept_new: bool = False, display: Display | None = None
 ) -> str:
     """Record a run and execute it in this process; its final status."""
     with open_store(where) as store:

@@ -25,6 +25,7 @@ from typing import IO, TYPE_CHECKING, NoReturn
 from console import events as ev
 from console.errors import ConsoleError, UsageError, explain
 from console.identity import current_operator
+from console.paths import StoreAddress, default_store_path, is_team_store
 from console.store import open_store
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from console.engine.runner import Listener
     from console.state import RunState
 
-Spawner = Callable[[str, Path, bool], None]
+Spawner = Callable[[str, StoreAddress, bool], None]
 """Starts a runner for a recorded run: its id, the store, whether to accept new host keys."""
 
 Display = Callable[["RunState"], "Listener"]
@@ -42,7 +43,7 @@ STARTUP_WAIT = 30.0
 """Seconds the spawner waits for a runner to take its run on before leaving it to itself."""
 
 
-def spawn_runner(run_id: str, store: Path, accept_new: bool) -> None:
+def spawn_runner(run_id: str, store: StoreAddress, accept_new: bool) -> None:
     """Start a runner for a created run and wait until it has taken the run on; a runner that
     cannot start ends the run `failed` with the reason, which is raised as a sentence."""
     path = runner_log(store, run_id)
@@ -69,15 +70,19 @@ def spawn_runner(run_id: str, store: Path, accept_new: bool) -> None:
     _wait_taken_on(store, run_id, process, path, seen)
 
 
-def runner_log(store: Path, run_id: str) -> Path:
-    """Where a run's runner writes what it prints."""
-    return store.parent / "runners" / f"{run_id}.log"
+def runner_log(store: StoreAddress, run_id: str) -> Path:
+    """Where a run's runner writes what it prints: beside a store file, or in the user's data
+    folder for a team store."""
+    folder = default_store_path().parent if is_team_store(store) else Path(store).parent
+    return folder / "runners" / f"{run_id}.log"
 
 
-def shared(store: Path) -> bool:
-    """Whether the store lives in a team's setgid folder (its files are then the group's)."""
+def shared(store: StoreAddress) -> bool:
+    """Whether the store file lives in a team's setgid folder (its files are then the group's)."""
+    if is_team_store(store):
+        return False
     try:
-        return bool(store.parent.stat().st_mode & stat.S_ISGID)
+        return bool(Path(store).parent.stat().st_mode & stat.S_ISGID)
     except OSError:
         return False
 
@@ -104,7 +109,7 @@ def _why(exc: OSError) -> str:
     return (exc.strerror or str(exc)).lower()
 
 
-def _newest(store: Path, run_id: str) -> int:
+def _newest(store: StoreAddress, run_id: str) -> int:
 
     reader = open_store(store)
     try:
@@ -114,7 +119,7 @@ def _newest(store: Path, run_id: str) -> int:
 
 
 def _wait_taken_on(
-    store: Path, run_id: str, process: subprocess.Popen[bytes], log: Path, seen: int
+    store: StoreAddress, run_id: str, process: subprocess.Popen[bytes], log: Path, seen: int
 ) -> None:
     """Wait until the runner has recorded that it started (or ended) the run, after event
     `seen`; if it exits without doing either, record the run as failed with its last line."""
@@ -153,7 +158,7 @@ def _last_line(log: Path) -> str:
     return ""
 
 
-def fail(store: Path, run_id: str, why: str) -> NoReturn:
+def fail(store: StoreAddress, run_id: str, why: str) -> NoReturn:
     """Record that a run could not start, unless it has ended already, and raise the reason."""
 
     with contextlib.suppress(ConsoleError):
@@ -171,7 +176,7 @@ def fail(store: Path, run_id: str, why: str) -> NoReturn:
 
 async def run_here(
     plan: RunPlan,
-    store: Path,
+    store: StoreAddress,
     accept_new: bool,
     existing: list[ev.Event],
     display: Display | None = None,
@@ -195,7 +200,7 @@ async def run_here(
             loop.remove_signal_handler(sig)
 
 
-def runner_main(store: Path, ref: str, accept_new: bool) -> str:
+def runner_main(store: StoreAddress, ref: str, accept_new: bool) -> str:
     """Execute, in this (detached) process, a run that a launch, a resume or the console
     created; its final status. A run that cannot be planned again ends failed, in words."""
     from console.engine.plan import plan_as_launched

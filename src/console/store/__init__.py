@@ -1,26 +1,63 @@
 """The store: append-only run events behind a narrow interface, opened in one place.
 
 `open_store` is the one way code outside this package gets a store: SQLite for a path (the
-embedded default).
+embedded default, for one operator), PostgreSQL for a connection string (the team store).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from console.paths import StoreAddress, is_team_store
 from console.store.base import EventWriter, RunSummary, Store, StoredEvent
 
-__all__ = ["EventWriter", "RunSummary", "Store", "StoredEvent", "open_store"]
+__all__ = [
+    "EventWriter",
+    "RunSummary",
+    "Store",
+    "StoreAddress",
+    "StoredEvent",
+    "is_team_store",
+    "open_store",
+]
 
 
-def open_store(where: Path | str, actor: str | None = None) -> Store:
-    """The store at `where`, opened (and created when new); use it as a context manager.
+def open_store(where: StoreAddress, actor: str | None = None) -> Store:
+    """The store at `where`, opened (and created when new, for a file); use it as a context
+    manager.
 
-    `actor` names whose actions it records, when that is not this process's account.
+    `actor` names whose actions a file records, when that is not this process's account; a
+    team store records the role that logged in, whatever is asked.
     """
+    if is_team_store(where):
+        from console.store.postgres import PostgresStore
+
+        return PostgresStore(str(where))
     from console.store.sqlite import SQLiteStore
 
     return SQLiteStore(Path(where), actor=actor)
+
+
+def administer(where: StoreAddress, action: str, user: str = "", admin: bool = False) -> str:
+    """A database administrator's action on a team store (`init`, `grant`, `revoke`, `copy`
+    from the file `user` names); what was done, in a sentence."""
+    if not is_team_store(where):
+        from console.errors import UsageError
+
+        raise UsageError(
+            f"`opsconsole store {action}` works on a team store (a PostgreSQL connection "
+            f"string such as postgresql:///opsconsole or service=ops); {where} is a file"
+        )
+    from console.store import pgadmin
+
+    if action == "init":
+        return pgadmin.init(str(where))
+    if action == "copy":
+        copied = pgadmin.copy(Path(user), str(where))
+        return ", ".join(f"{n} {table}" for table, n in copied.items())
+    if action == "grant":
+        return pgadmin.grant(str(where), user, admin)
+    return pgadmin.revoke(str(where), user)
 
 
 def warm_up() -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from console.events import Event
 
 if TYPE_CHECKING:
     from console.audit import AuditRecord, Entry
+
+S = TypeVar("S", bound="Closing")
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,10 @@ class Store(Protocol):
     ) -> list[StoredEvent]:
         """Events of every run after an id, oldest first (how a console follows the store)."""
 
+    def wait_for_news(self, timeout: float, stop: threading.Event) -> None:
+        """Return when other processes may have appended events, after `timeout` seconds at
+        most, or once `stop` is set (a file is polled; a team store tells its followers)."""
+
     def last_id(self) -> int:
         """The newest event id in the store (0 when empty)."""
 
@@ -137,3 +144,50 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release the store."""
+
+
+def resolve_reference(
+    ref: str, newest: Callable[[], str | None], like: Callable[[str], list[str]], where: str
+) -> str:
+    """A run's full id from `last`, its id, a unique prefix or a unique part of it, given a
+    store's newest run and its `LIKE` lookup (a few ids, newest first)."""
+    from console.errors import UnknownRun
+
+    if ref == "last":
+        found = newest()
+        if found is None:
+            raise UnknownRun("there are no runs in the store yet")
+        return found
+    escaped = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    matches: list[str] = []
+    for pattern in (escaped + "%", "%" + escaped + "%"):  # a prefix first, then any part
+        matches = like(pattern)
+        if ref in matches:
+            return ref
+        if matches:
+            break
+    if not matches:
+        raise UnknownRun(f"no run '{ref}' in the store {where}; `opsconsole runs` lists them")
+    if len(matches) > 1:
+        some = ", ".join(matches[:5]) + (", …" if len(matches) > 5 else "")
+        raise UnknownRun(f"'{ref}' matches more than one run ({some}); give more of its id")
+    return matches[0]
+
+
+class Closing:
+    """A store used as a context manager closes itself."""
+
+    def __enter__(self: S) -> S:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the store."""
+        raise NotImplementedError

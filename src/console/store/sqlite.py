@@ -10,14 +10,13 @@ import stat
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from console import events as ev
 from console.audit import GENESIS, AuditRecord, Entry, canonical, chain, entry_for
-from console.errors import ReadOnlyStore, RunChanged, StoreError, UnknownRun
+from console.errors import ReadOnlyStore, RunChanged, StoreError
 from console.identity import current_operator
-from console.store.base import RunSummary, StoredEvent
+from console.store.base import Closing, RunSummary, StoredEvent, resolve_reference
 from console.store.mounts import refuse_network_filesystem
 
 if TYPE_CHECKING:
@@ -85,7 +84,7 @@ MIGRATIONS: list[str] = [
 _Row = tuple[str, float, str, int, str | None, str | None, str | None, str, bytes | None]
 
 
-class SQLiteStore:
+class SQLiteStore(Closing):
     """A store in one SQLite file; every process opens its own and they share the file."""
 
     def __init__(self, path: Path, busy_timeout_ms: int = 15000, actor: str | None = None) -> None:
@@ -119,17 +118,6 @@ class SQLiteStore:
             raise StoreError(
                 f"the store's folder {path.parent} cannot be created ({exc.strerror})"
             ) from None
-
-    def __enter__(self) -> SQLiteStore:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def writer(self) -> BatchWriter:
         """A batch writer over a connection of its own."""
@@ -384,36 +372,23 @@ class SQLiteStore:
 
     def resolve_run(self, ref: str) -> str:
         """The full id of a run from its id, 'last', a unique prefix or any unique part of it."""
-        with self._lock:
-            if ref == "last":
+
+        def newest() -> str | None:
+            with self._lock:
                 row = self._db.execute(
                     "SELECT id FROM runs ORDER BY created_at DESC, id DESC LIMIT 1"
                 ).fetchone()
-                if row:
-                    return str(row[0])
-                raise UnknownRun("there are no runs in the store yet")
-            escaped = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            found: list[str] = []
-            for pattern in (escaped + "%", "%" + escaped + "%"):  # a prefix first, then any part
-                found = [
-                    str(r[0])
-                    for r in self._db.execute(
-                        "SELECT id FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY id DESC LIMIT 6",
-                        (pattern,),
-                    )
-                ]
-                if ref in found:
-                    return ref
-                if found:
-                    break
-        if not found:
-            raise UnknownRun(
-                f"no run '{ref}' in the store {self.path}; `opsconsole runs` lists them"
-            )
-        if len(found) > 1:
-            some = ", ".join(found[:5]) + (", …" if len(found) > 5 else "")
-            raise UnknownRun(f"'{ref}' matches more than one run ({some}); give more of its id")
-        return found[0]
+            return str(row[0]) if row else None
+
+        def like(pattern: str) -> list[str]:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT id FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY id DESC LIMIT 6",
+                    (pattern,),
+                ).fetchall()
+            return [str(r[0]) for r in rows]
+
+        return resolve_reference(ref, newest, like, str(self.path))
 
     def blob(self, digest: str) -> str | None:
         """Text kept under a digest, such as a pipeline as it ran."""
@@ -422,6 +397,10 @@ class SQLiteStore:
                 "SELECT content FROM blobs WHERE digest = ?", (digest,)
             ).fetchone()
         return str(row[0]) if row else None
+
+    def wait_for_news(self, timeout: float, stop: threading.Event) -> None:
+        """Wait `timeout` seconds (or until stopped): a file has no way to tell its readers."""
+        stop.wait(timeout)
 
     def last_id(self) -> int:
         """The newest event id in the store (0 when empty)."""

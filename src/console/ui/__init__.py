@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
+
+from console.paths import StoreAddress
 
 if TYPE_CHECKING:  # the app itself is imported when one is made
     from console.model.config import Config
@@ -36,7 +37,7 @@ def make_app(
     return OpsConsoleApp(config, settings, spawn or _spawn_runner, clock)
 
 
-def _spawn_runner(run_id: str, store: Path, accept_new: bool) -> None:
+def _spawn_runner(run_id: str, store: StoreAddress, accept_new: bool) -> None:
     """Start a runner process (the runner's module is imported on the first launch, not
     before the first frame)."""
     from console.ops.runner import spawn_runner

@@ -5,12 +5,12 @@ went in a notice."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.notifications import SeverityLevel
 
 from console.errors import ConsoleError
+from console.paths import StoreAddress
 
 if TYPE_CHECKING:
     from console.engine.plan import RunPlan
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 class Host(Protocol):
     """What the actions need of the app that runs them."""
 
-    store_path: Path
+    store_path: StoreAddress
     operator: str
 
     @property

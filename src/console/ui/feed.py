@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 from console import events as ev
+from console.paths import StoreAddress
 from console.store import open_store
 from console.store.base import StoredEvent
 
@@ -18,7 +18,7 @@ BATCH = 10_000
 class StoreFeed:
     """Reads events other processes append (runs, decisions) and hands them to a callback."""
 
-    def __init__(self, path: Path, deliver: Callable[[list[StoredEvent]], None]) -> None:
+    def __init__(self, path: StoreAddress, deliver: Callable[[list[StoredEvent]], None]) -> None:
         self._path, self._deliver = path, deliver
         self._stop = threading.Event()
         self.last_id = 0
@@ -36,10 +36,12 @@ class StoreFeed:
             store.close()
 
     def run(self) -> None:
-        """Poll until stopped; meant for a thread worker."""
+        """Follow until stopped (a team store says when there is news; a file is polled);
+        meant for a thread worker."""
         store = open_store(self._path)
         try:
-            while not self._stop.wait(POLL_SECONDS):
+            while not self._stop.is_set():
+                store.wait_for_news(POLL_SECONDS, self._stop)
                 # Read up to the newest id and move past it even when nothing matched: a flood
                 # of output must not be scanned again on every poll.
                 newest = store.last_id()

@@ -4,7 +4,6 @@ and the panes repainted as runs change and time passes."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from textual.notifications import SeverityLevel
@@ -12,6 +11,7 @@ from textual.widget import Widget
 from textual.widgets import TabbedContent
 
 from console.ops.runs import runner_gone
+from console.paths import StoreAddress
 from console.runbook import RunBook
 from console.ui.messages import EventsArrived
 from console.ui.screens.audit import AuditPane
@@ -32,7 +32,7 @@ W = TypeVar("W", bound=Widget)
 class Host(Protocol):
     """What keeping the console live needs of its app."""
 
-    store_path: Path
+    store_path: StoreAddress
     clock: Callable[[], float]
     operator: str
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 from rich.text import Text
 from textual import on, work
@@ -13,6 +12,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from console.audit import GENESIS, AuditRecord, Verdict, verify
+from console.paths import StoreAddress
 from console.query import Query
 from console.render.words import in_words
 from console.sanitize import printable
@@ -36,7 +36,7 @@ def record_fields(r: AuditRecord) -> dict[str, str]:
 class AuditPane(Vertical):
     """Every audit record, newest last; the chain verified as records arrive."""
 
-    def __init__(self, store: Path) -> None:
+    def __init__(self, store: StoreAddress) -> None:
         super().__init__()
         self._store = store
         self.records: list[AuditRecord] = []

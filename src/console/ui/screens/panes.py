@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -14,6 +13,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Label, Static
 
 from console.durations import format_duration
+from console.paths import StoreAddress
 from console.policy import Judged, Policy, counted, judge_gate
 from console.query import Query
 from console.render.runtext import duration, step_counts
@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 class RunPane(Vertical):
     """One run: its matrix of steps against hosts, and the output of the chosen cell."""
 
-    def __init__(self, store: Path, clock: Callable[[], float], shown: RunState | None) -> None:
+    def __init__(
+        self, store: StoreAddress, clock: Callable[[], float], shown: RunState | None
+    ) -> None:
         super().__init__()
         self._store, self._clock = store, clock
         self._shown = shown

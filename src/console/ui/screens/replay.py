@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import math
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -14,6 +13,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from console.paths import StoreAddress
 from console.policy import judge_gate
 from console.render.runtext import short_time
 from console.replay import SPEEDS, Landmark, Timeline
@@ -70,7 +70,9 @@ class ReplayScreen(Screen[None]):
     replaying = True
     """The console's own keys rest while this screen shows (see `OpsConsoleApp.check_action`)."""
 
-    def __init__(self, store: Path, run_id: str, speed: float = 1.0, play: bool = True) -> None:
+    def __init__(
+        self, store: StoreAddress, run_id: str, speed: float = 1.0, play: bool = True
+    ) -> None:
         super().__init__()
         self._store_path, self.run_id = store, run_id
         self.speed = speed if speed in SPEEDS else min(SPEEDS, key=lambda s: abs(s - speed))
@@ -253,7 +255,9 @@ class ReplayApp(App[None]):
 
     TITLE = "Ops Console replay"
 
-    def __init__(self, store: Path, run_id: str, speed: float, theme: str | None = None) -> None:
+    def __init__(
+        self, store: StoreAddress, run_id: str, speed: float, theme: str | None = None
+    ) -> None:
         super().__init__()
         from console.ui.themes import DEFAULT, load_themes, remembered_theme
 

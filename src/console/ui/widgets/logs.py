@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from pathlib import Path
 from typing import ClassVar
 
 from textual import events, on
@@ -15,6 +14,7 @@ from textual.message import Message
 from textual.widgets import Input
 
 from console import events as ev
+from console.paths import StoreAddress
 from console.sanitize import printable
 from console.store import open_store
 from console.store.base import StoredEvent
@@ -95,7 +95,7 @@ class LogPane(Vertical):
         Binding("s", "toggle_step", "Step/all", id="logs.step"),
     ]
 
-    def __init__(self, store: Path) -> None:
+    def __init__(self, store: StoreAddress) -> None:
         super().__init__()
         self._store = store
         self.view: Filter | None = None

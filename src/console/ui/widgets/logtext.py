@@ -6,9 +6,9 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from console import events as ev
+from console.paths import StoreAddress
 from console.render.display import DisplayLines
 from console.render.runtext import STEP_FAILED
 from console.sanitize import printable
@@ -89,7 +89,7 @@ def event_lines(
     return out
 
 
-def search(path: Path, view: Filter, needle: str, cap: int = 100_000) -> list[LineKey]:
+def search(path: StoreAddress, view: Filter, needle: str, cap: int = 100_000) -> list[LineKey]:
     """Every line of the filtered output containing the needle (case-insensitive), in order."""
     wanted = needle.lower()
     found: list[LineKey] = []

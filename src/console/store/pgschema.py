@@ -1,0 +1,270 @@
+"""The team store's schema, roles and privileges: what the database itself enforces.
+
+Operators are login roles in one group role. They own nothing: an owner role (no login) owns
+the schema, every table, trigger and function, so no operator can alter, disable or drop
+them. Operators may read; they may write only through a few SECURITY DEFINER functions, and
+insert output rows (COPY, for speed) under a trigger. Every row's actor is `session_user`,
+set by the database; the audit chain is numbered and hashed inside the database, one writer
+at a time.
+"""
+
+from __future__ import annotations
+
+SCHEMA = "opsconsole"
+OWNER = "opsconsole_owner"
+OPERATORS = "opsconsole_operators"
+ADMINS = "opsconsole_admins"
+
+WRITE_LOCK = 7_261_001
+"""The advisory lock every write transaction holds until it commits: event ids and the audit
+chain then grow in commit order, so a follower reading `id > last` misses nothing."""
+
+CHANNEL = "opsconsole_events"
+"""The channel a notice goes to whenever events are appended."""
+
+RUN_CHANGED = "OC001"
+"""The SQLSTATE of an append refused because the run moved on since it was read."""
+
+_HASH = """
+    encode(sha256(convert_to(
+        '{"action":' || to_json(e_action)::text
+        || ',"actor":' || to_json(e_actor)::text
+        || ',"at":' || to_json(e_at)::text
+        || ',"details":' || e_details
+        || ',"prev":' || to_json(e_prev)::text
+        || ',"seq":' || e_seq::text
+        || ',"subject":' || to_json(e_subject)::text || '}', 'UTF8')), 'hex')
+"""
+# The canonical JSON of console.audit.link_hash, built in SQL: keys in sorted order, no
+# spaces; to_json escapes a string as Python's json.dumps(ensure_ascii=False) does.
+
+MIGRATIONS: list[str] = [
+    f"""
+    CREATE TABLE {SCHEMA}.meta (version integer NOT NULL);
+    INSERT INTO {SCHEMA}.meta VALUES (0);
+    CREATE TABLE {SCHEMA}.runs (
+        id text PRIMARY KEY,
+        pipeline text NOT NULL,
+        created_at double precision NOT NULL,
+        actor text NOT NULL DEFAULT session_user
+    );
+    CREATE TABLE {SCHEMA}.events (
+        id bigserial PRIMARY KEY,
+        run_id text NOT NULL,  -- its run must exist: checked per statement (a foreign key
+                               -- checks per row, and halves how fast output is stored)
+        at double precision NOT NULL,
+        kind text NOT NULL,
+        version integer NOT NULL,
+        host text,
+        stage text,
+        step text,
+        data text NOT NULL,
+        blob bytea,
+        actor text NOT NULL DEFAULT session_user
+    );
+    CREATE INDEX events_by_run ON {SCHEMA}.events(run_id, id);
+    CREATE INDEX events_by_run_kind ON {SCHEMA}.events(run_id, kind, id) WHERE kind <> 'output';
+    CREATE TABLE {SCHEMA}.blobs (digest text PRIMARY KEY, content text NOT NULL);
+    CREATE TABLE {SCHEMA}.files (digest text PRIMARY KEY, content bytea NOT NULL);
+    CREATE TABLE {SCHEMA}.audit (
+        seq bigint PRIMARY KEY,
+        at text NOT NULL,
+        actor text NOT NULL,
+        action text NOT NULL,
+        subject text NOT NULL,
+        details text NOT NULL,
+        prev text NOT NULL,
+        hash text NOT NULL
+    );
+    CREATE INDEX audit_by_subject ON {SCHEMA}.audit(subject);
+
+    CREATE FUNCTION {SCHEMA}.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
+    END $$;
+    CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {SCHEMA}.events
+        FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.refuse_change();
+    CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {SCHEMA}.audit
+        FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.refuse_change();
+    CREATE TRIGGER runs_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {SCHEMA}.runs
+        FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.refuse_change();
+    CREATE TRIGGER files_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {SCHEMA}.files
+        FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.refuse_change();
+    CREATE TRIGGER blobs_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {SCHEMA}.blobs
+        FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.refuse_change();
+
+    -- One writer at a time, whichever way it writes (COPY included: a statement trigger).
+    CREATE FUNCTION {SCHEMA}.one_writer() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_advisory_xact_lock({WRITE_LOCK});
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER events_one_writer BEFORE INSERT ON {SCHEMA}.events
+        FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.one_writer();
+
+    -- Consoles wait on this channel instead of polling: one notice per statement, delivered
+    -- when the transaction commits.
+    CREATE FUNCTION {SCHEMA}.tell_followers() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('{CHANNEL}', '');
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER events_told AFTER INSERT ON {SCHEMA}.events
+        FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.tell_followers();
+
+    -- A row's actor is whoever logged in: the column's default, which operators may not
+    -- set (their INSERT privilege leaves it out). Of their own inserts (COPY, for speed) the
+    -- database keeps only output into runs they launched or resumed; other events go through
+    -- append_events, which chains their records. Checked once per statement, over its rows.
+    CREATE FUNCTION {SCHEMA}.own_output_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF current_user = '{OWNER}' THEN
+            RETURN NULL;  -- the database's own functions, or its administrator's copy
+        END IF;
+        IF EXISTS (SELECT 1 FROM added WHERE kind <> 'output') THEN
+            RAISE EXCEPTION 'only output may be inserted directly; other events are '
+                'appended with {SCHEMA}.append_events' USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        IF EXISTS (
+            SELECT 1 FROM (SELECT DISTINCT run_id FROM added) n
+            WHERE NOT EXISTS (SELECT 1 FROM {SCHEMA}.runs r
+                              WHERE r.id = n.run_id AND r.actor = session_user)
+              AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.events x
+                              WHERE x.run_id = n.run_id AND x.kind = 'run_resumed'
+                                AND x.actor = session_user)
+        ) THEN
+            RAISE EXCEPTION 'output may be added only to runs % launched or resumed',
+                session_user USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER events_own_output AFTER INSERT ON {SCHEMA}.events
+        REFERENCING NEW TABLE AS added
+        FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.own_output_only();
+
+    CREATE FUNCTION {SCHEMA}.chain(p_entries jsonb) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, {SCHEMA}, pg_temp AS $$
+    DECLARE
+        entry jsonb;
+        e_seq bigint; e_prev text; e_at text; e_actor text := session_user;
+        e_action text; e_subject text; e_details text;
+    BEGIN
+        PERFORM pg_advisory_xact_lock({WRITE_LOCK});
+        SELECT a.seq, a.hash INTO e_seq, e_prev FROM {SCHEMA}.audit a ORDER BY a.seq DESC LIMIT 1;
+        e_seq := coalesce(e_seq, 0);
+        e_prev := coalesce(e_prev, repeat('0', 64));
+        FOR entry IN SELECT * FROM jsonb_array_elements(coalesce(p_entries, '[]'::jsonb)) LOOP
+            e_seq := e_seq + 1;
+            e_at := entry->>'at';
+            IF e_at !~ '^\\d{{4}}-\\d{{2}}-\\d{{2}}T\\d{{2}}:\\d{{2}}:\\d{{2}}\\.\\d{{6}}Z$' THEN
+                RAISE EXCEPTION 'an audit record''s time must be UTC ISO 8601 with microseconds';
+            END IF;
+            e_action := entry->>'action';
+            e_subject := entry->>'subject';
+            e_details := entry->>'details';
+            PERFORM e_details::jsonb;  -- JSON, or refused
+            INSERT INTO {SCHEMA}.audit (seq, at, actor, action, subject, details, prev, hash)
+            VALUES (e_seq, e_at, e_actor, e_action, e_subject, e_details, e_prev, {_HASH})
+            RETURNING hash INTO e_prev;
+        END LOOP;
+    END $$;
+
+    CREATE FUNCTION {SCHEMA}.put_events(p_events jsonb) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, {SCHEMA}, pg_temp AS $$
+    DECLARE
+        e jsonb;
+        payload jsonb;
+    BEGIN
+        IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_events) x
+                   WHERE NOT EXISTS (SELECT 1 FROM {SCHEMA}.runs r WHERE r.id = x->>'run_id')) THEN
+            RAISE EXCEPTION 'events may be appended only to runs in the store'
+                USING ERRCODE = 'foreign_key_violation';
+        END IF;
+        FOR e IN SELECT * FROM jsonb_array_elements(p_events) LOOP
+            payload := e->'data';
+            IF e->>'kind' <> 'output' THEN
+                -- whoever the client says acted, the database says who did
+                IF payload ? 'actor' THEN
+                    payload := jsonb_set(payload, '{{actor}}', to_jsonb(session_user::text));
+                END IF;
+                IF payload ? 'operator' THEN
+                    payload := jsonb_set(payload, '{{operator}}', to_jsonb(session_user::text));
+                END IF;
+            END IF;
+            INSERT INTO {SCHEMA}.events (run_id, at, kind, version, host, stage, step, data, blob)
+            VALUES (e->>'run_id', (e->>'at')::double precision, e->>'kind',
+                    (e->>'version')::integer, e->>'host', e->>'stage', e->>'step',
+                    CASE WHEN e->>'kind' = 'output' THEN e->>'data' ELSE payload::text END,
+                    decode(e->>'blob', 'base64'));
+        END LOOP;
+    END $$;
+
+    CREATE FUNCTION {SCHEMA}.append_events(
+        p_run text, p_if_newest bigint, p_events jsonb, p_entries jsonb
+    ) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {SCHEMA}, pg_temp AS $$
+    BEGIN
+        PERFORM pg_advisory_xact_lock({WRITE_LOCK});
+        IF p_if_newest IS NOT NULL AND p_if_newest <> (
+            SELECT coalesce(max(id), 0) FROM {SCHEMA}.events WHERE run_id = p_run
+        ) THEN
+            RAISE EXCEPTION 'run % changed since it was read', p_run USING ERRCODE = '{RUN_CHANGED}';
+        END IF;
+        PERFORM {SCHEMA}.put_events(p_events);
+        PERFORM {SCHEMA}.chain(p_entries);
+    END $$;
+
+    CREATE FUNCTION {SCHEMA}.keep_files(p_files jsonb) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {SCHEMA}, pg_temp AS $$
+    DECLARE
+        f record;
+        content bytea;
+    BEGIN
+        FOR f IN SELECT * FROM jsonb_each_text(coalesce(p_files, '{{}}'::jsonb)) LOOP
+            content := decode(f.value, 'base64');
+            IF encode(sha256(content), 'hex') <> f.key THEN
+                RAISE EXCEPTION 'a kept file must be named by the SHA-256 of its bytes';
+            END IF;
+            INSERT INTO {SCHEMA}.files (digest, content) VALUES (f.key, content)
+            ON CONFLICT (digest) DO NOTHING;
+        END LOOP;
+    END $$;
+
+    CREATE FUNCTION {SCHEMA}.create_run(
+        p_id text, p_pipeline text, p_created_at double precision, p_digest text,
+        p_text text, p_files jsonb, p_events jsonb, p_entries jsonb
+    ) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {SCHEMA}, pg_temp AS $$
+    BEGIN
+        PERFORM pg_advisory_xact_lock({WRITE_LOCK});
+        INSERT INTO {SCHEMA}.runs (id, pipeline, created_at) VALUES (p_id, p_pipeline, p_created_at);
+        INSERT INTO {SCHEMA}.blobs (digest, content) VALUES (p_digest, p_text)
+        ON CONFLICT (digest) DO NOTHING;
+        PERFORM {SCHEMA}.keep_files(p_files);
+        PERFORM {SCHEMA}.put_events(p_events);
+        PERFORM {SCHEMA}.chain(p_entries);
+    END $$;
+
+    CREATE FUNCTION {SCHEMA}.record_audit(p_entries jsonb) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {SCHEMA}, pg_temp AS $$
+    BEGIN
+        PERFORM {SCHEMA}.chain(p_entries);
+    END $$;
+    """,
+]
+
+GRANTS = f"""
+    REVOKE ALL ON SCHEMA {SCHEMA} FROM PUBLIC;
+    REVOKE ALL ON ALL TABLES IN SCHEMA {SCHEMA} FROM PUBLIC;
+    REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {SCHEMA} FROM PUBLIC;
+    GRANT USAGE ON SCHEMA {SCHEMA} TO {OPERATORS};
+    GRANT SELECT ON ALL TABLES IN SCHEMA {SCHEMA} TO {OPERATORS};
+    GRANT INSERT (run_id, at, kind, version, host, stage, step, data, blob)
+        ON {SCHEMA}.events TO {OPERATORS};
+    GRANT USAGE ON SEQUENCE {SCHEMA}.events_id_seq TO {OPERATORS};
+    GRANT EXECUTE ON FUNCTION {SCHEMA}.append_events(text, bigint, jsonb, jsonb),
+        {SCHEMA}.keep_files(jsonb),
+        {SCHEMA}.create_run(text, text, double precision, text, text, jsonb, jsonb, jsonb),
+        {SCHEMA}.record_audit(jsonb)
+        TO {OPERATORS};
+"""

@@ -1,0 +1,295 @@
+"""The team store as a co-operator would attack it: their own account on the bastion, their own
+role in the database, plain SQL through psql. Each attack is refused by the database, and the
+audit trail verifies intact afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from console import events as ev
+from console.identity import current_operator
+from console.ops.audit import check_trail
+from console.store import open_store, pgadmin
+from tests.conftest import Estate
+from tests.helpers import SECOND_ACCOUNT, run_cli, state_of, wait_for
+from tests.pg import Cluster
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0, reason="acting as a second account needs root to switch to it"
+)
+
+ME = current_operator()
+
+
+def _database(dsn: str) -> str:
+    return str(psycopg.conninfo.conninfo_to_dict(dsn)["dbname"])
+
+
+def _launched(run_id: str, operator: str) -> ev.RunLaunched:
+    return ev.RunLaunched(
+        run_id=run_id,
+        at=time.time(),
+        pipeline="deploy",
+        pipeline_digest="a" * 64,
+        pipeline_path="p.toml",
+        inventory_path="i.toml",
+        inventory_digest="b" * 64,
+        params={},
+        targets=["h1"],
+        environments=["prod"],
+        operator=operator,
+        stages=[],
+    )
+
+
+@pytest.fixture
+def shared(team_store: str, pg_cluster: Cluster) -> tuple[str, str]:
+    """A team store with a run of ours in it, and the second account let in as an operator."""
+    name = _database(team_store)
+    pgadmin.grant(pg_cluster.dsn(database=name), SECOND_ACCOUNT)
+    with open_store(team_store) as store:
+        store.create_run(_launched("r1", ME), "")
+        store.append([ev.StepStarted(run_id="r1", at=time.time(), stage="s", step="w", host="h1")])
+    return team_store, name
+
+
+def _intact(dsn: str) -> None:
+    with open_store(dsn) as store:
+        found = check_trail(store, None)
+    assert found.verdict.intact, found.verdict.problem
+    assert not found.unrecorded
+
+
+ATTACKS = {
+    "edit an event": "UPDATE opsconsole.events SET data = '{}' WHERE id = 1",
+    "delete an event": "DELETE FROM opsconsole.events",
+    "empty the events": "TRUNCATE opsconsole.events",
+    "empty the audit trail": "TRUNCATE opsconsole.audit",
+    "edit an audit record": "UPDATE opsconsole.audit SET actor = 'nobody'",
+    "drop a guard": "DROP TRIGGER events_append_only ON opsconsole.events",
+    "switch the guards off": "ALTER TABLE opsconsole.events DISABLE TRIGGER ALL",
+    "silence every trigger": "SET session_replication_role = replica",
+    "become the owner": "SET ROLE opsconsole_owner",
+    "join the admins": 'GRANT opsconsole_admins TO "opsconsole-ssh"',
+    "add a table": "CREATE TABLE opsconsole.mine (x int)",
+    "write a record with a hash of one's own": (
+        "INSERT INTO opsconsole.audit VALUES (99, '2026-01-01T00:00:00.000000Z', 'alice', "
+        "'gate_approved', 'r1/cb', '{}', 'x', 'y')"
+    ),
+    "chain a record directly": (
+        'SELECT opsconsole.chain(\'[{"at": "2026-01-01T00:00:00.000000Z", "action": '
+        '"gate_approved", "subject": "r1/cb", "details": "{}"}]\'::jsonb)'
+    ),
+    "insert a decision directly": (
+        "INSERT INTO opsconsole.events (run_id, at, kind, version, host, stage, step, data) "
+        "VALUES ('r1', 1, 'gate_decided', 1, null, 'approval', 'cb', "
+        '\'{"actor": "root", "decision": "approve"}\')'
+    ),
+    "add output to someone else's run": (
+        "INSERT INTO opsconsole.events (run_id, at, kind, version, host, stage, step, data, "
+        "blob) VALUES ('r1', 1, 'output', 1, 'h1', 's', 'w', 'stdout', 'fake')"
+    ),
+    "keep a file under a digest it does not have": (
+        "SELECT opsconsole.keep_files('{\"" + "0" * 64 + '": "ZmFrZQ=="}\'::jsonb)'
+    ),
+    "read the server's files": "SELECT pg_read_file('/etc/passwd')",
+    "name someone else as a row's actor": (
+        "INSERT INTO opsconsole.events (run_id, at, kind, version, data, actor) "
+        "VALUES ('r1', 1, 'output', 1, 'stdout', 'root')"
+    ),
+    "append to a run that is not there": (
+        'SELECT opsconsole.append_events(\'nope\', NULL, \'[{"run_id": "nope", "at": 1, '
+        '"kind": "cancel_requested", "version": 1, "data": {}}]\'::jsonb, \'[]\'::jsonb)'
+    ),
+}
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+def test_an_operator_cannot_change_or_forge_the_record(
+    shared: tuple[str, str], pg_cluster: Cluster, attack: str
+) -> None:
+    dsn, name = shared
+    before = pg_cluster.psql(ME, name, "SELECT count(*), max(id) FROM opsconsole.events").stdout
+    done = pg_cluster.psql(SECOND_ACCOUNT, name, ATTACKS[attack])
+    assert done.returncode != 0, f"{attack}: {done.stdout}"
+    assert "ERROR" in done.stderr
+    after = pg_cluster.psql(ME, name, "SELECT count(*), max(id) FROM opsconsole.events").stdout
+    assert after == before
+    _intact(dsn)
+
+
+def test_a_decision_names_whoever_made_it_whatever_the_client_says(
+    shared: tuple[str, str], pg_cluster: Cluster
+) -> None:
+    """The second operator appends an approval in our name through the one write path they
+    have: it is recorded as theirs, in the event and in its audit record."""
+    dsn, name = shared
+    forged = {
+        "run_id": "r1",
+        "at": time.time(),
+        "kind": "gate_decided",
+        "version": ev.VERSION,
+        "stage": "approval",
+        "step": "cb",
+        "data": {
+            "stage": "approval",
+            "step": "cb",
+            "decision": "approve",
+            "actor": ME,
+            "reason": "looks fine",
+            "ticket": "",
+            "plan_digest": "c" * 64,
+        },
+    }
+    entry = {
+        "at": "2026-12-01T00:00:00.000000Z",
+        "action": "gate_approved",
+        "subject": "r1/cb",
+        "details": "{}",
+    }
+    statement = (
+        "SELECT opsconsole.append_events('r1', NULL, "
+        f"'{json.dumps([forged])}'::jsonb, '{json.dumps([entry])}'::jsonb)"
+    )
+    done = pg_cluster.psql(SECOND_ACCOUNT, name, statement)
+    assert done.returncode == 0, done.stderr
+    with open_store(dsn) as store:
+        decided = store.read("r1", kinds=("gate_decided",))
+        records = store.audit_records()
+    assert len(decided) == 1 and isinstance(decided[0].event, ev.GateDecided)
+    assert decided[0].event.actor == SECOND_ACCOUNT
+    assert records[-1].action == "gate_approved" and records[-1].actor == SECOND_ACCOUNT
+    with open_store(dsn) as store:
+        found = check_trail(store, None)
+    assert found.verdict.intact  # the chain the database made holds
+    # and a decision whose record does not match it (written around opsconsole) is named
+    assert [d.actor for d in found.unrecorded] == [SECOND_ACCOUNT]
+
+
+def test_a_launch_in_someone_elses_name_is_recorded_as_the_launchers(team_store: str) -> None:
+    with open_store(team_store) as store:
+        store.create_run(_launched("r2", "carol"), "")
+        launched = store.read("r2")[0].event
+        record = store.audit_records()[-1]
+    assert isinstance(launched, ev.RunLaunched) and launched.operator == ME
+    assert record.actor == ME
+
+
+def test_a_revoked_operator_can_no_longer_log_in(
+    shared: tuple[str, str], pg_cluster: Cluster
+) -> None:
+    _, name = shared
+    assert pg_cluster.psql(SECOND_ACCOUNT, name, "SELECT 1").returncode == 0
+    pgadmin.revoke(pg_cluster.dsn(database=name), SECOND_ACCOUNT)
+    refused = pg_cluster.psql(SECOND_ACCOUNT, name, "SELECT 1")
+    assert refused.returncode != 0 and "not permitted to log in" in refused.stderr
+
+
+ONE = """
+    name = "one"
+    targets = ["all"]
+    [[stages]]
+    name = "s"
+      [[stages.steps]]
+      name = "who"
+      run = "echo {{ host.name }}; echo to stderr >&2"
+"""
+
+
+def test_runs_work_on_the_team_store_as_on_a_file(
+    estate: Estate, pg_cluster: Cluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its administrator sets it up with the CLI; a run here and a detached run go through
+    it; show, logs and audit verify read it."""
+    from console.cli import main
+
+    pg_cluster.create_database("clirun")
+    admin = pg_cluster.dsn(database="clirun")
+    assert main(["store", "init", "--store", admin]) == 0
+    assert main(["store", "init", "--store", admin]) == 0  # again: nothing to do
+    assert main(["store", "grant", ME, "--store", admin]) == 0
+    out = capsys.readouterr().out
+    assert "schema 0 → 1" in out and "already current" in out and f"{ME} is an operator" in out
+    team = replace(estate, store=pg_cluster.dsn(user=ME, database="clirun"))
+    team.pipeline("one", ONE)
+    assert run_cli(team, "run", "one") == 0
+    assert run_cli(team, "run", "one", "--detach") == 0
+    wait_for(lambda: state_of(team).status == "succeeded", what="the detached run")
+    capsys.readouterr()
+    assert run_cli(team, "logs", "last") == 0
+    assert "h1 who| h1" in capsys.readouterr().out
+    assert run_cli(team, "audit", "verify") == 0
+    assert "intact" in capsys.readouterr().out
+
+
+def test_store_commands_want_a_team_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from console.cli import main
+
+    assert main(["store", "init", "--store", str(tmp_path / "s.db")]) == 2
+    assert "works on a team store (a PostgreSQL connection string" in capsys.readouterr().err
+
+
+def test_a_files_history_is_copied_into_the_team_store_ids_and_chain_as_they_were(
+    estate: Estate, pg_cluster: Cluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from console.cli import main
+
+    estate.pipeline("one", ONE)
+    assert run_cli(estate, "run", "one") == 0
+    assert run_cli(estate, "run", "one") == 0
+    with open_store(estate.store) as old:
+        before = [(e.id, e.event) for e in old.read_all(0)]
+        chain = old.audit_records()
+    pg_cluster.create_database("copied")
+    admin = pg_cluster.dsn(database="copied")
+    assert main(["store", "init", "--store", admin]) == 0
+    assert main(["store", "grant", ME, "--store", admin]) == 0
+    capsys.readouterr()
+    assert main(["store", "copy", "--from", str(estate.store), "--to", admin]) == 0
+    said = capsys.readouterr().out
+    assert "audit trail intact" in said and f"{len(chain)} records" in said
+    team = replace(estate, store=pg_cluster.dsn(user=ME, database="copied"))
+    with open_store(team.store) as new:
+        assert [(e.id, e.event) for e in new.read_all(0)] == before
+        assert new.audit_records() == chain
+    assert run_cli(team, "run", "one") == 0  # and the team store goes on from there
+    assert run_cli(team, "audit", "verify") == 0
+    assert main(["store", "copy", "--from", str(estate.store), "--to", admin]) == 2
+    assert "already holds a history" in capsys.readouterr().err
+
+
+def test_a_file_whose_trail_is_broken_is_not_copied(
+    estate: Estate, pg_cluster: Cluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    from console.cli import main
+
+    estate.pipeline("one", ONE)
+    assert run_cli(estate, "run", "one") == 0
+    db = sqlite3.connect(estate.store)  # what a co-user with write access to a file can do
+    db.executescript(
+        "DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'someone' WHERE seq = 1;"
+    )
+    db.close()
+    pg_cluster.create_database("broken")
+    admin = pg_cluster.dsn(database="broken")
+    assert main(["store", "init", "--store", admin]) == 0
+    capsys.readouterr()
+    assert main(["store", "copy", "--from", str(estate.store), "--to", admin]) == 2
+    assert "the file's audit trail does not verify, so nothing was copied" in (
+        capsys.readouterr().err
+    )
+    counted = pg_cluster.psql(
+        pg_cluster.superuser, "broken", "SELECT count(*) FROM opsconsole.events"
+    )
+    assert counted.stdout == "0\n", counted.stderr
