@@ -43,14 +43,15 @@ _databases = iter(range(1, 1_000_000))
 @pytest.fixture
 def team_store(pg_cluster: Cluster) -> str:
     """A new team store (a database of its own) set up by its administrator, with this
-    account let in as an operator: the connection string this account uses."""
+    account let in as an operator: the connection string operators use (no role in it: peer
+    authentication makes each account its own role)."""
     from console.store import pgadmin
 
     name = f"store{next(_databases)}"
     pg_cluster.create_database(name)
     pgadmin.init(pg_cluster.dsn(database=name))
     pgadmin.grant(pg_cluster.dsn(database=name), current_operator())
-    return pg_cluster.dsn(user=current_operator(), database=name)
+    return pg_cluster.dsn(user="", database=name)  # each account logs in as its own role
 
 
 @dataclass
@@ -123,3 +124,13 @@ def write_estate(
 def estate(tmp_path: Path, sshd: Sshd) -> Estate:
     """Three hosts on the test sshd."""
     return write_estate(tmp_path, sshd)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def estate_on_each_store(estate: Estate, request: pytest.FixtureRequest) -> Estate:
+    """The estate with a SQLite file, and again with a team store in PostgreSQL."""
+    if request.param == "sqlite":
+        return estate
+    from dataclasses import replace
+
+    return replace(estate, store=request.getfixturevalue("team_store"))

@@ -135,13 +135,19 @@ def fork_as(user: str, argv: list[str], start_at: float | None = None) -> Child:
     return Child(pid, out_r, err_r)
 
 
-def team_store(estate: Estate, user: str = SECOND_ACCOUNT) -> Estate:
-    """The estate with its store in a setgid folder of `user`'s group, as a team would share it."""
+def shared_file(estate: Estate, user: str = SECOND_ACCOUNT) -> Estate:
+    """The estate with its store a file `user`'s group may write, in a setgid folder of that
+    group, as a team sharing a SQLite file had it (its administrator made the file 0660:
+    opsconsole itself creates a store for one account)."""
     team = estate.root / "team"
     team.mkdir()
     os.chown(team, -1, pwd.getpwnam(user).pw_gid)
     team.chmod(0o2770)
-    return replace(estate, store=team / "store.db")
+    store = team / "store.db"
+    fd = os.open(store, os.O_CREAT | os.O_WRONLY, 0o660)
+    os.fchmod(fd, 0o660)  # SQLite gives its journal files the same mode
+    os.close(fd)
+    return replace(estate, store=store)
 
 
 def as_account(user: str, action: Callable[[], None]) -> int:

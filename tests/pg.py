@@ -61,8 +61,10 @@ class Cluster:
     process_user: str
 
     def dsn(self, user: str | None = None, database: str = "opsconsole") -> str:
-        """A connection URI for a role (the superuser by default) over the cluster's socket."""
-        return f"postgresql:///{database}?host={self.socket}&user={user or self.superuser}"
+        """A connection URI for a role (the superuser by default; "" for none: whoever
+        connects logs in as their own account's role) over the cluster's socket."""
+        role = self.superuser if user is None else user
+        return f"postgresql:///{database}?host={self.socket}" + (f"&user={role}" if role else "")
 
     def create_database(self, name: str) -> None:
         """A new, empty database."""

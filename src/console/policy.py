@@ -8,7 +8,7 @@ sentence that says why.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from console import events as ev
@@ -104,6 +104,25 @@ def gate_policy(inventory: Inventory, environments: list[str], step: Step | None
             signed_approvals=policy.signed_approvals or env.signed_approvals,
         )
     return _tighten(policy, step) if step is not None else policy
+
+
+def for_store(policy: Policy, others_may_write: str | None) -> Policy:
+    """The gate's policy in a store other accounts may write (a shared SQLite file, where
+    anyone who can write it can append a decision in anyone's name): a gate that needs more
+    than one approval counts only signed decisions there."""
+    if others_may_write is None or policy.approvals < 2 or policy.signed_approvals:
+        return policy
+    return replace(policy, signed_approvals=True)
+
+
+def shared_file_warning(where: str, others: str) -> str:
+    """What a command says once about a store file other accounts may write."""
+    return (
+        f"the store {where} may be written by {others}: decisions in it are only as "
+        "trustworthy as every account that can write the file, so gates that need more than "
+        "one approval count only signed decisions here. A team's runs belong in a team store "
+        "in PostgreSQL, where the database decides who wrote what (`opsconsole store init`)"
+    )
 
 
 def _tighten(policy: Policy, step: Step) -> Policy:

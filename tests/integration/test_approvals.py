@@ -10,15 +10,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from console.identity import current_operator
 from console.store.sqlite import SQLiteStore
 from tests.conftest import Estate, write_estate
-from tests.helpers import SECOND_ACCOUNT, fork_as, show_json, spawn_cli, team_store, wait_for
+from tests.helpers import SECOND_ACCOUNT, fork_as, shared_file, show_json, spawn_cli, wait_for
 from tests.integration.test_runs import GATED
+from tests.pg import Cluster
 from tests.sshd import Sshd
 
 ME = current_operator()
@@ -35,6 +38,19 @@ def _estate(tmp_path: Path, sshd: Sshd, env: str, roles: str = '["ops"]', hosts:
     text = text.replace(f'[operators.{ME}]\nroles = ["ops"]', f"[operators.{ME}]\nroles = {roles}")
     estate.inventory.write_text(text)
     estate.pipeline("gated", GATED.format(work=estate.work))
+    return estate
+
+
+def prod_with_a_second_approver(tmp_path: Path, sshd: Sshd) -> Estate:
+    """A prod estate whose change board is this account (who launches) and the second one."""
+    estate = _estate(
+        tmp_path, sshd, 'approver_roles = ["change-board"]', roles='["ops", "change-board"]'
+    )
+    text = estate.inventory.read_text().replace("[environments.test]", "[environments.prod]")
+    text = text.replace('environment = "test"', 'environment = "prod"')
+    estate.inventory.write_text(
+        text + f'\n[operators.{SECOND_ACCOUNT}]\nroles = ["change-board"]\n'
+    )
     return estate
 
 
@@ -90,15 +106,7 @@ def test_roles_and_tickets_are_enforced_with_reasons(tmp_path: Path, sshd: Sshd)
 
 @needs_root
 def test_the_launcher_cannot_approve_their_own_prod_change(tmp_path: Path, sshd: Sshd) -> None:
-    estate = _estate(
-        tmp_path, sshd, 'approver_roles = ["change-board"]', roles='["ops", "change-board"]'
-    )
-    estate = team_store(estate)
-    text = estate.inventory.read_text().replace("[environments.test]", "[environments.prod]")
-    text = text.replace('environment = "test"', 'environment = "prod"')
-    estate.inventory.write_text(
-        text + f'\n[operators.{SECOND_ACCOUNT}]\nroles = ["change-board"]\n'
-    )
+    estate = shared_file(prod_with_a_second_approver(tmp_path, sshd))
     run_id = _launch(estate, confirm="prod")
     own = spawn_cli(estate, "approve", run_id)
     assert own.returncode == 2
@@ -116,8 +124,15 @@ def test_the_launcher_cannot_approve_their_own_prod_change(tmp_path: Path, sshd:
 
 
 @needs_root
-def test_two_approvers_at_the_same_moment_both_count(tmp_path: Path, sshd: Sshd) -> None:
-    estate = team_store(_estate(tmp_path, sshd, "approvals = 2"))
+def test_two_approvers_at_the_same_moment_both_count(
+    tmp_path: Path, sshd: Sshd, team_store: str, pg_cluster: Cluster
+) -> None:
+    """On a team store (a shared file would count only signed decisions here)."""
+    from console.store import pgadmin
+
+    name = str(psycopg.conninfo.conninfo_to_dict(team_store)["dbname"])
+    pgadmin.grant(pg_cluster.dsn(database=name), SECOND_ACCOUNT)
+    estate = replace(_estate(tmp_path, sshd, "approvals = 2"), store=team_store)
     estate.inventory.write_text(
         estate.inventory.read_text() + f'\n[operators.{SECOND_ACCOUNT}]\nroles = ["ops"]\n'
     )

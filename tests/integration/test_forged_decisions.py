@@ -16,7 +16,7 @@ from console import events as ev
 from console.audit import chain, entry_for
 from console.store.sqlite import _INSERT, _encode
 from tests.conftest import Estate
-from tests.helpers import SECOND_ACCOUNT, as_account, show_json, spawn_cli, team_store, wait_for
+from tests.helpers import SECOND_ACCOUNT, as_account, shared_file, show_json, spawn_cli, wait_for
 from tests.integration.test_approvals import ME, _estate, _launch, agent  # noqa: F401
 from tests.sshd import Sshd
 
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(
 
 def _signed_estate(tmp_path: Path, sshd: Sshd, public: str) -> Estate:
     """A team store, and a gate whose policy wants every decision signed."""
-    estate = team_store(_estate(tmp_path, sshd, "approvals = 1\nsigned_approvals = true"))
+    estate = shared_file(_estate(tmp_path, sshd, "approvals = 1\nsigned_approvals = true"))
     text = estate.inventory.read_text().replace(
         f'[operators.{ME}]\nroles = ["ops"]',
         f'[operators.{ME}]\nroles = ["ops"]\nssh_public_key = "{public}"',

@@ -15,7 +15,7 @@ import pytest
 from console import events as ev
 from console.store.sqlite import _INSERT, _encode
 from tests.conftest import Estate
-from tests.helpers import SECOND_ACCOUNT, as_account, fork_as, show_json, spawn_cli, team_store
+from tests.helpers import SECOND_ACCOUNT, as_account, fork_as, shared_file, show_json, spawn_cli
 from tests.integration.test_approvals import ME, _audit, _estate, _launch
 from tests.sshd import Sshd
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(
 
 def _team(tmp_path: Path, sshd: Sshd, second: str = "") -> Estate:
     """A team store; the second account named in the inventory only when `second` says how."""
-    estate = team_store(_estate(tmp_path, sshd, "approvals = 1"))
+    estate = shared_file(_estate(tmp_path, sshd, "approvals = 1"))
     if second:
         estate.inventory.write_text(
             estate.inventory.read_text() + f"\n[operators.{SECOND_ACCOUNT}]\n{second}\n"

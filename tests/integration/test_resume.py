@@ -12,6 +12,7 @@ from console import events as ev
 from console.errors import RunChanged
 from console.ops.resume import record_resume
 from console.ops.runs import read_state as run_state
+from console.store import open_store
 from console.store.sqlite import SQLiteStore
 from tests.conftest import Estate
 from tests.helpers import cells, run_cli, show_json, spawn_cli, state_of, wait_for
@@ -57,16 +58,14 @@ def _kill_mid_step(estate: Estate) -> str:
 
 
 def _kinds(estate: Estate, run_id: str) -> list[ev.Event]:
-    store = SQLiteStore(estate.store)
-    try:
+    with open_store(estate.store) as store:
         return [s.event for s in store.read(run_id, exclude=("output",))]
-    finally:
-        store.close()
 
 
 def test_a_killed_run_is_recorded_interrupted_and_resumes_from_its_unfinished_steps(
-    estate: Estate, capsys
+    estate_on_each_store: Estate, capsys
 ) -> None:
+    estate = estate_on_each_store
     run_id = _kill_mid_step(estate)
     wait_for(lambda: show_json(estate, run_id)["status"] == "interrupted", 30, "interrupted")
     interrupted = state_of(estate, run_id)

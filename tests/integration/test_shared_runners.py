@@ -24,10 +24,10 @@ from tests.conftest import Estate, write_estate
 from tests.helpers import (
     SECOND_ACCOUNT,
     fork_as,
+    shared_file,
     show_json,
     spawn_cli,
     state_of,
-    team_store,
     wait_for,
 )
 from tests.integration.test_runs import GATED
@@ -67,7 +67,7 @@ def installed_for_everyone() -> Iterator[None]:
 
 def _team(tmp_path: Path, sshd: Sshd) -> Estate:
     """A team store, the second account an operator, and a deploy key both may read."""
-    estate = team_store(write_estate(tmp_path, sshd, hosts=1))
+    estate = shared_file(write_estate(tmp_path, sshd, hosts=1))
     group = pwd.getpwnam(SECOND_ACCOUNT).pw_gid
     key = tmp_path / "deploy_key"
     key.write_bytes(sshd.client_key.read_bytes())

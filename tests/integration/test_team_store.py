@@ -20,6 +20,7 @@ from console.store import open_store, pgadmin
 from tests.conftest import Estate
 from tests.helpers import SECOND_ACCOUNT, run_cli, state_of, wait_for
 from tests.pg import Cluster
+from tests.sshd import Sshd
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="acting as a second account needs root to switch to it"
@@ -293,3 +294,73 @@ def test_a_file_whose_trail_is_broken_is_not_copied(
         pg_cluster.superuser, "broken", "SELECT count(*) FROM opsconsole.events"
     )
     assert counted.stdout == "0\n", counted.stderr
+
+
+HOLDER = """
+import sys, time
+from console.store import open_store
+store = open_store(sys.argv[1])
+store.hold_run(sys.argv[2])
+print("holding", flush=True)
+time.sleep(600)
+"""
+
+
+def test_whether_a_runner_lives_is_known_from_any_machine(team_store: str) -> None:
+    """A run whose runner says it is on another machine: the team store knows whether it lives
+    by the lock its session holds, where looking for its process here could not tell."""
+    import signal
+    import subprocess
+    import sys
+
+    from console.ops.runs import read_state
+
+    with open_store(team_store) as store:
+        store.create_run(_launched("r1", ME), "")
+        started = ev.RunStarted(run_id="r1", at=time.time(), pid=os.getpid(), node="bastion-2")
+        store.append([started])
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, team_store, "r1"], stdout=subprocess.PIPE
+        )
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == b"holding\n"
+            assert read_state(store, "r1").status == "running"  # its session holds the lock
+        finally:
+            holder.send_signal(signal.SIGKILL)
+            holder.wait()
+        deadline = time.monotonic() + 10
+        while read_state(store, "r1").status != "interrupted" and time.monotonic() < deadline:
+            time.sleep(0.05)  # the server ends the dead process's session and its lock
+        state = read_state(store, "r1")
+        assert state.status == "interrupted" and state.interrupted is not None
+        assert state.interrupted.node == "bastion-2"
+
+
+def test_a_second_operator_approves_a_prod_change_through_their_own_role(
+    tmp_path: Path, sshd: Sshd, team_store: str, pg_cluster: Cluster
+) -> None:
+    """Launched by one account, refused to its launcher, approved by another account whose
+    connection is its own role; the run finishes and the record names each of them."""
+    from tests.helpers import fork_as, show_json, spawn_cli
+    from tests.integration.test_approvals import _launch, prod_with_a_second_approver
+
+    pgadmin.grant(pg_cluster.dsn(database=_database(team_store)), SECOND_ACCOUNT)
+    estate = replace(prod_with_a_second_approver(tmp_path, sshd), store=team_store)
+    run_id = _launch(estate, confirm="prod")
+    own = spawn_cli(estate, "approve", run_id)
+    assert own.returncode == 2 and "cannot approve its gates in prod" in own.stderr
+    posing = fork_as(
+        SECOND_ACCOUNT, [*estate.cli("approve", run_id), "--store", f"{team_store}&user={ME}"]
+    )
+    code, _, err = posing.result()  # naming the launcher's role gets them nowhere
+    assert code == 2 and f'Peer authentication failed for user "{ME}"' in err
+    code, _, err = fork_as(
+        SECOND_ACCOUNT, estate.cli("approve", run_id, "--reason", "reviewed")
+    ).result()
+    assert code == 0, err
+    wait_for(lambda: show_json(estate, run_id)["status"] == "succeeded", 60, "the run")
+    with open_store(team_store) as store:
+        records = [(r.action, r.actor) for r in store.audit_records()]
+        found = check_trail(store, None)
+    assert ("run_launched", ME) in records and ("gate_approved", SECOND_ACCOUNT) in records
+    assert found.verdict.intact and not found.unrecorded

@@ -977,3 +977,16 @@ async def test_the_palette_opens_a_host_and_a_typo_is_said(console_app, tmp_path
                 for n in app._notifications
             ),
         )
+
+
+async def test_the_console_says_once_when_others_may_write_its_store_file(
+    console_app, tmp_path: Path
+) -> None:
+    seed.estate(tmp_path / "store.db")
+    for path in tmp_path.glob("store.db*"):
+        path.chmod(0o666)
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        said = "decisions in it are only as trustworthy as every account that can write the file"
+        await _settle(pilot, lambda: any(said in str(n.message) for n in app._notifications))
+        assert sum(said in str(n.message) for n in app._notifications) == 1

@@ -220,7 +220,9 @@ def test_export_filters_and_ends_with_the_chain_head(
     assert main(["audit", "export", "--since", "yesterday", "--store", db]) == 2
 
 
-def test_a_store_in_a_setgid_folder_is_shared_with_the_group_else_private(tmp_path: Path) -> None:
+def test_a_store_file_and_its_journals_are_private_even_in_a_setgid_folder(
+    tmp_path: Path,
+) -> None:
     shared, private = tmp_path / "team", tmp_path / "mine"
     shared.mkdir()
     private.mkdir()
@@ -232,8 +234,7 @@ def test_a_store_in_a_setgid_folder_is_shared_with_the_group_else_private(tmp_pa
             store.create_run(_launched("20261128-090000-aaaa", 1.0), "")
             modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()}
             assert set(modes) >= {"s.db", "s.db-wal", "s.db-shm"}, modes
-            expected = 0o660 if folder is shared else 0o600
-            assert all(mode == expected for mode in modes.values()), modes
+            assert all(mode == 0o600 for mode in modes.values()), modes
             store.close()
     finally:
         os.umask(old)

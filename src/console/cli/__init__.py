@@ -70,15 +70,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def say_if_shared(settings: Settings) -> None:
+    """Say once, before anything else, when other accounts may write the store file."""
+    from console.policy import shared_file_warning
+    from console.store import others_may_write
+
+    others = others_may_write(settings.store)
+    if others:
+        print(f"opsconsole: {shared_file_warning(str(settings.store), others)}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit status."""
     args = build_parser().parse_args(argv)
     try:
         settings = settings_of(args)
-        if not getattr(args, "handler", None):
+        if not getattr(args, "handler", None):  # the console says it after its first frame
             from console.cli.console import open_console
 
             return open_console(settings)
+        say_if_shared(settings)
         handler: Handler = args.handler
         return handler(args, settings)
     except ConsoleError as exc:

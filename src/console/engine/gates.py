@@ -10,7 +10,7 @@ from console import events as ev
 from console.engine.digest import Current, changes, current_parts, digest_of, digest_parts
 from console.model.pipeline import Stage
 from console.model.templates import render
-from console.policy import Policy, gate_policy, may_launch, tally
+from console.policy import Policy, for_store, gate_policy, may_launch, tally
 from console.state import apply
 from console.store import Store
 
@@ -73,7 +73,10 @@ class GateWatcher:
     async def wait(self, stage: Stage, cancelled: asyncio.Event) -> ev.GateOutcome:
         """Open the stage's gate and wait until it is approved, rejected, expired or cancelled."""
         engine, step = self._engine, stage.steps[0]
-        policy = gate_policy(engine.plan.config.inventory, engine.plan.environments(), step)
+        policy = for_store(
+            gate_policy(engine.plan.config.inventory, engine.plan.environments(), step),
+            self._reader.others_may_write,
+        )
         expires = time.time() + policy.gate_timeout if policy.gate_timeout else None
         message = render(step.gate or "", engine.plan.params, None)
         parts = await asyncio.to_thread(digest_parts, engine.plan.config, engine.plan)

@@ -193,7 +193,11 @@ async def run_here(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, engine.cancel, current_operator())
     try:
-        with shown if isinstance(shown, contextlib.AbstractContextManager) else nullcontext():
+        with (
+            open_store(store) as holder,
+            shown if isinstance(shown, contextlib.AbstractContextManager) else nullcontext(),
+        ):
+            holder.hold_run(plan.run_id)  # for as long as this process runs it
             return await engine.execute(existing)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):

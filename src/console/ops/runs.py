@@ -23,7 +23,8 @@ NON_OUTPUT = (ev.Output.kind,)
 def read_state(store: Store, ref: str) -> RunState:
     """A run's state as its events and this machine say: a run whose runner here is gone is
     shown interrupted (its running steps unknown) without anything being written."""
-    state = observed(stored_state(store, ref))
+    state = stored_state(store, ref)
+    state = observed(state, _alive_by_store(store, state))
     state.as_of = time.time()
     return state
 
@@ -34,10 +35,18 @@ def stored_state(store: Store, ref: str) -> RunState:
     return fold(e.event for e in store.read(run_id, exclude=NON_OUTPUT))
 
 
-def observed(state: RunState) -> RunState:
-    """The state with what this machine sees folded in: a runner found gone interrupts the
-    run (a copy; the stored events are not touched)."""
-    lost = lost_runner(state)
+def _alive_by_store(store: Store, state: RunState) -> bool | None:
+    """Whether a live run's runner lives, as the store knows (a team store: from any
+    machine); None when the store cannot tell or the run has no runner to ask about."""
+    if state.status not in ("running", "waiting") or state.runner_pid is None:
+        return None
+    return store.runner_alive(state.id)
+
+
+def observed(state: RunState, alive: bool | None = None) -> RunState:
+    """The state with what is seen folded in: a runner found gone interrupts the run (a
+    copy; the stored events are not touched). `alive` is the store's word, when it has one."""
+    lost = lost_runner(state, alive)
     if lost is None:
         return state
     return fold([lost], copy.deepcopy(state))
@@ -47,16 +56,16 @@ def record_lost_runner(store: Store, ref: str) -> RunState:
     """Record that a run's runner is gone, once, naming the steps it was running (their
     outcome is unknown); the run's state after it."""
     state = stored_state(store, ref)
-    lost = lost_runner(state)
+    lost = lost_runner(state, _alive_by_store(store, state))
     if lost is not None:
         store.append([lost])
         fold([lost], state)
     return state
 
 
-def lost_runner(state: RunState) -> ev.RunInterrupted | None:
-    """The interruption to record when the run's runner on this machine is gone, else None."""
-    if not runner_gone(state) or state.interrupted is not None:
+def lost_runner(state: RunState, alive: bool | None = None) -> ev.RunInterrupted | None:
+    """The interruption to record when the run's runner is gone, else None."""
+    if not runner_gone(state, alive) or state.interrupted is not None:
         return None
     return ev.RunInterrupted(
         run_id=state.id,
@@ -67,10 +76,13 @@ def lost_runner(state: RunState) -> ev.RunInterrupted | None:
     )
 
 
-def runner_gone(state: RunState) -> bool:
-    """Whether a run that should have a runner on this machine has lost it."""
+def runner_gone(state: RunState, alive: bool | None = None) -> bool:
+    """Whether a run that should have a runner has lost it: as the store says (`alive`, from
+    a team store, on any machine), else by looking for its process on this machine."""
     if state.status not in ("running", "waiting") or state.runner_pid is None:
         return False
+    if alive is not None:
+        return not alive
     return state.runner_node == socket.gethostname() and not _alive(state.runner_pid)
 
 

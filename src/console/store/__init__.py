@@ -60,6 +60,16 @@ def administer(where: StoreAddress, action: str, user: str = "", admin: bool = F
     return pgadmin.revoke(str(where), user)
 
 
+def others_may_write(where: StoreAddress) -> str | None:
+    """Who besides this account and root may write a store file, in words (None for a
+    private file, a file not made yet, or a team store)."""
+    if is_team_store(where) or not Path(where).exists():
+        return None
+    from console.store.sqlite import others_may_write as writers
+
+    return writers(Path(where))
+
+
 def warm_up() -> None:
     """Import the store's implementation ahead of its first use (a console does, off its UI
     thread)."""

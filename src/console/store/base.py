@@ -59,6 +59,10 @@ class Store(Protocol):
     actor: str
     """Whose actions this connection records."""
 
+    others_may_write: str | None
+    """Who besides this account (and root) may write the store, in words; None when nobody
+    can (a private file) or when the database decides who wrote what (a team store)."""
+
     def __enter__(self) -> Store:
         """The store itself."""
 
@@ -113,6 +117,14 @@ class Store(Protocol):
         until: int | None = None,
     ) -> list[StoredEvent]:
         """Events of every run after an id, oldest first (how a console follows the store)."""
+
+    def hold_run(self, run_id: str) -> None:
+        """Mark this process as the run's runner for as long as this store stays open (a team
+        store can then tell any machine whether the runner lives)."""
+
+    def runner_alive(self, run_id: str) -> bool | None:
+        """Whether the run's runner still lives, where the store can tell (None: it cannot,
+        and the runner's machine must look for its process)."""
 
     def wait_for_news(self, timeout: float, stop: threading.Event) -> None:
         """Return when other processes may have appended events, after `timeout` seconds at

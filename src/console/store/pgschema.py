@@ -19,6 +19,10 @@ WRITE_LOCK = 7_261_001
 """The advisory lock every write transaction holds until it commits: event ids and the audit
 chain then grow in commit order, so a follower reading `id > last` misses nothing."""
 
+RUNNER_LOCK = 7_261_002
+"""The first key of the session lock a runner holds on its run (the second: the run id's
+hash) for as long as it lives."""
+
 CHANNEL = "opsconsole_events"
 """The channel a notice goes to whenever events are appended."""
 

@@ -17,7 +17,7 @@ from console import events as ev
 from console.audit import GENESIS, AuditRecord, Entry, canonical, entry_for, utc
 from console.errors import RunChanged, StoreError
 from console.store.base import Closing, RunSummary, StoredEvent, resolve_reference
-from console.store.pgschema import CHANNEL, MIGRATIONS, RUN_CHANGED, SCHEMA
+from console.store.pgschema import CHANNEL, MIGRATIONS, RUN_CHANGED, RUNNER_LOCK, SCHEMA
 
 if TYPE_CHECKING:
     from console.store.writer import BatchWriter
@@ -47,6 +47,7 @@ class PostgresStore(Closing):
     def __init__(self, dsn: str, actor: str | None = None) -> None:
         self.dsn = dsn
         self.location = safe_location(dsn)
+        self.others_may_write: str | None = None  # the database decides who wrote what
         self._lock = threading.Lock()
         self._listening = False
         try:
@@ -267,6 +268,21 @@ class PostgresStore(Closing):
             params.append(unwanted)
         query += f" ORDER BY id LIMIT {int(limit)}"
         return [StoredEvent(int(r[0]), _decode(r)) for r in self._rows(query, params)]
+
+    def hold_run(self, run_id: str) -> None:
+        """Hold the run's lock in this session while it lasts: when the runner's process
+        ends, or its machine drops off the network, the server ends the session and the lock
+        goes with it."""
+        self._one("SELECT pg_advisory_lock(%s, hashtext(%s))", (RUNNER_LOCK, run_id))
+
+    def runner_alive(self, run_id: str) -> bool:
+        """Whether a session still holds the run's lock (taken for a moment to find out)."""
+        got = bool(
+            self._one("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (RUNNER_LOCK, run_id))[0]
+        )
+        if got:
+            self._one("SELECT pg_advisory_unlock(%s, hashtext(%s))", (RUNNER_LOCK, run_id))
+        return not got
 
     def wait_for_news(self, timeout: float, stop: threading.Event) -> None:
         """Wait for the database's notice that events were appended (`timeout` at most)."""

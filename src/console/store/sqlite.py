@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import sqlite3
-import stat
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -103,6 +102,7 @@ class SQLiteStore(Closing):
             self._db.execute("PRAGMA synchronous = FULL")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
+            self.others_may_write = others_may_write(path)
         except sqlite3.DatabaseError as exc:
             if "readonly" in str(exc):
                 raise ReadOnlyStore(
@@ -398,6 +398,13 @@ class SQLiteStore(Closing):
             ).fetchone()
         return str(row[0]) if row else None
 
+    def hold_run(self, run_id: str) -> None:
+        """Nothing to hold in a file: a runner is known by its process on its machine."""
+
+    def runner_alive(self, run_id: str) -> bool | None:
+        """A file cannot tell (None): the runner's machine looks for its process."""
+        return None
+
     def wait_for_news(self, timeout: float, stop: threading.Event) -> None:
         """Wait `timeout` seconds (or until stopped): a file has no way to tell its readers."""
         stop.wait(timeout)
@@ -413,15 +420,24 @@ class SQLiteStore(Closing):
             self._db.close()
 
 
+def others_may_write(path: Path) -> str | None:
+    """Who besides this account and root could change or replace the store file, in words."""
+    from console.model.trust import untrusted
+
+    why = untrusted(path)
+    return why.split(" could ", 1)[0] if why else None
+
+
 def _create(path: Path) -> None:
-    """Create the database file: shared with the group in a setgid folder, else private.
+    """Create the database file for this account alone: a file others may write is no trust
+    boundary (a team shares a store in PostgreSQL).
 
     SQLite gives the WAL and shared-memory files the database file's mode, so this one
     choice covers all three.
     """
     if path.exists():
         return
-    mode = 0o660 if path.parent.stat().st_mode & stat.S_ISGID else 0o600
+    mode = 0o600
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode)
     except FileExistsError:

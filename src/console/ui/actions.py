@@ -226,7 +226,8 @@ class Actions:
         self._say(f"Asked run {run_id} to cancel")
 
     def record_lost(self, run_ids: list[str]) -> None:
-        """Record runs whose runner on this machine is gone as interrupted."""
+        """Record the runs whose runner is gone as interrupted (each checked again in the
+        store: only a runner found gone is recorded)."""
         self._in_thread(lambda: self._record_lost(run_ids))
 
     def _record_lost(self, run_ids: list[str]) -> None:

@@ -11,7 +11,7 @@ from textual.widget import Widget
 from textual.widgets import TabbedContent
 
 from console.ops.runs import runner_gone
-from console.paths import StoreAddress
+from console.paths import StoreAddress, is_team_store
 from console.runbook import RunBook
 from console.ui.messages import EventsArrived
 from console.ui.screens.audit import AuditPane
@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from console.ui.feed import StoreFeed
 
 W = TypeVar("W", bound=Widget)
+
+
+ASK_STORE_TICKS = 5
+"""Every how many seconds a console asks a team store which runners are gone."""
 
 
 class Host(Protocol):
@@ -73,6 +77,7 @@ class Live:
         self._lost: set[str] = set()
         self._caught_up = False
         self._stopped = False
+        self._ticks = 0
         """Whether the store's backlog has been folded: decisions after it are news."""
 
     @property
@@ -89,7 +94,21 @@ class Live:
 
         self._feed = StoreFeed(self._app.store_path, deliver)
         deliver(self._feed.backlog())
+        self._say_if_shared()
         self._feed.run()
+
+    def _say_if_shared(self) -> None:
+        """Say once when other accounts may write the store file (from the feed's thread)."""
+        from console.policy import shared_file_warning
+        from console.store import others_may_write
+
+        others = others_may_write(self._app.store_path)
+        if others:
+            self._app.notify(
+                shared_file_warning(str(self._app.store_path), others),
+                title="Others may write this store",
+                severity="warning",
+            )
 
     def stop(self) -> None:
         """Stop following the store, and keeping the panes live (the console is closing)."""
@@ -151,6 +170,12 @@ class Live:
         if lost:  # the console is where a runner's loss is seen live: it records it, once
             self._lost.update(lost)
             self._app.actions.record_lost(lost)
+        self._ticks += 1
+        if is_team_store(self._app.store_path) and self._ticks % ASK_STORE_TICKS == 0:
+            # a team store knows whether runners on any machine live: ask it now and then
+            live = [s.id for s in self.runs.values() if s.status in ("running", "waiting")]
+            if live:
+                self._app.actions.record_lost(live)
 
     def spin(self) -> None:
         """Move the open run's spinners and stage clocks on while it runs and shows."""
