@@ -26,13 +26,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from tests.pg import Cluster, start_cluster
 from tests.pty import Terminal, onto_first_cell
 
 from bench import SRC, add_against
 from console import events as ev
-from console.store.sqlite import SQLiteStore
+from console.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTS = [f"h{i:03d}" for i in range(200)]
@@ -57,11 +59,11 @@ FLOOD = """
 import sys, time
 from pathlib import Path
 from console import events as ev
-from console.store.writer import BatchWriter
-from console.store.sqlite import SQLiteStore
-path, run, rate, seconds = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+from console.paths import store_address
+from console.store import open_store
+where, run, rate, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
 hosts = [f"h{i:03d}" for i in range(200)]
-writer = BatchWriter(SQLiteStore(path))
+writer = open_store(store_address(where)).writer()
 per_chunk, lines, start = 10, 0, time.perf_counter()
 for h in hosts:
     writer.put(ev.StepStarted(run_id=run, at=time.time(), stage="s", step="work", host=h))
@@ -79,9 +81,9 @@ print(lines, time.perf_counter() - start)
 """
 
 
-def seed(store_path: Path) -> None:
+def seed(where: Path | str) -> None:
     """A running 200-host run for the console to open."""
-    store = SQLiteStore(store_path)
+    store = open_store(where)
     plan = [
         ev.StagePlan(
             name="s", strategy="parallel", steps=[ev.StepPlan(name="work", kind="run", hosts=HOSTS)]
@@ -106,7 +108,7 @@ def seed(store_path: Path) -> None:
     store.close()
 
 
-def console(store: Path, config: Path) -> list[str]:
+def console(store: Path | str, config: Path) -> list[str]:
     """The command line that opens the console on the sample inventory."""
     return [OPSCONSOLE, "--inventory", str(ROOT / "sample_inventory.toml"), "--store", str(store)]
 
@@ -166,12 +168,13 @@ def start_up(rounds: int, against: Path | None) -> dict[str, list[float]]:
 
 
 def latency(
-    presses: int, rate: int, src: Path | None = None
+    presses: int, rate: int, src: Path | None = None, team: Callable[[], str] | None = None
 ) -> tuple[list[float], int, float, int, int]:
     """Key latencies, lines written, seconds, and memory (KiB) before and at peak (of the
-    checkout whose `src` is given, run as `python -m console`, when one is)."""
+    checkout whose `src` is given, run as `python -m console`, when one is; on a new team
+    store that `team` makes, when given)."""
     folder = Path(tempfile.mkdtemp(prefix="bench-console-"))
-    store = folder / "store.db"
+    store: Path | str = folder / "store.db" if team is None else team()
     seed(store)
     argv = console(store, folder) if src is None else as_module(src, console(store, folder))
     term = Terminal(argv, XDG_CONFIG_HOME=str(folder))
@@ -220,6 +223,9 @@ def main() -> None:
     parser.add_argument("--rates", default="20000,100000")
     parser.add_argument("--no-latency", action="store_true", help="measure start-up only")
     add_against(parser)
+    parser.add_argument(
+        "--team", action="store_true", help="key latency on a PostgreSQL team store too"
+    )
     args = parser.parse_args()
 
     starts = start_up(args.rounds, args.against)
@@ -254,12 +260,45 @@ def main() -> None:
         "\n| output rate | lines written | median ms | p95 ms | p99 ms | max ms | RSS before MiB | peak MiB |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    versions: list[tuple[str, Path | None]] = [("", None)]
+    versions: list[tuple[str, Path | None, Callable[[], str] | None]] = [("", None, None)]
     if args.against is not None:  # both as `python -m console`, alternating
-        versions = [("this checkout, ", SRC), ("earlier, ", args.against)]
+        versions = [("this checkout, ", SRC, None), ("earlier, ", args.against, None)]
+    cluster = None
+    if args.team:  # the same checkout on a SQLite file and on a team store, alternating
+        cluster, team = team_stores()
+        versions = [("SQLite file, ", None, None), ("team store, ", None, team)]
+    try:
+        latencies(args, versions)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def team_stores() -> tuple[Cluster, Callable[[], str]]:
+    """A private PostgreSQL cluster, and a maker of new team stores in it."""
+    from console.identity import current_operator
+    from console.store import pgadmin
+
+    cluster = start_cluster(Path(tempfile.mkdtemp(prefix="bench-console-pg-")), durable=True)
+    made = iter(range(1, 1000))
+
+    def team() -> str:
+        name = f"console{next(made)}"
+        cluster.create_database(name)
+        pgadmin.init(cluster.dsn(database=name))
+        pgadmin.grant(cluster.dsn(database=name), current_operator())
+        return cluster.dsn(user="", database=name)
+
+    return cluster, team
+
+
+def latencies(
+    args: argparse.Namespace, versions: list[tuple[str, Path | None, Callable[[], str] | None]]
+) -> None:
+    """Key latency idle and at each rate, each version in turn."""
     for rate in [0, *(int(r) for r in args.rates.split(","))]:
-        for who, src in versions:
-            samples, lines, seconds, before, peak = latency(args.presses, rate, src)
+        for who, src, team in versions:
+            samples, lines, seconds, before, peak = latency(args.presses, rate, src, team)
             label = who + ("idle" if not rate else f"{lines / seconds:,.0f} lines/s")
             print(
                 f"| {label} | {lines:,} | {statistics.median(samples) * 1000:.1f} | {ms(samples, 0.95):.1f} | "

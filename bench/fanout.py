@@ -78,9 +78,9 @@ def write_inputs(folder: Path, sshd: Sshd, hosts: int) -> None:
 
 
 def contenders(
-    folder: Path, sshd: Sshd, hosts: int, against: Path | None = None
+    folder: Path, sshd: Sshd, hosts: int, against: Path | None = None, team: str | None = None
 ) -> dict[str, list[str]]:
-    """The command line of each contender."""
+    """The command line of each contender (with `team`, opsconsole on a team store too)."""
     floor = [
         sys.executable,
         "-m",
@@ -113,6 +113,10 @@ def contenders(
         "asyncssh floor, 5 steps": [*floor, "--steps", "5"],
         "opsconsole, 5 steps": [*console, "echo5"],
     }
+    if team is not None:
+        on_team = [*console[:-1], team]
+        found["opsconsole on a team store, 1 step"] = [*on_team, "echo1"]
+        found["opsconsole on a team store, 5 steps"] = [*on_team, "echo5"]
     if against is not None:
         before = earlier(against, folder)
         found["opsconsole before, 1 step"] = [*before, "echo1"]
@@ -185,12 +189,12 @@ def timed(command: list[str], folder: Path) -> float:
 
 
 def bench(
-    sshd: Sshd, hosts: int, rounds: int, against: Path | None = None
+    sshd: Sshd, hosts: int, rounds: int, against: Path | None = None, team: str | None = None
 ) -> dict[str, list[float]]:
     """Run every contender `rounds` times in rotating order; returns the times of each."""
     folder = Path(tempfile.mkdtemp(prefix=f"fanout-{hosts}-"))
     write_inputs(folder, sshd, hosts)
-    commands = contenders(folder, sshd, hosts, against)
+    commands = contenders(folder, sshd, hosts, against, team)
     times: dict[str, list[float]] = {name: [] for name in commands}
     names = list(commands)
     for name in names:  # one warm-up each: caches, bytecode, the sshd's first forks
@@ -226,15 +230,31 @@ def main() -> None:
     parser.add_argument("--hosts", default="50,200")
     parser.add_argument("--rounds", type=int, default=5)
     add_against(parser)
+    parser.add_argument(
+        "--team", action="store_true", help="opsconsole on a private PostgreSQL team store too"
+    )
     args = parser.parse_args()
     sshd = start_sshd(Path(tempfile.mkdtemp(prefix="fanout-sshd-")))
+    cluster = team = None
+    if args.team:
+        from tests.pg import start_cluster
+
+        from console.identity import current_operator
+        from console.store import pgadmin
+
+        cluster = start_cluster(Path(tempfile.mkdtemp(prefix="fanout-pg-")), durable=True)
+        pgadmin.init(cluster.dsn())
+        pgadmin.grant(cluster.dsn(), current_operator())
+        team = cluster.dsn(user="")
     try:
         results = {}
         for n in map(int, args.hosts.split(",")):
-            results[n] = bench(sshd, n, args.rounds, args.against)
+            results[n] = bench(sshd, n, args.rounds, args.against, team)
             print(report({n: results[n]}, args.rounds), file=sys.stderr, flush=True)
     finally:
         sshd.process.terminate()
+        if cluster is not None:
+            cluster.stop()
     print(report(results, args.rounds))
 
 

@@ -121,16 +121,16 @@ def write_estate(
 
 
 @pytest.fixture
-def estate(tmp_path: Path, sshd: Sshd) -> Estate:
-    """Three hosts on the test sshd."""
-    return write_estate(tmp_path, sshd)
+def estate(tmp_path: Path, sshd: Sshd, request: pytest.FixtureRequest) -> Estate:
+    """Three hosts on the test sshd, and a SQLite store; a team store in PostgreSQL instead
+    for a test marked `on_each_store` in its second round."""
+    made = write_estate(tmp_path, sshd)
+    if getattr(request, "param", "sqlite") == "postgresql":
+        from dataclasses import replace
+
+        made = replace(made, store=request.getfixturevalue("team_store"))
+    return made
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def estate_on_each_store(estate: Estate, request: pytest.FixtureRequest) -> Estate:
-    """The estate with a SQLite file, and again with a team store in PostgreSQL."""
-    if request.param == "sqlite":
-        return estate
-    from dataclasses import replace
-
-    return replace(estate, store=request.getfixturevalue("team_store"))
+on_each_store = pytest.mark.parametrize("estate", ["sqlite", "postgresql"], indirect=True)
+"""Run a test that uses `estate` on a SQLite file and again on a team store."""

@@ -385,3 +385,63 @@ def signed_by(decision: ev.GateDecided, key: str | None) -> bool:
         except SigningError:
             return False
     return _CHECKED[cache]
+
+
+def governing(inventory: Inventory) -> dict[str, Any]:
+    """What in an inventory governs who may launch and decide: each environment's policy and
+    each operator's roles and signing key (what an admin publishes to a team store)."""
+    return {
+        "environments": {
+            name: env.model_dump(mode="json") for name, env in inventory.environments.items()
+        },
+        "operators": {
+            name: {"roles": sorted(op.roles), "ssh_public_key": op.ssh_public_key}
+            for name, op in inventory.operators.items()
+        },
+    }
+
+
+def policy_differences(
+    published: dict[str, Any], inventory: Inventory, environments: list[str]
+) -> list[str]:
+    """How an inventory differs from the published policy where it governs these
+    environments (their policies, and every operator), as `where: published …, here …`;
+    nothing when none of them is governed by it."""
+    governed = [e for e in environments if e in published.get("environments", {})]
+    if not governed:
+        return []
+    mine = governing(inventory)
+    found = []
+    for name in governed:
+        found += _differ(
+            f"environments.{name}", published["environments"][name], mine["environments"].get(name)
+        )
+    theirs, ours = published.get("operators", {}), mine["operators"]
+    for name in sorted(set(theirs) | set(ours)):
+        found += _differ(f"operators.{name}", theirs.get(name), ours.get(name))
+    return found
+
+
+def _differ(where: str, published: Any, here: Any) -> list[str]:
+    """The fields of one table that differ, in words."""
+    if published is None or here is None:
+        return [
+            f"{where}: {'not in the published policy' if published is None else 'missing here'}"
+        ]
+    return [
+        f"{where}.{key}: published {published.get(key)!r}, here {here.get(key)!r}"
+        for key in sorted(set(published) | set(here))
+        if published.get(key) != here.get(key)
+    ]
+
+
+def policy_refusal(differences: list[str], environments: list[str]) -> str:
+    """Why a launch or decision with an inventory that differs from the published policy is
+    refused, showing the difference."""
+    shown = "; ".join(differences[:5])
+    more = f"; and {len(differences) - 5} more" if len(differences) > 5 else ""
+    return (
+        f"this inventory's policy for {', '.join(environments)} differs from the one published "
+        f"in the team store ({shown}{more}); use the inventory the policy was published from, "
+        "or have an admin publish this one (`opsconsole policy publish`)"
+    )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from console.state import RunState
 from console.store.sqlite import SQLiteStore
-from tests.conftest import Estate, write_estate
+from tests.conftest import Estate, on_each_store, write_estate
 from tests.helpers import cells, run_cli, state_of, wait_for
 from tests.net import black_hole, silent_port
 from tests.sshd import Sshd, free_port
@@ -37,6 +37,7 @@ def _running(pattern: str) -> bool:
     return subprocess.run(["pgrep", "-f", pattern], capture_output=True).returncode == 0
 
 
+@on_each_store
 def test_step_timeout_terminates_the_remote_command(estate: Estate) -> None:
     _one_step(estate, "sleep 29.123", '["h1"]', 'timeout = "1s"')
     assert run_cli(estate, "run", "p") == 1
@@ -158,6 +159,7 @@ def test_user_ssh_config_cannot_turn_checks_off(tmp_path: Path, sshd: Sshd, monk
     assert not (estate.work / "ran").exists()
 
 
+@on_each_store
 def test_connection_killed_mid_step_is_unreachable(estate: Estate) -> None:
     pidfile = estate.work / "session.pid"
     _one_step(estate, f"echo $PPID > {pidfile}; sleep 30", '["h1"]')
@@ -181,6 +183,7 @@ def test_connection_killed_mid_step_is_unreachable(estate: Estate) -> None:
     assert "connection was lost mid-step" in cell.message
 
 
+@on_each_store
 def test_param_values_cannot_inject_shell(estate: Estate) -> None:
     out = estate.work / "out"
     estate.pipeline(

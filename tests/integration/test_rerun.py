@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import Estate
+from tests.conftest import Estate, on_each_store
 from tests.helpers import cells, run_cli, spawn_cli, state_of, wait_for
 
 FLAKY = """
@@ -18,6 +18,7 @@ FLAKY = """
 """
 
 
+@on_each_store
 def test_rerun_repeats_params_and_targets_and_says_which_run_it_repeats(
     estate: Estate, capsys
 ) -> None:

@@ -14,7 +14,7 @@ from console.ops.resume import record_resume
 from console.ops.runs import read_state as run_state
 from console.store import open_store
 from console.store.sqlite import SQLiteStore
-from tests.conftest import Estate
+from tests.conftest import Estate, on_each_store
 from tests.helpers import cells, run_cli, show_json, spawn_cli, state_of, wait_for
 
 TWO_STAGES = """
@@ -62,10 +62,10 @@ def _kinds(estate: Estate, run_id: str) -> list[ev.Event]:
         return [s.event for s in store.read(run_id, exclude=("output",))]
 
 
+@on_each_store
 def test_a_killed_run_is_recorded_interrupted_and_resumes_from_its_unfinished_steps(
-    estate_on_each_store: Estate, capsys
+    estate: Estate, capsys
 ) -> None:
-    estate = estate_on_each_store
     run_id = _kill_mid_step(estate)
     wait_for(lambda: show_json(estate, run_id)["status"] == "interrupted", 30, "interrupted")
     interrupted = state_of(estate, run_id)

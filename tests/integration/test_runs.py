@@ -7,7 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.conftest import Estate
+from tests.conftest import Estate, on_each_store
 from tests.helpers import run_cli, show_json, spawn_cli, state_of, wait_for
 
 GATED = """
@@ -45,6 +45,7 @@ def _status(estate: Estate, run_id: str) -> str:
     return str(show_json(estate, run_id)["status"])
 
 
+@on_each_store
 def test_gate_approved_from_another_process_resumes_the_run(estate: Estate) -> None:
     estate.pipeline("gated", GATED.format(work=estate.work))
     run_id = _detached(estate, "gated")
@@ -70,6 +71,7 @@ def test_gate_approved_from_another_process_resumes_the_run(estate: Estate) -> N
     )
 
 
+@on_each_store
 def test_rejection_ends_the_run_rejected_and_runs_nothing_after(estate: Estate) -> None:
     estate.pipeline("gated", GATED.format(work=estate.work))
     run_id = _detached(estate, "gated")
@@ -109,6 +111,7 @@ def test_the_same_approver_counts_once(tmp_path, sshd) -> None:
     wait_for(lambda: _status(estate, run_id) == "cancelled", 60, "the cancel")
 
 
+@on_each_store
 def test_approve_without_an_open_gate_says_so(estate: Estate) -> None:
     estate.pipeline(
         "p",
@@ -129,6 +132,7 @@ def test_approve_without_an_open_gate_says_so(estate: Estate) -> None:
     assert "Traceback" not in result.stderr
 
 
+@on_each_store
 def test_cancel_from_another_terminal_stops_the_running_steps(estate: Estate) -> None:
     estate.pipeline(
         "slow",
@@ -162,6 +166,7 @@ def test_cancel_from_another_terminal_stops_the_running_steps(estate: Estate) ->
     assert spawn_cli(estate, "cancel", run_id).returncode == 2
 
 
+@on_each_store
 def test_detached_run_survives_its_parent_and_reports_through_the_store(estate: Estate) -> None:
     estate.pipeline(
         "p",
@@ -192,6 +197,7 @@ def test_detached_run_survives_its_parent_and_reports_through_the_store(estate: 
     assert logs.stdout.splitlines() == [f"h1 count| {i}" for i in range(1, 6)]
 
 
+@on_each_store
 def test_logs_follow_prints_until_the_run_ends(estate: Estate) -> None:
     estate.pipeline(
         "p",
@@ -231,6 +237,7 @@ def test_gate_that_nobody_decides_expires(tmp_path, sshd) -> None:
     assert not list(estate.work.glob("after-*"))
 
 
+@on_each_store
 def test_a_killed_runner_shows_its_run_as_interrupted(estate: Estate) -> None:
     import os
     import signal

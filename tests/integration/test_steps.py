@@ -7,10 +7,11 @@ import os
 from pathlib import Path
 
 from console.store.sqlite import SQLiteStore
-from tests.conftest import Estate
+from tests.conftest import Estate, on_each_store
 from tests.helpers import cells, run_cli, state_of
 
 
+@on_each_store
 def test_run_step_streams_output_and_records_exit_codes(estate: Estate, capsys) -> None:
     estate.pipeline(
         "p",
@@ -36,6 +37,7 @@ def test_run_step_streams_output_and_records_exit_codes(estate: Estate, capsys) 
     assert "h1" not in out
 
 
+@on_each_store
 def test_failing_command_is_failed_not_unreachable(estate: Estate) -> None:
     estate.pipeline(
         "p",
@@ -60,6 +62,7 @@ def test_failing_command_is_failed_not_unreachable(estate: Estate) -> None:
     assert state.status == "failed"
 
 
+@on_each_store
 def test_check_retries_until_it_succeeds(estate: Estate) -> None:
     counter = estate.work / "tries"
     estate.pipeline(
@@ -102,6 +105,7 @@ def test_check_gives_up_after_its_retries(estate: Estate) -> None:
     assert (cell.status, cell.attempts) == ("failed", 3)
 
 
+@on_each_store
 def test_script_is_uploaded_run_with_params_and_removed(estate: Estate) -> None:
     script = estate.root / "scripts" / "hello.sh"
     script.parent.mkdir()
@@ -131,6 +135,7 @@ def test_script_is_uploaded_run_with_params_and_removed(estate: Estate) -> None:
     assert not remote_path.exists()
 
 
+@on_each_store
 def test_upload_and_download_verify_checksums_and_leave_no_temp_files(estate: Estate) -> None:
     payload = estate.root / "artifact.bin"
     payload.write_bytes(bytes(range(256)) * 4000)

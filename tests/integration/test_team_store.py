@@ -15,6 +15,7 @@ import pytest
 
 from console import events as ev
 from console.identity import current_operator
+from console.model.load import load_config
 from console.ops.audit import check_trail
 from console.store import open_store, pgadmin
 from tests.conftest import Estate
@@ -217,7 +218,7 @@ def test_runs_work_on_the_team_store_as_on_a_file(
     assert main(["store", "init", "--store", admin]) == 0  # again: nothing to do
     assert main(["store", "grant", ME, "--store", admin]) == 0
     out = capsys.readouterr().out
-    assert "schema 0 → 1" in out and "already current" in out and f"{ME} is an operator" in out
+    assert "schema 0 → 2" in out and "already current" in out and f"{ME} is an operator" in out
     team = replace(estate, store=pg_cluster.dsn(user=ME, database="clirun"))
     team.pipeline("one", ONE)
     assert run_cli(team, "run", "one") == 0
@@ -364,3 +365,99 @@ def test_a_second_operator_approves_a_prod_change_through_their_own_role(
         found = check_trail(store, None)
     assert ("run_launched", ME) in records and ("gate_approved", SECOND_ACCOUNT) in records
     assert found.verdict.intact and not found.unrecorded
+
+
+def test_only_an_admin_publishes_the_policy_and_each_version_is_on_the_trail(
+    estate: Estate, pg_cluster: Cluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from console.cli import main
+    from console.policy import governing
+
+    pg_cluster.create_database("governed")
+    admin = pg_cluster.dsn(database="governed")
+    assert main(["store", "init", "--store", admin]) == 0
+    for user in (ME, SECOND_ACCOUNT):
+        pgadmin.grant(admin, user)
+    team = replace(estate, store=pg_cluster.dsn(user="", database="governed"))
+    capsys.readouterr()
+    assert run_cli(team, "policy", "publish") == 2
+    assert f"only an admin of the team store may publish its policy ({ME} is not one)" in (
+        capsys.readouterr().err
+    )
+    forged = pg_cluster.psql(SECOND_ACCOUNT, "governed", "SELECT opsconsole.publish_policy('{}')")
+    assert forged.returncode != 0 and "only an admin" in forged.stderr
+    pgadmin.grant(admin, ME, admin=True)
+    assert run_cli(team, "policy", "publish") == 0
+    assert "published the policy of" in capsys.readouterr().out
+    team.inventory.write_text(team.inventory.read_text().replace("approvals = 1", "approvals = 2"))
+    assert run_cli(team, "policy", "publish") == 0
+    with open_store(team.store) as store:
+        published = [r for r in store.audit_records() if r.action == "policy_published"]
+        current = store.published_policy()
+        assert check_trail(store, None).verdict.intact
+    assert [r.actor for r in published] == [ME, ME]
+    assert [r.details["policy"]["environments"]["test"]["approvals"] for r in published] == [1, 2]
+    assert (
+        current
+        == published[-1].details["policy"]
+        == governing(load_config(team.inventory).inventory)
+    )
+
+
+def test_a_launch_or_decision_with_an_inventory_that_differs_from_the_policy_is_refused(
+    tmp_path: Path,
+    sshd: Sshd,
+    team_store: str,
+    pg_cluster: Cluster,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The published policy governs, not whichever inventory a launcher points at: an
+    operator who makes themselves a change-board member in a copy of their own is refused,
+    with the difference shown, and nothing is launched or decided."""
+    from tests.helpers import show_json, spawn_cli
+    from tests.integration.test_approvals import _estate, _launch
+
+    pgadmin.grant(pg_cluster.dsn(database=_database(team_store)), ME, admin=True)
+    estate = replace(
+        _estate(tmp_path, sshd, "approvals = 1\nself_approval = true"), store=team_store
+    )
+    assert run_cli(estate, "policy", "publish") == 0
+    run_id = _launch(estate)  # the inventory as published
+    honest = estate.inventory.read_text()
+    estate.inventory.write_text(
+        honest.replace('roles = ["ops"]', 'roles = ["ops", "change-board"]')
+    )
+    capsys.readouterr()
+    assert run_cli(estate, "run", "gated") == 2
+    said = capsys.readouterr().err
+    assert (
+        "this inventory's policy for test differs from the one published in the team store" in said
+    )
+    assert f"operators.{ME}.roles: published ['ops'], here ['change-board', 'ops']" in said
+    assert len(json.loads(spawn_cli(estate, "runs", "--json").stdout)) == 1  # nothing launched
+    refused = spawn_cli(estate, "approve", run_id, "--reason", "mine")
+    assert refused.returncode == 2 and "differs from the one published" in refused.stderr
+    assert not show_json(estate, run_id)["gates"][0]["decisions"]
+    estate.inventory.write_text(honest)
+    assert spawn_cli(estate, "approve", run_id, "--reason", "as published").returncode == 0
+    wait_for(lambda: show_json(estate, run_id)["status"] == "succeeded", 60, "the run")
+
+
+def test_an_older_schema_is_upgraded_by_init_and_refused_in_words_until_then(
+    pg_cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from console.errors import StoreError
+    from console.store import pgschema
+
+    pg_cluster.create_database("older")
+    admin = pg_cluster.dsn(database="older")
+    monkeypatch.setattr(pgadmin, "MIGRATIONS", pgschema.MIGRATIONS[:1])  # an earlier release
+    pgadmin.init(admin)
+    pgadmin.grant(admin, ME)
+    monkeypatch.undo()
+    operator = pg_cluster.dsn(user="", database="older")
+    with pytest.raises(StoreError, match="has schema 1, this opsconsole needs 2: an administrator"):
+        open_store(operator)
+    assert "schema 1 → 2" in pgadmin.init(admin)
+    with open_store(operator) as store:
+        assert store.published_policy() is None

@@ -39,6 +39,7 @@ def commands() -> list[Command]:
         "host",
         "audit",
         "store",
+        "policy",
         "demo",
         "_runner",
     ]

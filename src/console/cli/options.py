@@ -26,9 +26,10 @@ def common_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     )
     parser.add_argument(
         "--store",
-        metavar="PATH",
+        metavar="PATH|CONNINFO",
         default=default,
-        help="the store file (env OPSCONSOLE_STORE; default in the user's data folder)",
+        help="the store: a SQLite file, or a team store's PostgreSQL connection string "
+        "(env OPSCONSOLE_STORE; default a file in the user's data folder)",
     )
 
 

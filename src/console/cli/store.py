@@ -46,11 +46,37 @@ def store(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def configure_policy(p: argparse.ArgumentParser) -> None:
+    """The policy subcommands."""
+    sub = p.add_subparsers(dest="policy_action", metavar="ACTION", required=True)
+    publish = sub.add_parser(
+        "publish",
+        help="publish the inventory's environments and operators as the policy that governs "
+        "gates in the team store (its admins only)",
+    )
+    common_options(publish, suppress=True)
+
+
+def policy(args: argparse.Namespace, settings: Settings) -> int:
+    """Publish the inventory's policy."""
+    from console.ops import governance
+    from console.ops.config import load
+
+    print(governance.publish(settings.store, load(settings)))
+    return 0
+
+
 COMMANDS = [
     (
         "store",
         "set up a team store in PostgreSQL (for its database administrator)",
         configure,
         store,
-    )
+    ),
+    (
+        "policy",
+        "publish the approval policy to the team store (for its admins)",
+        configure_policy,
+        policy,
+    ),
 ]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from console import events as ev
 from console.audit import decision_document
 from console.errors import GateRefused, WrongState
+from console.ops import governance
 from console.ops.rights import refuse
 from console.ops.runs import read_state
 from console.policy import Ballot, Policy, judge, must_be_signed, standing, tally
@@ -92,6 +93,9 @@ def record_decision(store: Store, inventory: Inventory, request: DecisionRequest
             f"{gate.plan_digest[:12]}, you saw {request.plan_digest[:12]}); review it again",
             **tried,
         )
+    differs = governance.refusal(store, inventory, state.environments)
+    if differs:
+        refuse(store, request.actor, request.decision, subject, differs, **tried)
     policy, roles, approved = _who(inventory, state, gate, request.actor)
     ballot = Ballot(
         request.actor, roles, request.decision, request.reason.strip(), request.ticket.strip()

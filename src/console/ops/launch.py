@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from console import events as ev
+from console.errors import LaunchRefused
+from console.ops import governance
 from console.ops.config import note_config
 from console.ops.runner import Display, Spawner, run_here, spawn_runner
 from console.paths import StoreAddress
@@ -48,6 +50,9 @@ def record(store: Store, planned: RunPlan) -> ev.RunLaunched:
     came from, when that is new to the trail); refused in words when a file cannot be bound."""
     from console.engine.plan import bound, launch_event
 
+    refused = governance.refusal(store, planned.config.inventory, planned.environments())
+    if refused:
+        raise LaunchRefused(refused)
     planned = bound(planned)
     note_config(store, planned.config, planned.operator)
     launched = launch_event(planned, time.time())

@@ -25,6 +25,7 @@ from typing import IO, TYPE_CHECKING, NoReturn
 from console import events as ev
 from console.errors import ConsoleError, UsageError, explain
 from console.identity import current_operator
+from console.ops import governance
 from console.paths import StoreAddress, default_store_path, is_team_store
 from console.store import open_store
 
@@ -223,6 +224,9 @@ def runner_main(store: StoreAddress, ref: str, accept_new: bool) -> str:
             plan = plan_as_launched(launched, reader.blob(launched.pipeline_digest), kept)
         except ConsoleError as exc:  # the run must not wait for a runner that is not coming
             fail(store, run_id, explain(exc))
+        differs = governance.refusal(reader, plan.config.inventory, plan.environments())
+        if differs:  # the inventory changed since the launch, away from the published policy
+            fail(store, run_id, differs)
     return asyncio.run(run_here(plan, store, accept_new, existing))
 
 

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from console.events import Event
 
@@ -117,6 +117,12 @@ class Store(Protocol):
         until: int | None = None,
     ) -> list[StoredEvent]:
         """Events of every run after an id, oldest first (how a console follows the store)."""
+
+    def published_policy(self) -> dict[str, Any] | None:
+        """The policy an admin published to govern gates (None: none is, as in a file)."""
+
+    def publish_policy(self, policy: dict[str, Any]) -> str:
+        """Publish the policy that governs gates (an admin's right); its digest."""
 
     def hold_run(self, run_id: str) -> None:
         """Mark this process as the run's runner for as long as this store stays open (a team

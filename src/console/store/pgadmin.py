@@ -43,7 +43,8 @@ def init(dsn: str) -> str:
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             db.execute(script.encode())
             db.execute(f"UPDATE {SCHEMA}.meta SET version = %s", (number,))
-        db.execute(GRANTS.encode())
+        for grants in GRANTS[: len(MIGRATIONS)]:
+            db.execute(grants.encode())
     roles = f"; created the roles {', '.join(made)}" if made else ""
     done = (
         f"schema {version} → {len(MIGRATIONS)}" if version < len(MIGRATIONS) else "already current"

@@ -257,7 +257,46 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
-GRANTS = f"""
+MIGRATIONS.append(
+    f"""
+    CREATE TABLE {SCHEMA}.policies (
+        version bigserial PRIMARY KEY,
+        digest text NOT NULL,
+        body text NOT NULL,
+        actor text NOT NULL DEFAULT session_user,
+        at text NOT NULL
+    );
+    CREATE TRIGGER policies_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {SCHEMA}.policies
+        FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.refuse_change();
+
+    -- The policy that governs gates, published by an admin: its digest computed here, its
+    -- record chained with the policy itself in it (what changed, who, when: the server's time).
+    CREATE FUNCTION {SCHEMA}.publish_policy(p_body text) RETURNS text
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {SCHEMA}, pg_temp AS $$
+    DECLARE
+        e_digest text;
+        e_at text := to_char(clock_timestamp() AT TIME ZONE 'UTC',
+                             'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
+    BEGIN
+        IF NOT pg_has_role(session_user, '{ADMINS}', 'MEMBER') THEN
+            RAISE EXCEPTION 'only an admin of the team store may publish its policy (% is not one)',
+                session_user USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        PERFORM p_body::jsonb;  -- JSON, or refused
+        e_digest := encode(sha256(convert_to(p_body, 'UTF8')), 'hex');
+        PERFORM pg_advisory_xact_lock({WRITE_LOCK});
+        INSERT INTO {SCHEMA}.policies (digest, body, at) VALUES (e_digest, p_body, e_at);
+        PERFORM {SCHEMA}.chain(jsonb_build_array(jsonb_build_object(
+            'at', e_at, 'action', 'policy_published', 'subject', 'policy',
+            'details', '{{"digest":' || to_json(e_digest)::text || ',"policy":' || p_body || '}}'
+        )));
+        RETURN e_digest;
+    END $$;
+    """
+)
+
+GRANTS: list[str] = [
+    f"""
     REVOKE ALL ON SCHEMA {SCHEMA} FROM PUBLIC;
     REVOKE ALL ON ALL TABLES IN SCHEMA {SCHEMA} FROM PUBLIC;
     REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {SCHEMA} FROM PUBLIC;
@@ -271,4 +310,10 @@ GRANTS = f"""
         {SCHEMA}.create_run(text, text, double precision, text, text, jsonb, jsonb, jsonb),
         {SCHEMA}.record_audit(jsonb)
         TO {OPERATORS};
-"""
+    """,
+    f"""
+    GRANT EXECUTE ON FUNCTION {SCHEMA}.publish_policy(text) TO {OPERATORS};
+    """,
+]
+"""What operators may do with each migration's objects (all else revoked): granted again by
+every `store init`, up to the schema it leaves."""

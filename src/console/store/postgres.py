@@ -269,6 +269,20 @@ class PostgresStore(Closing):
         query += f" ORDER BY id LIMIT {int(limit)}"
         return [StoredEvent(int(r[0]), _decode(r)) for r in self._rows(query, params)]
 
+    def published_policy(self) -> dict[str, Any] | None:
+        """The newest policy an admin published, or None."""
+        rows = self._rows(f"SELECT body FROM {SCHEMA}.policies ORDER BY version DESC LIMIT 1")
+        return dict(json.loads(rows[0][0])) if rows else None
+
+    def publish_policy(self, policy: dict[str, Any]) -> str:
+        """Publish the policy (the database checks the admin role and chains the record)."""
+        with self._transaction() as db:
+            row = db.execute(
+                f"SELECT {SCHEMA}.publish_policy(%s)", (canonical(policy).decode(),)
+            ).fetchone()
+        assert row is not None
+        return str(row[0])
+
     def hold_run(self, run_id: str) -> None:
         """Hold the run's lock in this session while it lasts: when the runner's process
         ends, or its machine drops off the network, the server ends the session and the lock

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from console import events as ev
 from console.audit import GENESIS, AuditRecord, Entry, canonical, chain, entry_for
-from console.errors import ReadOnlyStore, RunChanged, StoreError
+from console.errors import ReadOnlyStore, RunChanged, StoreError, UsageError
 from console.identity import current_operator
 from console.store.base import Closing, RunSummary, StoredEvent, resolve_reference
 from console.store.mounts import refuse_network_filesystem
@@ -397,6 +397,17 @@ class SQLiteStore(Closing):
                 "SELECT content FROM blobs WHERE digest = ?", (digest,)
             ).fetchone()
         return str(row[0]) if row else None
+
+    def published_policy(self) -> dict[str, Any] | None:
+        """A file has no published policy: the inventory governs."""
+        return None
+
+    def publish_policy(self, policy: dict[str, Any]) -> str:
+        """Refused: a policy is published to a team store, where the database keeps it."""
+        raise UsageError(
+            f"a policy is published to a team store (PostgreSQL); {self.path} is a file, "
+            "governed by the inventory it is used with"
+        )
 
     def hold_run(self, run_id: str) -> None:
         """Nothing to hold in a file: a runner is known by its process on its machine."""
