@@ -106,6 +106,17 @@ ATTACKS = {
         "INSERT INTO opsconsole.events (run_id, at, kind, version, data, actor) "
         "VALUES ('r1', 1, 'output', 1, 'stdout', 'root')"
     ),
+    "end someone else's run as succeeded": (
+        'SELECT opsconsole.append_events(\'r1\', NULL, \'[{"run_id": "r1", "at": 1, '
+        '"kind": "run_finished", "version": 1, "data": {"status": '
+        '"succeeded", "message": ""}}]\'::jsonb, \'[]\'::jsonb)'
+    ),
+    "close someone else's gate as approved": (
+        'SELECT opsconsole.append_events(\'r1\', NULL, \'[{"run_id": "r1", "at": 1, '
+        '"kind": "gate_closed", "version": 1, "stage": "approval", "step": '
+        '"cb", "data": {"stage": "approval", "step": "cb", "outcome": '
+        "\"approved\"}}]'::jsonb, '[]'::jsonb)"
+    ),
     "append to a run that is not there": (
         'SELECT opsconsole.append_events(\'nope\', NULL, \'[{"run_id": "nope", "at": 1, '
         '"kind": "cancel_requested", "version": 1, "data": {}}]\'::jsonb, \'[]\'::jsonb)'
@@ -218,7 +229,7 @@ def test_runs_work_on_the_team_store_as_on_a_file(
     assert main(["store", "init", "--store", admin]) == 0  # again: nothing to do
     assert main(["store", "grant", ME, "--store", admin]) == 0
     out = capsys.readouterr().out
-    assert "schema 0 → 2" in out and "already current" in out and f"{ME} is an operator" in out
+    assert "schema 0 → 3" in out and "already current" in out and f"{ME} is an operator" in out
     team = replace(estate, store=pg_cluster.dsn(user=ME, database="clirun"))
     team.pipeline("one", ONE)
     assert run_cli(team, "run", "one") == 0
@@ -456,8 +467,8 @@ def test_an_older_schema_is_upgraded_by_init_and_refused_in_words_until_then(
     pgadmin.grant(admin, ME)
     monkeypatch.undo()
     operator = pg_cluster.dsn(user="", database="older")
-    with pytest.raises(StoreError, match="has schema 1, this opsconsole needs 2: an administrator"):
+    with pytest.raises(StoreError, match="has schema 1, this opsconsole needs 3: an administrator"):
         open_store(operator)
-    assert "schema 1 → 2" in pgadmin.init(admin)
+    assert "schema 1 → 3" in pgadmin.init(admin)
     with open_store(operator) as store:
         assert store.published_policy() is None

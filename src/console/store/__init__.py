@@ -54,7 +54,11 @@ def administer(where: StoreAddress, action: str, user: str = "", admin: bool = F
         return pgadmin.init(str(where))
     if action == "copy":
         copied = pgadmin.copy(Path(user), str(where))
-        return ", ".join(f"{n} {table}" for table, n in copied.items())
+        names = {"runs": "run", "events": "event", "blobs": "pipeline text", "files": "file"}
+        names["audit"] = "audit record"
+        return ", ".join(
+            f"{n} {names[table]}{'' if n == 1 else 's'}" for table, n in copied.items()
+        )
     if action == "grant":
         return pgadmin.grant(str(where), user, admin)
     return pgadmin.revoke(str(where), user)

@@ -26,6 +26,9 @@ hash) for as long as it lives."""
 CHANNEL = "opsconsole_events"
 """The channel a notice goes to whenever events are appended."""
 
+OTHERS_MAY = "'gate_decided', 'cancel_requested', 'run_interrupted', 'run_resumed'"
+"""The events anyone in the operator group may append to a run they did not launch."""
+
 RUN_CHANGED = "OC001"
 """The SQLSTATE of an append refused because the run moved on since it was read."""
 
@@ -295,6 +298,55 @@ MIGRATIONS.append(
     """
 )
 
+MIGRATIONS.append(
+    f"""
+    -- (The function whole, as a migration must be: schema 1's text stays as it was released.)
+    -- What a run's runner records (steps, gates opening and closing, the end) only the
+    -- operator who launched or resumed it may append; anyone may decide its gates, ask it to
+    -- cancel, record its runner gone, or resume it.
+    CREATE OR REPLACE FUNCTION {SCHEMA}.put_events(p_events jsonb) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, {SCHEMA}, pg_temp AS $$
+    DECLARE
+        e jsonb;
+        payload jsonb;
+    BEGIN
+        IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_events) x
+                   WHERE NOT EXISTS (SELECT 1 FROM {SCHEMA}.runs r WHERE r.id = x->>'run_id')) THEN
+            RAISE EXCEPTION 'events may be appended only to runs in the store'
+                USING ERRCODE = 'foreign_key_violation';
+        END IF;
+        IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_events) x
+                   WHERE x->>'kind' NOT IN ({OTHERS_MAY})
+                     AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.runs r
+                                     WHERE r.id = x->>'run_id' AND r.actor = session_user)
+                     AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.events v
+                                     WHERE v.run_id = x->>'run_id' AND v.kind = 'run_resumed'
+                                       AND v.actor = session_user)) THEN
+            RAISE EXCEPTION 'only whoever launched or resumed a run may append what its runner '
+                'records; others may decide its gates, ask it to cancel, or find its runner gone'
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        FOR e IN SELECT * FROM jsonb_array_elements(p_events) LOOP
+            payload := e->'data';
+            IF e->>'kind' <> 'output' THEN
+                -- whoever the client says acted, the database says who did
+                IF payload ? 'actor' THEN
+                    payload := jsonb_set(payload, '{{actor}}', to_jsonb(session_user::text));
+                END IF;
+                IF payload ? 'operator' THEN
+                    payload := jsonb_set(payload, '{{operator}}', to_jsonb(session_user::text));
+                END IF;
+            END IF;
+            INSERT INTO {SCHEMA}.events (run_id, at, kind, version, host, stage, step, data, blob)
+            VALUES (e->>'run_id', (e->>'at')::double precision, e->>'kind',
+                    (e->>'version')::integer, e->>'host', e->>'stage', e->>'step',
+                    CASE WHEN e->>'kind' = 'output' THEN e->>'data' ELSE payload::text END,
+                    decode(e->>'blob', 'base64'));
+        END LOOP;
+    END $$;
+    """
+)
+
 GRANTS: list[str] = [
     f"""
     REVOKE ALL ON SCHEMA {SCHEMA} FROM PUBLIC;
@@ -314,6 +366,7 @@ GRANTS: list[str] = [
     f"""
     GRANT EXECUTE ON FUNCTION {SCHEMA}.publish_policy(text) TO {OPERATORS};
     """,
+    "",  # put_events is the database's own: nobody is granted it
 ]
 """What operators may do with each migration's objects (all else revoked): granted again by
 every `store init`, up to the schema it leaves."""
