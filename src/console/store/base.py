@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -59,9 +60,11 @@ class Store(Protocol):
     actor: str
     """Whose actions this connection records."""
 
-    others_may_write: str | None
-    """Who besides this account (and root) may write the store, in words; None when nobody
-    can (a private file) or when the database decides who wrote what (a team store)."""
+    @property
+    def others_may_write(self) -> str | None:
+        """Who besides this account (and root) may write the store, in words; None when
+        nobody can (a private file) or when the database decides who wrote what (a team
+        store)."""
 
     def __enter__(self) -> Store:
         """The store itself."""
@@ -192,7 +195,7 @@ def resolve_reference(
     return matches[0]
 
 
-class Closing:
+class Closing(ABC):
     """A store used as a context manager closes itself."""
 
     def __enter__(self: S) -> S:
@@ -206,6 +209,6 @@ class Closing:
     ) -> None:
         self.close()
 
+    @abstractmethod
     def close(self) -> None:
         """Release the store."""
-        raise NotImplementedError

@@ -47,7 +47,6 @@ class PostgresStore(Closing):
     def __init__(self, dsn: str, actor: str | None = None) -> None:
         self.dsn = dsn
         self.location = safe_location(dsn)
-        self.others_may_write: str | None = None  # the database decides who wrote what
         self._lock = threading.Lock()
         self._listening = False
         try:
@@ -268,6 +267,11 @@ class PostgresStore(Closing):
             params.append(unwanted)
         query += f" ORDER BY id LIMIT {int(limit)}"
         return [StoredEvent(int(r[0]), _decode(r)) for r in self._rows(query, params)]
+
+    @property
+    def others_may_write(self) -> str | None:
+        """Nobody writes around the database's rules: it decides who wrote what."""
+        return None
 
     def published_policy(self) -> dict[str, Any] | None:
         """The newest policy an admin published, or None."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
@@ -102,7 +103,6 @@ class SQLiteStore(Closing):
             self._db.execute("PRAGMA synchronous = FULL")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
-            self.others_may_write = others_may_write(path)
         except sqlite3.DatabaseError as exc:
             if "readonly" in str(exc):
                 raise ReadOnlyStore(
@@ -397,6 +397,12 @@ class SQLiteStore(Closing):
                 "SELECT content FROM blobs WHERE digest = ?", (digest,)
             ).fetchone()
         return str(row[0]) if row else None
+
+    @functools.cached_property
+    def others_may_write(self) -> str | None:
+        """Who besides this account and root could change or replace the file (looked at
+        once, when a gate first asks: most openings never do)."""
+        return others_may_write(self.path)
 
     def published_policy(self) -> dict[str, Any] | None:
         """A file has no published policy: the inventory governs."""
