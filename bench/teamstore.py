@@ -59,6 +59,35 @@ def writer_alone(where: str | Path, run: str, lines: int) -> float:
     return lines / took
 
 
+def fanout_events(where: str | Path, run: str, hosts: int = 200, steps: int = 5) -> float:
+    """Events per second through the batch writer for a fan-out's pattern: each host's step
+    starting, its line of output and its end, interleaved as a runner writes them."""
+    with open_store(where) as store:
+        launched = _launched()
+        store.create_run(ev.RunLaunched(**{**vars(launched), "run_id": run}), "")
+    events: list[ev.Event] = []
+    for n in range(steps):
+        for i in range(hosts):
+            place = {"run_id": run, "at": time.time(), "stage": "s", "step": f"x{n}"}
+            events += [
+                ev.StepStarted(**place, host=f"h{i}"),
+                ev.Output(**place, host=f"h{i}", stream="stdout", data=b"fanout\n"),
+                ev.StepFinished(**place, host=f"h{i}", status="ok", exit_code=0),
+            ]
+    writer = BatchWriter(open_store(where))
+    start = time.perf_counter()
+    for k in range(0, len(events), 40):  # as they arrive: a few dozen at a time
+        for event in events[k : k + 40]:
+            writer.put(event)
+        writer.flush()
+    took = time.perf_counter() - start
+    writer.close()
+    with open_store(where) as store:
+        stored = len(store.read(run))
+    assert stored == len(events) + 1, f"{stored} of {len(events) + 1} events stored"
+    return len(events) / took
+
+
 KILLED_CHILD = """
 import sys, time
 from console import events as ev
@@ -111,10 +140,12 @@ def main() -> None:
         }
         rates: dict[str, list[float]] = {name: [] for name in stores}
         lost: dict[str, list[float]] = {name: [] for name in stores}
+        fanned: dict[str, list[float]] = {name: [] for name in stores}
         for r in range(args.rounds):  # alternating, so that drift hits both alike
             for name, where in stores.items():
                 rates[name].append(writer_alone(where, f"r{r}", args.lines))
                 lost[name].append(sigkill_loss(where, f"k{r}"))
+                fanned[name].append(fanout_events(where, f"f{r}"))
         print(f"{args.lines:,} output lines through the batch writer, {args.rounds} rounds\n")
         print("| store | median lines/s | min | max | SIGKILL loses, median ms | worst ms |")
         print("|---|---:|---:|---:|---:|---:|")
@@ -123,6 +154,14 @@ def main() -> None:
                 f"| {name} | {statistics.median(found):,.0f} | {min(found):,.0f} | "
                 f"{max(found):,.0f} | {statistics.median(lost[name]):.0f} | "
                 f"{max(lost[name]):.0f} |"
+            )
+        print("\nA 200-host, 5-step fan-out's 3,000 events (start, a line, end), 40 at a time\n")
+        print("| store | median events/s | min | max |")
+        print("|---|---:|---:|---:|")
+        for name, found in fanned.items():
+            print(
+                f"| {name} | {statistics.median(found):,.0f} | {min(found):,.0f} | "
+                f"{max(found):,.0f} |"
             )
     finally:
         cluster.stop()

@@ -32,6 +32,9 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
 @pytest.fixture(scope="session")
 def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """One private PostgreSQL cluster for the whole session (each test its own database)."""
+    from tests.sshd import login_user
+
+    login_user()  # the second account the attacks come from exists whatever ran before
     cluster = start_cluster(tmp_path_factory.mktemp("pg"))
     yield cluster
     cluster.stop()

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import io
 import json
 import os
 import pkgutil
 import pwd
+import socket
 import subprocess
 import sys
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from console.cli import main
@@ -95,6 +98,8 @@ def _load_every_module() -> None:
     """Import all of `console` (and so what it imports) before a child drops to another
     account: the commands import lazily, and this interpreter's files may live where that
     account cannot read (under /root), unlike an install on a bastion."""
+    import concurrent.futures.thread  # noqa: F401  (asyncio's thread pool, loaded on first use)
+
     import console
 
     for found in pkgutil.walk_packages(console.__path__, "console."):
@@ -102,11 +107,19 @@ def _load_every_module() -> None:
             importlib.import_module(found.name)
 
 
-def fork_as(user: str, argv: list[str], start_at: float | None = None) -> Child:
+def fork_as(
+    user: str,
+    argv: list[str],
+    start_at: float | None = None,
+    machine: str | None = None,
+    home: Path | None = None,
+) -> Child:
     """Run `console.cli.main(argv)` as `user`: a real process of that account, no sudo needed.
 
     The child is forked from this interpreter (modules already loaded), drops to the account's
-    uid and gid, and then runs the command exactly as that person's shell would.
+    uid and gid, and then runs the command exactly as that person's shell would; with
+    `machine`, on a machine of that name (a UTS namespace of its own, which the processes it
+    starts share), with `home` as its home folder.
     """
     account = pwd.getpwnam(user)
     _load_every_module()
@@ -120,6 +133,10 @@ def fork_as(user: str, argv: list[str], start_at: float | None = None) -> Child:
             os.dup2(err_w, 2)
             sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
             sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True)
+            if machine is not None:
+                _become_machine(machine)
+            if home is not None:
+                os.environ["HOME"] = str(home)
             os.setgroups([])
             os.setgid(account.pw_gid)
             os.setuid(account.pw_uid)
@@ -133,6 +150,18 @@ def fork_as(user: str, argv: list[str], start_at: float | None = None) -> Child:
     os.close(out_w)
     os.close(err_w)
     return Child(pid, out_r, err_r)
+
+
+def _become_machine(name: str) -> None:
+    """Give this process (and its children) a host name of its own, as another machine has."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWUTS) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWUTS)")
+    socket.sethostname(name)
+
+
+CLONE_NEWUTS = 0x04000000
+"""From <sched.h>: a new UTS namespace (host name) for the calling process."""
 
 
 def shared_file(estate: Estate, user: str = SECOND_ACCOUNT) -> Estate:

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from console.identity import current_operator
+from console.store import open_store
 from console.store.sqlite import SQLiteStore
 from tests.conftest import Estate, write_estate
 from tests.helpers import SECOND_ACCOUNT, fork_as, shared_file, show_json, spawn_cli, wait_for
@@ -39,6 +40,15 @@ def _estate(tmp_path: Path, sshd: Sshd, env: str, roles: str = '["ops"]', hosts:
     estate.inventory.write_text(text)
     estate.pipeline("gated", GATED.format(work=estate.work))
     return estate
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def on_store(request: pytest.FixtureRequest) -> Callable[[Estate], Estate]:
+    """Put an estate on a SQLite file, and in the second round on a team store."""
+    if request.param == "sqlite":
+        return lambda estate: estate
+    dsn = request.getfixturevalue("team_store")
+    return lambda estate: replace(estate, store=dsn)
 
 
 def prod_with_a_second_approver(tmp_path: Path, sshd: Sshd) -> Estate:
@@ -68,16 +78,15 @@ def _status(estate: Estate, run_id: str) -> str:
 
 
 def _audit(estate: Estate) -> list[tuple[str, str, dict[str, object]]]:
-    store = SQLiteStore(estate.store)
-    try:
+    with open_store(estate.store) as store:
         return [(r.action, r.actor, r.details) for r in store.audit_records()]
-    finally:
-        store.close()
 
 
-def test_roles_and_tickets_are_enforced_with_reasons(tmp_path: Path, sshd: Sshd) -> None:
+def test_roles_and_tickets_are_enforced_with_reasons(
+    tmp_path: Path, sshd: Sshd, on_store: Callable[[Estate], Estate]
+) -> None:
     env = 'approver_roles = ["change-board"]\nticket_pattern = "CHG[0-9]{7}"\nself_approval = true'
-    estate = _estate(tmp_path, sshd, env)
+    estate = on_store(_estate(tmp_path, sshd, env))
     run_id = _launch(estate, confirm="test")  # a ticketed environment types its name
     refused = spawn_cli(estate, "approve", run_id, "--ticket", "CHG0000001")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
@@ -149,9 +158,9 @@ def test_two_approvers_at_the_same_moment_both_count(
 
 
 def test_editing_the_pipeline_voids_approvals_and_the_gate_asks_again(
-    tmp_path: Path, sshd: Sshd
+    tmp_path: Path, sshd: Sshd, on_store: Callable[[Estate], Estate]
 ) -> None:
-    estate = _estate(tmp_path, sshd, "approvals = 1")
+    estate = on_store(_estate(tmp_path, sshd, "approvals = 1"))
     run_id = _launch(estate)
     first = show_json(estate, run_id)["gates"][0]["plan_digest"]
     pipeline = estate.pipelines / "gated.toml"
@@ -174,8 +183,10 @@ def test_editing_the_pipeline_voids_approvals_and_the_gate_asks_again(
     assert len(voided) == 1 and "the pipeline file changed" in str(voided[0]["reason"])
 
 
-def test_a_changed_host_key_voids_approvals(tmp_path: Path, sshd: Sshd) -> None:
-    estate = _estate(tmp_path, sshd, "approvals = 1", hosts=1)
+def test_a_changed_host_key_voids_approvals(
+    tmp_path: Path, sshd: Sshd, on_store: Callable[[Estate], Estate]
+) -> None:
+    estate = on_store(_estate(tmp_path, sshd, "approvals = 1", hosts=1))
     known = tmp_path / "known_hosts"
     known.write_text(sshd.known_hosts.read_text())
     estate.inventory.write_text(
@@ -201,12 +212,12 @@ def test_a_changed_host_key_voids_approvals(tmp_path: Path, sshd: Sshd) -> None:
 
 
 def test_a_freeze_refuses_normal_approvals_and_takes_an_emergency_one(
-    tmp_path: Path, sshd: Sshd
+    tmp_path: Path, sshd: Sshd, on_store: Callable[[Estate], Estate]
 ) -> None:
     start = time.strftime("%Y-%m-%dT%H:%M", time.localtime(time.time() - 3600))
     end = time.strftime("%Y-%m-%dT%H:%M", time.localtime(time.time() + 3600))
     env = f'freeze = ["{start}/{end}"]\nemergency_roles = ["on-call"]'
-    estate = _estate(tmp_path, sshd, env)
+    estate = on_store(_estate(tmp_path, sshd, env))
     run_id = _launch(estate)
     normal = spawn_cli(estate, "approve", run_id)
     assert (

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from console.store.sqlite import SQLiteStore
-from tests.conftest import Estate
+from console.store import open_store
+from tests.conftest import Estate, on_each_store
 from tests.helpers import SECOND_ACCOUNT, as_account, show_json, spawn_cli, wait_for
 
 needs_root = pytest.mark.skipif(
@@ -74,6 +74,7 @@ def _ended(estate: Estate, run_id: str) -> str:
     return str(show_json(estate, run_id)["status"])
 
 
+@on_each_store
 def test_files_rewritten_after_the_approval_never_reach_the_host(estate: Estate) -> None:
     _estate(estate)
     approved = hashlib.sha256((estate.root / "release.tar").read_bytes()).hexdigest()
@@ -97,6 +98,7 @@ def test_files_rewritten_after_the_approval_never_reach_the_host(estate: Estate)
     assert sorted(p.name for p in estate.work.iterdir()) == ["go", "tool-ran"]  # no temp left
 
 
+@on_each_store
 def test_a_file_changed_while_the_gate_waits_voids_the_approvals(estate: Estate) -> None:
     _estate(estate)
     old = hashlib.sha256((estate.root / "release.tar").read_bytes()).hexdigest()
@@ -107,9 +109,8 @@ def test_a_file_changed_while_the_gate_waits_voids_the_approvals(estate: Estate)
     wait_for(
         lambda: show_json(estate, run_id)["gates"][0]["plan_digest"] != first, 30, "the re-check"
     )
-    store = SQLiteStore(estate.store)
-    voided = [r.details for r in store.audit_records() if r.action == "approvals_voided"]
-    store.close()
+    with open_store(estate.store) as store:
+        voided = [r.details for r in store.audit_records() if r.action == "approvals_voided"]
     assert voided[0]["reason"] == (
         f"release.tar (sha256 {old[:16]}… → {new[:16]}…) changed; approvals given before are void"
     )

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from console import events as ev
+from console.audit import canonical, utc
 from console.identity import current_operator
 from console.model.load import load_config
 from console.ops.audit import check_trail
@@ -117,6 +118,25 @@ ATTACKS = {
         '"cb", "data": {"stage": "approval", "step": "cb", "outcome": '
         "\"approved\"}}]'::jsonb, '[]'::jsonb)"
     ),
+    "decide a gate with no record on the trail": (
+        'SELECT opsconsole.append_events(\'r1\', NULL, \'[{"run_id": "r1", "at": 1, '
+        '"kind": "gate_decided", "version": 1, "stage": "approval", "step": "cb", "data": '
+        '{"stage": "approval", "step": "cb", "decision": "approve", "actor": "x"}}]\'::jsonb, '
+        "'[]'::jsonb)"
+    ),
+    "chain a record the verifier cannot recompute": (
+        'SELECT opsconsole.record_audit(\'[{"at": "2026-01-01T00:00:00.000000Z", "action": '
+        '"audit_exported", "subject": "r1", "details": "{\\"b\\": 1, \\"a\\": 2}"}]\'::jsonb)'
+    ),
+    "put an approval on the trail with no event": (
+        'SELECT opsconsole.record_audit(\'[{"at": "2026-01-01T00:00:00.000000Z", "action": '
+        '"gate_approved", "subject": "r1/cb", "details": "{}"}]\'::jsonb)'
+    ),
+    "hold a run's runner lock to make it look alive": (
+        "SELECT pg_advisory_lock(7261002, hashtext('r1'))"
+    ),
+    "hold the write lock to stop every write": "SELECT pg_advisory_lock(7261001)",
+    "hold someone else's run through the store": "SELECT opsconsole.hold_run('r1')",
     "append to a run that is not there": (
         'SELECT opsconsole.append_events(\'nope\', NULL, \'[{"run_id": "nope", "at": 1, '
         '"kind": "cancel_requested", "version": 1, "data": {}}]\'::jsonb, \'[]\'::jsonb)'
@@ -141,12 +161,13 @@ def test_an_operator_cannot_change_or_forge_the_record(
 def test_a_decision_names_whoever_made_it_whatever_the_client_says(
     shared: tuple[str, str], pg_cluster: Cluster
 ) -> None:
-    """The second operator appends an approval in our name through the one write path they
-    have: it is recorded as theirs, in the event and in its audit record."""
+    """The second operator appends an approval in our name, dated a year back, through the
+    one write path they have: it is recorded as theirs, at the server's time, in the event and
+    in its audit record alike."""
     dsn, name = shared
     forged = {
         "run_id": "r1",
-        "at": time.time(),
+        "at": time.time() - 365 * 86400,
         "kind": "gate_decided",
         "version": ev.VERSION,
         "stage": "approval",
@@ -162,10 +183,10 @@ def test_a_decision_names_whoever_made_it_whatever_the_client_says(
         },
     }
     entry = {
-        "at": "2026-12-01T00:00:00.000000Z",
+        "at": "2025-12-01T00:00:00.000000Z",
         "action": "gate_approved",
         "subject": "r1/cb",
-        "details": "{}",
+        "details": canonical({"reason": "looks fine", "ticket": ""}).decode(),
     }
     statement = (
         "SELECT opsconsole.append_events('r1', NULL, "
@@ -179,11 +200,9 @@ def test_a_decision_names_whoever_made_it_whatever_the_client_says(
     assert len(decided) == 1 and isinstance(decided[0].event, ev.GateDecided)
     assert decided[0].event.actor == SECOND_ACCOUNT
     assert records[-1].action == "gate_approved" and records[-1].actor == SECOND_ACCOUNT
-    with open_store(dsn) as store:
-        found = check_trail(store, None)
-    assert found.verdict.intact  # the chain the database made holds
-    # and a decision whose record does not match it (written around opsconsole) is named
-    assert [d.actor for d in found.unrecorded] == [SECOND_ACCOUNT]
+    assert abs(decided[0].event.at - time.time()) < 60  # the server's clock, not theirs
+    assert records[-1].at == utc(decided[0].event.at)
+    _intact(dsn)  # the chain the database made holds, and the record matches its event
 
 
 def test_a_launch_in_someone_elses_name_is_recorded_as_the_launchers(team_store: str) -> None:
@@ -229,7 +248,7 @@ def test_runs_work_on_the_team_store_as_on_a_file(
     assert main(["store", "init", "--store", admin]) == 0  # again: nothing to do
     assert main(["store", "grant", ME, "--store", admin]) == 0
     out = capsys.readouterr().out
-    assert "schema 0 → 3" in out and "already current" in out and f"{ME} is an operator" in out
+    assert "schema 0 → 4" in out and "already current" in out and f"{ME} is an operator" in out
     team = replace(estate, store=pg_cluster.dsn(user=ME, database="clirun"))
     team.pipeline("one", ONE)
     assert run_cli(team, "run", "one") == 0
@@ -467,8 +486,126 @@ def test_an_older_schema_is_upgraded_by_init_and_refused_in_words_until_then(
     pgadmin.grant(admin, ME)
     monkeypatch.undo()
     operator = pg_cluster.dsn(user="", database="older")
-    with pytest.raises(StoreError, match="has schema 1, this opsconsole needs 3: an administrator"):
+    with pytest.raises(StoreError, match="has schema 1, this opsconsole needs 4: an administrator"):
         open_store(operator)
-    assert "schema 1 → 3" in pgadmin.init(admin)
+    assert "schema 1 → 4" in pgadmin.init(admin)
     with open_store(operator) as store:
         assert store.published_policy() is None
+
+
+def _append_sql(kind: str, data: dict[str, object], run_id: str = "r1") -> str:
+    """The append function called by hand, as a modified client would, with the audit record
+    the event calls for."""
+    event = {"run_id": run_id, "at": 1, "kind": kind, "version": 1, **data, "data": data}
+    action, subject = kind, run_id
+    if kind == "gate_decided":
+        action = "gate_approved" if data["decision"] == "approve" else "gate_rejected"
+        subject = f"{run_id}/cb"
+    details = {"reason": data.get("reason", ""), "ticket": data.get("ticket", "")}
+    entry = {
+        "at": "2026-12-01T00:00:00.000000Z",
+        "action": action,
+        "subject": subject,
+        "details": canonical(details).decode(),
+    }
+    return (
+        f"SELECT opsconsole.append_events('{run_id}', NULL, '{json.dumps([event])}'::jsonb, "
+        f"'{json.dumps([entry])}'::jsonb)"
+    )
+
+
+def _approval(decision: str = "approve") -> str:
+    return _append_sql(
+        "gate_decided",
+        {
+            "stage": "approval",
+            "step": "cb",
+            "decision": decision,
+            "actor": "x",
+            "reason": "r",
+            "ticket": "",
+        },
+    )
+
+
+def _publish(dsn: str, pg_cluster: Cluster, second_roles: list[str]) -> None:
+    """Publish a policy for prod: ME launches and sits on the change board; the second
+    account has the roles given."""
+    pgadmin.grant(pg_cluster.dsn(database=_database(dsn)), ME, admin=True)
+    prod = {"approver_roles": ["change-board"], "launch_roles": ["ops"], "self_approval": None}
+    with open_store(dsn) as store:
+        store.publish_policy(
+            {
+                "environments": {"prod": prod},
+                "operators": {
+                    ME: {"roles": ["change-board", "ops"], "ssh_public_key": None},
+                    SECOND_ACCOUNT: {"roles": second_roles, "ssh_public_key": None},
+                },
+            }
+        )
+
+
+def test_the_database_judges_decisions_and_launches_by_the_published_policy(
+    shared: tuple[str, str], pg_cluster: Cluster
+) -> None:
+    """A modified client gets no further than an honest one: with plain SQL the second account
+    may not approve or reject without the approver role, launch, cancel or resume without the
+    launch role, and the launcher may not approve their own prod change."""
+    dsn, name = shared
+    _publish(dsn, pg_cluster, ["observer"])
+    data = {"environments": ["prod"], "operator": "x"}
+    launch = json.dumps(
+        [{"run_id": "r2", "at": 1, "kind": "run_launched", "version": 1, "data": data}]
+    )
+    attempts = {
+        "approve": (SECOND_ACCOUNT, _approval(), "may not decide gates in prod"),
+        "reject": (SECOND_ACCOUNT, _approval("reject"), "may not decide gates in prod"),
+        "cancel": (
+            SECOND_ACCOUNT,
+            _append_sql("cancel_requested", {"reason": "mine"}),
+            "may not launch, re-run, resume or cancel runs in prod",
+        ),
+        "launch": (
+            SECOND_ACCOUNT,
+            f"SELECT opsconsole.create_run('r2', 'deploy', 1, 'x', '', '{{}}', '{launch}', '[]')",
+            "may not launch, re-run, resume or cancel runs in prod",
+        ),
+        "approve one's own": (ME, _approval(), f"{ME} launched this run and so cannot approve"),
+    }
+    for what, (who, statement, refusal) in attempts.items():
+        done = pg_cluster.psql(who, name, statement)
+        assert done.returncode != 0 and refusal in done.stderr, (what, done.stderr)
+    decided = pg_cluster.psql(
+        ME, name, "SELECT count(*) FROM opsconsole.events WHERE kind <> 'step_started'"
+    )
+    assert decided.stdout == "1\n"  # the launch alone
+    _publish(dsn, pg_cluster, ["change-board"])  # once the board has them, their word stands
+    done = pg_cluster.psql(SECOND_ACCOUNT, name, _approval())
+    assert done.returncode == 0, done.stderr
+    _intact(dsn)
+
+
+def test_a_live_runner_cannot_be_declared_gone_or_its_run_taken_over(
+    shared: tuple[str, str], pg_cluster: Cluster
+) -> None:
+    """While the launcher's runner holds its lock, the second account can neither record the
+    run interrupted nor resume it (and then write its steps); once the runner is gone, it can."""
+    import signal
+    import subprocess
+    import sys
+
+    dsn, name = shared
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, dsn, "r1"], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"holding\n"
+        for kind in ("run_interrupted", "run_resumed"):
+            done = pg_cluster.psql(
+                SECOND_ACCOUNT, name, _append_sql(kind, {"node": "b2", "pid": 1})
+            )
+            assert done.returncode != 0 and "the runner of run r1 is alive" in done.stderr
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    gone = _append_sql("run_interrupted", {"node": "b2", "pid": 1})
+    wait_for(lambda: pg_cluster.psql(SECOND_ACCOUNT, name, gone).returncode == 0, 10, "its end")
+    _intact(dsn)

@@ -2,33 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+
+import psycopg
+import pytest
 
 from console import events as ev
 from console.replay import Timeline
 from console.state import fold
-from console.store.sqlite import SQLiteStore
+from console.store import Store, open_store, pgadmin
 from tests.ui import seed
 
 RUN = "20261117-100000-bbbb"  # carol's run: one host fails its check
 
 
-def _store(tmp_path: Path) -> SQLiteStore:
-    store = seed.estate(tmp_path / "store.db")
-    seed.output(store, RUN, "ehr-web-stg-02", [b"late line\n"], at=seed.T0 + 3609)
-    return store
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """The seeded history in a SQLite file, and again copied into a team store."""
+    seeded = seed.estate(tmp_path / "store.db")
+    seed.output(seeded, RUN, "ehr-web-stg-02", [b"late line\n"], at=seed.T0 + 3609)
+    if request.param == "sqlite":
+        yield seeded
+        seeded.close()
+        return
+    seeded.close()
+    dsn = request.getfixturevalue("team_store")
+    name = str(psycopg.conninfo.conninfo_to_dict(dsn)["dbname"])
+    pgadmin.copy(tmp_path / "store.db", request.getfixturevalue("pg_cluster").dsn(database=name))
+    with open_store(dsn) as team:
+        yield team
 
 
-def test_the_end_of_a_replay_is_the_state_the_live_fold_reached(tmp_path: Path) -> None:
-    store = _store(tmp_path)
+def test_the_end_of_a_replay_is_the_state_the_live_fold_reached(store: Store) -> None:
     everything = [s.event for s in store.read(RUN)]
     timeline = Timeline(store, RUN)
     assert timeline.state(timeline.last) == fold(everything)
     assert timeline.state(timeline.last).status == "failed"
 
 
-def test_every_cursor_shows_what_had_happened_by_then(tmp_path: Path) -> None:
-    store = _store(tmp_path)
+def test_every_cursor_shows_what_had_happened_by_then(store: Store) -> None:
     stored = store.read(RUN)
     timeline = Timeline(store, RUN)
     for index, item in enumerate(stored):  # forwards, then backwards: the fold restarts
@@ -38,8 +51,7 @@ def test_every_cursor_shows_what_had_happened_by_then(tmp_path: Path) -> None:
         assert timeline.state(stored[index].id) == fold(s.event for s in stored[: index + 1])
 
 
-def test_cursor_moves_by_event_boundary_failure_and_time(tmp_path: Path) -> None:
-    store = _store(tmp_path)
+def test_cursor_moves_by_event_boundary_failure_and_time(store: Store) -> None:
     stored = store.read(RUN)
     ids = [s.id for s in stored]
     timeline = Timeline(store, RUN)
@@ -64,8 +76,7 @@ def test_cursor_moves_by_event_boundary_failure_and_time(tmp_path: Path) -> None
     assert timeline.moment(timeline.last) == seed.T0 + 3609  # the late output, stored last
 
 
-def test_landmarks_and_records_follow_the_run(tmp_path: Path) -> None:
-    store = seed.estate(tmp_path / "store.db")
+def test_landmarks_and_records_follow_the_run(store: Store) -> None:
     timeline = Timeline(store, "20261117-110000-cccc")
     kinds = [m.kind for m in timeline.landmarks()]
     assert kinds == ["gate"]
@@ -75,8 +86,7 @@ def test_landmarks_and_records_follow_the_run(tmp_path: Path) -> None:
     assert isinstance(timeline.marks[0].event, ev.RunLaunched)
 
 
-def test_the_newest_records_up_to_a_cursor(tmp_path: Path) -> None:
-    store = seed.estate(tmp_path / "store.db")
+def test_the_newest_records_up_to_a_cursor(store: Store) -> None:
     timeline = Timeline(store, "20261117-110000-cccc")
     assert timeline.records(timeline.last, 1) == timeline.records(timeline.last)[-1:]
     assert [r[2] for r in timeline.records(timeline.last, 1)] == ["gate_opened"]

@@ -92,6 +92,7 @@ def _open_log(path: Path, team: bool) -> IO[bytes]:
     """Open (creating it and its folder, with the store's group and permissions) a runner's log."""
     folder_mode, file_mode = (0o2770, 0o660) if team else (0o700, 0o600)
     folder = path.parent
+    folder.parent.mkdir(parents=True, exist_ok=True)  # the data folder, on a new bastion
     with contextlib.suppress(FileExistsError):
         folder.mkdir(mode=folder_mode)
         os.chmod(folder, folder_mode)  # the umask must not take the group's rights away

@@ -11,7 +11,16 @@ import psycopg
 from psycopg import sql
 
 from console.errors import StoreError, UsageError
-from console.store.pgschema import ADMINS, GRANTS, MIGRATIONS, OPERATORS, OWNER, SCHEMA, WRITE_LOCK
+from console.store.pgschema import (
+    ADMINS,
+    ADVISORY_LOCKS,
+    GRANTS,
+    MIGRATIONS,
+    OPERATORS,
+    OWNER,
+    SCHEMA,
+    WRITE_LOCK,
+)
 from console.store.postgres import safe_location
 
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,62}$")
@@ -23,8 +32,10 @@ def init(dsn: str) -> str:
     """Create (or bring up to date) the schema, the owner, operator and admin roles and the
     privileges; idempotent. A sentence saying what was done."""
     with _admin(dsn) as db, db.transaction():
-        db.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
         made = [role for role in (OWNER, OPERATORS, ADMINS) if _create_role(db, role)]
+        _as_owner(db)  # one init at a time (the lock is the owner's to take)
+        db.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+        db.execute("RESET ROLE")
         db.execute(
             sql.SQL("GRANT {} TO {}").format(sql.Identifier(OPERATORS), sql.Identifier(ADMINS))
         )
@@ -33,7 +44,7 @@ def init(dsn: str) -> str:
                 sql.Identifier(SCHEMA), sql.Identifier(OWNER)
             )
         )
-        db.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(OWNER)))
+        _as_owner(db)
         version = _version(db)
         if version > len(MIGRATIONS):
             raise StoreError(
@@ -45,11 +56,34 @@ def init(dsn: str) -> str:
             db.execute(f"UPDATE {SCHEMA}.meta SET version = %s", (number,))
         for grants in GRANTS[: len(MIGRATIONS)]:
             db.execute(grants.encode())
+        db.execute("RESET ROLE")
+        locks = _keep_locks_to_owner(db)
     roles = f"; created the roles {', '.join(made)}" if made else ""
     done = (
         f"schema {version} → {len(MIGRATIONS)}" if version < len(MIGRATIONS) else "already current"
     )
-    return f"team store {safe_location(dsn)}: {done}{roles}"
+    return f"team store {safe_location(dsn)}: {done}{roles}{locks}"
+
+
+def _as_owner(db: psycopg.Connection[tuple[object, ...]]) -> None:
+    db.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(OWNER)))
+
+
+def _keep_locks_to_owner(db: psycopg.Connection[tuple[object, ...]]) -> str:
+    """Take the advisory-lock functions from everyone but the owner in this database (only a
+    superuser may); what a sentence adds when that could not be done."""
+    row = db.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+    if not (row and row[0]):
+        return (
+            "; the advisory-lock functions stay open to every role (only a superuser may "
+            "close them): an operator could hold a runner's lock and make its run look alive"
+        )
+    for function in ADVISORY_LOCKS:
+        db.execute(f"REVOKE EXECUTE ON FUNCTION {function} FROM PUBLIC")
+        db.execute(
+            sql.SQL(f"GRANT EXECUTE ON FUNCTION {function} TO {{}}").format(sql.Identifier(OWNER))
+        )
+    return ""
 
 
 def grant(dsn: str, user: str, admin: bool = False) -> str:
@@ -141,8 +175,8 @@ def copy(source: Path, dsn: str) -> dict[str, int]:
     marker = f"copied from {source}"[:200]
     try:
         with _admin(dsn) as db, db.transaction():
+            _as_owner(db)
             db.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            db.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(OWNER)))
             _refuse_unless_empty(db, dsn)
             for table, columns in TABLES.items():
                 rows = old.execute(f"SELECT {columns} FROM {table} ORDER BY 1")

@@ -17,7 +17,7 @@ from console import events as ev
 from console.audit import GENESIS, AuditRecord, Entry, canonical, entry_for, utc
 from console.errors import RunChanged, StoreError
 from console.store.base import Closing, RunSummary, StoredEvent, resolve_reference
-from console.store.pgschema import CHANNEL, MIGRATIONS, RUN_CHANGED, RUNNER_LOCK, SCHEMA
+from console.store.pgschema import CHANNEL, MIGRATIONS, RUN_CHANGED, SCHEMA
 
 if TYPE_CHECKING:
     from console.store.writer import BatchWriter
@@ -290,17 +290,12 @@ class PostgresStore(Closing):
     def hold_run(self, run_id: str) -> None:
         """Hold the run's lock in this session while it lasts: when the runner's process
         ends, or its machine drops off the network, the server ends the session and the lock
-        goes with it."""
-        self._one("SELECT pg_advisory_lock(%s, hashtext(%s))", (RUNNER_LOCK, run_id))
+        goes with it (the database lets only the run's launcher or resumer take it)."""
+        self._one(f"SELECT {SCHEMA}.hold_run(%s)", (run_id,))
 
     def runner_alive(self, run_id: str) -> bool:
         """Whether a session still holds the run's lock (taken for a moment to find out)."""
-        got = bool(
-            self._one("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (RUNNER_LOCK, run_id))[0]
-        )
-        if got:
-            self._one("SELECT pg_advisory_unlock(%s, hashtext(%s))", (RUNNER_LOCK, run_id))
-        return not got
+        return bool(self._one(f"SELECT {SCHEMA}.runner_alive(%s)", (run_id,))[0])
 
     def wait_for_news(self, timeout: float, stop: threading.Event) -> None:
         """Wait for the database's notice that events were appended (`timeout` at most)."""
@@ -354,16 +349,31 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
+COPY_AT_LEAST = 256
+"""Output runs this long go in by COPY; shorter ones ride in the append function's one INSERT
+with the events around them (a round trip each way costs more than their JSON)."""
+
+
 def _runs_of(events: Sequence[ev.Event]) -> Iterator[tuple[bool, list[ev.Event]]]:
-    """Consecutive output events, and consecutive other events, in their order."""
+    """The batch in its order as long runs of output (True: for COPY) and the rest between."""
     group: list[ev.Event] = []
-    for event in events:
-        if group and (group[-1].kind == "output") != (event.kind == "output"):
-            yield group[-1].kind == "output", group
-            group = []
-        group.append(event)
+    start = 0
+    while start < len(events):
+        end = start
+        while end < len(events) and events[end].kind == "output":
+            end += 1
+        if end - start >= COPY_AT_LEAST:
+            if group:
+                yield False, group
+                group = []
+            yield True, list(events[start:end])
+        else:
+            group += events[start:end]
+        if end < len(events):
+            group.append(events[end])
+        start = end + 1
     if group:
-        yield group[-1].kind == "output", group
+        yield False, group
 
 
 def _copy_row(event: ev.Event) -> tuple[Any, ...]:
