@@ -212,3 +212,51 @@ class Closing(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the store."""
+
+
+EVENT_COLUMNS = "id, run_id, at, kind, host, stage, step, data, blob"
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """Which stored events a read wants: the one filter both stores turn into SQL."""
+
+    after: int = 0
+    run_id: str | None = None
+    kinds: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] = ()
+    host: str | None = None
+    step: str | None = None
+    before: int | None = None
+    until: int | None = None
+    limit: int | None = None
+
+    def sql(self, table: str, mark: str) -> tuple[str, list[Any]]:
+        """The SELECT (with `mark` as the placeholder: `?` or `%s`) and its parameters;
+        with `before`, newest first, for the caller to turn round."""
+        clauses = [f"id > {mark}"]
+        params: list[Any] = [self.after]
+        for clause, value in (
+            ("run_id = {}", self.run_id),
+            ("host = {}", self.host),
+            ("step = {}", self.step),
+            ("id < {}", self.before),
+            ("id <= {}", self.until),
+        ):
+            if value is not None:
+                clauses.append(clause.format(mark))
+                params.append(value)
+        if self.kinds is not None:  # none wanted: nothing (an empty IN is not SQL everywhere)
+            clauses.append(
+                f"kind IN ({', '.join([mark] * len(self.kinds))})" if self.kinds else "0 = 1"
+            )
+            params += self.kinds
+        if self.exclude:
+            clauses.append(f"kind NOT IN ({', '.join([mark] * len(self.exclude))})")
+            params += self.exclude
+        order = "id DESC" if self.before is not None else "id"
+        limit = f" LIMIT {int(self.limit)}" if self.limit is not None else ""
+        query = (
+            f"SELECT {EVENT_COLUMNS} FROM {table} WHERE {' AND '.join(clauses)} ORDER BY {order}"
+        )
+        return query + limit, params

@@ -16,13 +16,12 @@ from psycopg import sql
 from console import events as ev
 from console.audit import GENESIS, AuditRecord, Entry, canonical, entry_for, utc
 from console.errors import RunChanged, StoreError
-from console.store.base import Closing, RunSummary, StoredEvent, resolve_reference
+from console.store.base import Closing, EventQuery, RunSummary, StoredEvent, resolve_reference
 from console.store.pgschema import CHANNEL, MIGRATIONS, RUN_CHANGED, SCHEMA
 
 if TYPE_CHECKING:
     from console.store.writer import BatchWriter
 
-_COLUMNS = "id, run_id, at, kind, host, stage, step, data, blob"
 _COPY = sql.SQL(
     "COPY {}.events (run_id, at, kind, version, host, stage, step, data, blob) "
     "FROM STDIN (FORMAT BINARY)"
@@ -225,24 +224,16 @@ class PostgresStore(Closing):
         before: int | None = None,
     ) -> list[StoredEvent]:
         """Events of a run after an id, oldest first, filtered by kind, host or step."""
-        query = f"SELECT {_COLUMNS} FROM {SCHEMA}.events WHERE run_id = %s AND id > %s"
-        params: list[Any] = [run_id, after]
-        if kinds is not None:
-            query += " AND kind = ANY(%s)"
-            params.append(list(kinds))
-        if exclude is not None:
-            query += " AND NOT (kind = ANY(%s))"
-            params.append(list(exclude))
-        for column, value in (("host", host), ("step", step)):
-            if value is not None:
-                query += f" AND {column} = %s"
-                params.append(value)
-        if before is not None:
-            query += " AND id < %s"
-            params.append(before)
-        query += " ORDER BY id DESC" if before is not None else " ORDER BY id"
-        if limit is not None:
-            query += f" LIMIT {int(limit)}"
+        query, params = EventQuery(
+            after,
+            run_id,
+            None if kinds is None else tuple(kinds),
+            tuple(exclude or ()),
+            host,
+            step,
+            before,
+            limit=limit,
+        ).sql(f"{SCHEMA}.events", "%s")
         rows = self._rows(query, params)
         if before is not None:
             rows.reverse()
@@ -256,16 +247,9 @@ class PostgresStore(Closing):
         until: int | None = None,
     ) -> list[StoredEvent]:
         """Events of every run after an id (up to `until`), oldest first."""
-        query = f"SELECT {_COLUMNS} FROM {SCHEMA}.events WHERE id > %s"
-        params: list[Any] = [after]
-        if until is not None:
-            query += " AND id <= %s"
-            params.append(until)
-        unwanted = list(exclude)
-        if unwanted:
-            query += " AND NOT (kind = ANY(%s))"
-            params.append(unwanted)
-        query += f" ORDER BY id LIMIT {int(limit)}"
+        query, params = EventQuery(after, exclude=tuple(exclude), until=until, limit=limit).sql(
+            f"{SCHEMA}.events", "%s"
+        )
         return [StoredEvent(int(r[0]), _decode(r)) for r in self._rows(query, params)]
 
     @property

@@ -16,7 +16,7 @@ from console import events as ev
 from console.audit import GENESIS, AuditRecord, Entry, canonical, chain, entry_for
 from console.errors import ReadOnlyStore, RunChanged, StoreError, UsageError
 from console.identity import current_operator
-from console.store.base import Closing, RunSummary, StoredEvent, resolve_reference
+from console.store.base import Closing, EventQuery, RunSummary, StoredEvent, resolve_reference
 from console.store.mounts import refuse_network_filesystem
 
 if TYPE_CHECKING:
@@ -314,26 +314,17 @@ class SQLiteStore(Closing):
         With `before`, the newest `limit` events below that id (still oldest first): how a
         view pages back through a long run without reading it whole.
         """
-        sql = "SELECT id, run_id, at, kind, host, stage, step, data, blob FROM events WHERE run_id = ? AND id > ?"
-        params: list[Any] = [run_id, after]
-        if kinds is not None:
-            wanted = list(kinds)
-            sql += f" AND kind IN ({','.join('?' * len(wanted))})"
-            params += wanted
-        if exclude is not None:
-            unwanted = list(exclude)
-            sql += f" AND kind NOT IN ({','.join('?' * len(unwanted))})"
-            params += unwanted
-        for column, value in (("host", host), ("step", step)):
-            if value is not None:
-                sql += f" AND {column} = ?"
-                params.append(value)
-        if before is not None:
-            sql += " AND id < ?"
-            params.append(before)
-        sql += " ORDER BY id DESC" if before is not None else " ORDER BY id"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
+        query = EventQuery(
+            after,
+            run_id,
+            None if kinds is None else tuple(kinds),
+            tuple(exclude or ()),
+            host,
+            step,
+            before,
+            limit=limit,
+        )
+        sql, params = query.sql("events", "?")
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
         if before is not None:
@@ -348,16 +339,8 @@ class SQLiteStore(Closing):
         until: int | None = None,
     ) -> list[StoredEvent]:
         """Events of every run after an id (up to `until`), oldest first: how a console follows the store."""
-        unwanted = list(exclude)
-        sql = "SELECT id, run_id, at, kind, host, stage, step, data, blob FROM events WHERE id > ?"
-        params: list[Any] = [after]
-        if until is not None:
-            sql += " AND id <= ?"
-            params.append(until)
-        if unwanted:
-            sql += f" AND kind NOT IN ({','.join('?' * len(unwanted))})"
-            params += unwanted
-        sql += f" ORDER BY id LIMIT {int(limit)}"
+        query = EventQuery(after, exclude=tuple(exclude), until=until, limit=limit)
+        sql, params = query.sql("events", "?")
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
         return [StoredEvent(row[0], _decode(row)) for row in rows]
