@@ -260,3 +260,44 @@ class EventQuery:
             f"SELECT {EVENT_COLUMNS} FROM {table} WHERE {' AND '.join(clauses)} ORDER BY {order}"
         )
         return query + limit, params
+
+
+class EventReads(ABC):
+    """Reading events, the same in every store: each turns an EventQuery into its SQL."""
+
+    @abstractmethod
+    def _select(self, query: EventQuery) -> list[StoredEvent]:
+        """The events the query picks, oldest first."""
+
+    def read(
+        self,
+        run_id: str,
+        after: int = 0,
+        kinds: Iterable[str] | None = None,
+        exclude: Iterable[str] | None = None,
+        host: str | None = None,
+        limit: int | None = None,
+        step: str | None = None,
+        before: int | None = None,
+    ) -> list[StoredEvent]:
+        """Events of a run after an id, oldest first, filtered by kind, host or step.
+
+        With `before`, the newest `limit` events below that id (still oldest first): how a
+        view pages back through a long run without reading it whole.
+        """
+        wanted = None if kinds is None else tuple(kinds)
+        unwanted = tuple(exclude or ())
+        return self._select(
+            EventQuery(after, run_id, wanted, unwanted, host, step, before, limit=limit)
+        )
+
+    def read_all(
+        self,
+        after: int = 0,
+        exclude: Iterable[str] = (),
+        limit: int = 10_000,
+        until: int | None = None,
+    ) -> list[StoredEvent]:
+        """Events of every run after an id (up to `until`), oldest first: how a console
+        follows the store."""
+        return self._select(EventQuery(after, exclude=tuple(exclude), until=until, limit=limit))

@@ -7,7 +7,7 @@ import base64
 import contextlib
 import json
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -16,7 +16,14 @@ from psycopg import sql
 from console import events as ev
 from console.audit import GENESIS, AuditRecord, Entry, canonical, entry_for, utc
 from console.errors import RunChanged, StoreError
-from console.store.base import Closing, EventQuery, RunSummary, StoredEvent, resolve_reference
+from console.store.base import (
+    Closing,
+    EventQuery,
+    EventReads,
+    RunSummary,
+    StoredEvent,
+    resolve_reference,
+)
 from console.store.pgschema import CHANNEL, MIGRATIONS, RUN_CHANGED, SCHEMA
 
 if TYPE_CHECKING:
@@ -39,7 +46,7 @@ def safe_location(dsn: str) -> str:
     return psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in parts.items()})
 
 
-class PostgresStore(Closing):
+class PostgresStore(EventReads, Closing):
     """A store in a PostgreSQL database; the connected role is the actor of everything it
     writes, whatever this client says."""
 
@@ -212,45 +219,12 @@ class PostgresStore(Closing):
         rows = self._rows(f"SELECT seq, hash FROM {SCHEMA}.audit ORDER BY seq DESC LIMIT 1")
         return (int(rows[0][0]), str(rows[0][1])) if rows else (0, GENESIS)
 
-    def read(
-        self,
-        run_id: str,
-        after: int = 0,
-        kinds: Iterable[str] | None = None,
-        exclude: Iterable[str] | None = None,
-        host: str | None = None,
-        limit: int | None = None,
-        step: str | None = None,
-        before: int | None = None,
-    ) -> list[StoredEvent]:
-        """Events of a run after an id, oldest first, filtered by kind, host or step."""
-        query, params = EventQuery(
-            after,
-            run_id,
-            None if kinds is None else tuple(kinds),
-            tuple(exclude or ()),
-            host,
-            step,
-            before,
-            limit=limit,
-        ).sql(f"{SCHEMA}.events", "%s")
-        rows = self._rows(query, params)
-        if before is not None:
+    def _select(self, query: EventQuery) -> list[StoredEvent]:
+        """The events a query picks, oldest first."""
+        rows = self._rows(*query.sql(f"{SCHEMA}.events", "%s"))
+        if query.before is not None:
             rows.reverse()
         return [StoredEvent(int(r[0]), _decode(r)) for r in rows]
-
-    def read_all(
-        self,
-        after: int = 0,
-        exclude: Iterable[str] = (),
-        limit: int = 10_000,
-        until: int | None = None,
-    ) -> list[StoredEvent]:
-        """Events of every run after an id (up to `until`), oldest first."""
-        query, params = EventQuery(after, exclude=tuple(exclude), until=until, limit=limit).sql(
-            f"{SCHEMA}.events", "%s"
-        )
-        return [StoredEvent(int(r[0]), _decode(r)) for r in self._rows(query, params)]
 
     @property
     def others_may_write(self) -> str | None:

@@ -8,7 +8,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,14 @@ from console import events as ev
 from console.audit import GENESIS, AuditRecord, Entry, canonical, chain, entry_for
 from console.errors import ReadOnlyStore, RunChanged, StoreError, UsageError
 from console.identity import current_operator
-from console.store.base import Closing, EventQuery, RunSummary, StoredEvent, resolve_reference
+from console.store.base import (
+    Closing,
+    EventQuery,
+    EventReads,
+    RunSummary,
+    StoredEvent,
+    resolve_reference,
+)
 from console.store.mounts import refuse_network_filesystem
 
 if TYPE_CHECKING:
@@ -84,7 +91,7 @@ MIGRATIONS: list[str] = [
 _Row = tuple[str, float, str, int, str | None, str | None, str | None, str, bytes | None]
 
 
-class SQLiteStore(Closing):
+class SQLiteStore(EventReads, Closing):
     """A store in one SQLite file; every process opens its own and they share the file."""
 
     def __init__(self, path: Path, busy_timeout_ms: int = 15000, actor: str | None = None) -> None:
@@ -298,51 +305,13 @@ class SQLiteStore(Closing):
             ).fetchone()
         return (int(row[0]), str(row[1])) if row else (0, GENESIS)
 
-    def read(
-        self,
-        run_id: str,
-        after: int = 0,
-        kinds: Iterable[str] | None = None,
-        exclude: Iterable[str] | None = None,
-        host: str | None = None,
-        limit: int | None = None,
-        step: str | None = None,
-        before: int | None = None,
-    ) -> list[StoredEvent]:
-        """Events of a run after an id, oldest first, filtered by kind, host or step.
-
-        With `before`, the newest `limit` events below that id (still oldest first): how a
-        view pages back through a long run without reading it whole.
-        """
-        query = EventQuery(
-            after,
-            run_id,
-            None if kinds is None else tuple(kinds),
-            tuple(exclude or ()),
-            host,
-            step,
-            before,
-            limit=limit,
-        )
+    def _select(self, query: EventQuery) -> list[StoredEvent]:
+        """The events a query picks, oldest first."""
         sql, params = query.sql("events", "?")
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
-        if before is not None:
+        if query.before is not None:
             rows.reverse()
-        return [StoredEvent(row[0], _decode(row)) for row in rows]
-
-    def read_all(
-        self,
-        after: int = 0,
-        exclude: Iterable[str] = (),
-        limit: int = 10_000,
-        until: int | None = None,
-    ) -> list[StoredEvent]:
-        """Events of every run after an id (up to `until`), oldest first: how a console follows the store."""
-        query = EventQuery(after, exclude=tuple(exclude), until=until, limit=limit)
-        sql, params = query.sql("events", "?")
-        with self._lock:
-            rows = self._db.execute(sql, params).fetchall()
         return [StoredEvent(row[0], _decode(row)) for row in rows]
 
     def runs(self, limit: int | None = None) -> list[RunSummary]:
