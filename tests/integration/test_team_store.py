@@ -609,3 +609,34 @@ def test_a_live_runner_cannot_be_declared_gone_or_its_run_taken_over(
     gone = _append_sql("run_interrupted", {"node": "b2", "pid": 1})
     wait_for(lambda: pg_cluster.psql(SECOND_ACCOUNT, name, gone).returncode == 0, 10, "its end")
     _intact(dsn)
+
+
+def test_a_service_name_the_environment_and_the_config_file_all_name_the_team_store(
+    team_store: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`service=NAME` from a pg_service.conf, `OPSCONSOLE_STORE` and `store = "…"` in the
+    user's config file each reach the same team store."""
+    from console.cli import main
+
+    parts = psycopg.conninfo.conninfo_to_dict(team_store)
+    services = tmp_path / "pg_service.conf"
+    services.write_text(f"[ops]\nhost={parts['host']}\ndbname={parts['dbname']}\n")
+    monkeypatch.setenv("PGSERVICEFILE", str(services))
+    with open_store(team_store) as store:
+        store.create_run(_launched("r1", ME), "")
+
+    def listed(*args: str) -> list[str]:
+        assert main(["runs", "--json", *args]) == 0
+        return [run["id"] for run in json.loads(capsys.readouterr().out)]
+
+    assert listed("--store", "service=ops") == ["r1"]
+    monkeypatch.setenv("OPSCONSOLE_STORE", "service=ops")
+    assert listed() == ["r1"]
+    monkeypatch.delenv("OPSCONSOLE_STORE")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    (tmp_path / "config" / "opsconsole").mkdir(parents=True)
+    (tmp_path / "config" / "opsconsole" / "config.toml").write_text('store = "service=ops"\n')
+    assert listed() == ["r1"]
