@@ -119,6 +119,10 @@ class RunLaunched(Event):
     and change times), or the download of this run that writes it."""
     stored_version: bool = False
     """The pipeline ran as the store kept it from an earlier run, not as its file is now."""
+    host_environments: dict[str, str] = field(default_factory=dict)
+    """Each target's environment, as the inventory put it at launch."""
+    release: str | None = None
+    """What the run releases: the value of the param its pipeline names (`release =`)."""
 
 
 @dataclass(frozen=True, kw_only=True)

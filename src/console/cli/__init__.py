@@ -19,9 +19,9 @@ Command = tuple[str, str, Callable[[argparse.ArgumentParser], None], Handler]
 
 def commands() -> list[Command]:
     """Every subcommand, in the order `--help` lists them."""
-    from console.cli import audit, demo, gates, launch, store, views
+    from console.cli import audit, demo, gates, launch, metrics, store, views
 
-    groups = (launch, views, gates, audit, demo, store)
+    groups = (launch, views, gates, audit, metrics, demo, store)
     found = {c[0]: c for group in groups for c in group.COMMANDS}
     order = [
         "validate",
@@ -37,6 +37,7 @@ def commands() -> list[Command]:
         "cancel",
         "export",
         "host",
+        "metrics",
         "audit",
         "store",
         "policy",

@@ -173,7 +173,26 @@ def launch_event(plan: RunPlan, at: float) -> ev.RunLaunched:
         scripts=dict(files.scripts),
         uploads={path: seal.as_dict() for path, seal in files.uploads.items()},
         stored_version=plan.stored_version,
+        host_environments=_host_environments(plan),
+        release=_release(plan),
     )
+
+
+def _host_environments(plan: RunPlan) -> dict[str, str]:
+    """Each target's environment: the pipeline's, when it names one, else the host's."""
+    found = {}
+    for host in plan.hosts:
+        env = plan.pipeline.environment or resolve.host_environment(plan.config.inventory, host)
+        if env is not None:
+            found[host] = env
+    return found
+
+
+def _release(plan: RunPlan) -> str | None:
+    """The value of the param the pipeline names as what it releases, if it names one."""
+    name = plan.pipeline.release
+    value = plan.params.get(name) if name else None
+    return None if value is None else str(value)
 
 
 def with_pipeline(config: Config, pf: PipelineFile) -> Config:

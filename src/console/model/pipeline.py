@@ -187,7 +187,18 @@ class Pipeline(Strict):
     targets: list[str] = Field(min_length=1)
     environment: Name | None = None
     params: dict[Name, Param] = {}
+    release: Name | None = None
+    """The param whose value names what a run releases (a version), for lead times."""
     stages: list[Stage] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _release_is_a_param(self) -> Pipeline:
+        if self.release is not None and self.release not in self.params:
+            have = ", ".join(self.params) or "none"
+            raise ValueError(
+                f"release names the param '{self.release}', which is not one of its params ({have})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_stages(self) -> Pipeline:

@@ -1,0 +1,264 @@
+"""The delivery measures over run records: per environment, and per environment and pipeline,
+within a period, with their weekly trend and DORA bands."""
+
+from __future__ import annotations
+
+import bisect
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from console.delivery.bands import DAY, bands
+from console.delivery.record import NOT_DEPLOYED, GateWait, Releases, RunRecord
+
+
+@dataclass(frozen=True)
+class Period:
+    """From `since` up to (not including) `until`, in seconds since the epoch."""
+
+    since: float
+    until: float
+
+    def holds(self, moment: float | None) -> bool:
+        """Whether a moment falls in the period."""
+        return moment is not None and self.since <= moment < self.until
+
+    @property
+    def days(self) -> float:
+        """Its length in days (at least one second's worth)."""
+        return max(self.until - self.since, 1.0) / DAY
+
+
+@dataclass(frozen=True)
+class Durations:
+    """A measure that is a duration: how many, their median and 90th percentile, in seconds."""
+
+    samples: tuple[float, ...] = ()
+
+    @property
+    def count(self) -> int:
+        """How many durations."""
+        return len(self.samples)
+
+    @property
+    def median(self) -> float | None:
+        """The median (None for none)."""
+        return statistics.median(self.samples) if self.samples else None
+
+    @property
+    def p90(self) -> float | None:
+        """The 90th percentile: the smallest duration at or above 90% of them (nearest rank)."""
+        if not self.samples:
+            return None
+        ordered = sorted(self.samples)
+        return ordered[max(0, -(-9 * len(ordered) // 10) - 1)]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {"count": self.count, "median": self.median, "p90": self.p90}
+
+
+@dataclass(frozen=True)
+class Group:
+    """The measures of one environment, or of one pipeline in it."""
+
+    environment: str
+    pipeline: str | None
+    deployments: list[RunRecord]
+    per_day: float
+    failed: list[RunRecord]
+    recovery: Durations
+    unrecovered: list[RunRecord]
+    lead_time: Durations
+    gate_wait: Durations
+    gates_rejected: int
+    gates_expired: int
+    waited_on: dict[str, Durations]
+    reworked: int
+    bands: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def change_failure_rate(self) -> float | None:
+        """Failed deployments over all deployments (None without any)."""
+        return len(self.failed) / len(self.deployments) if self.deployments else None
+
+    @property
+    def rework_rate(self) -> float | None:
+        """Re-runs, failed-host re-runs and resumes over deployments (None without any)."""
+        return self.reworked / len(self.deployments) if self.deployments else None
+
+
+@dataclass(frozen=True)
+class _Gate:
+    opened_at: float
+    pipeline: str
+    gate: GateWait
+
+
+class History:
+    """The records indexed once (per environment, by time) so that any period, environment
+    and pipeline is measured from slices of them rather than from every record again."""
+
+    def __init__(self, records: Iterable[RunRecord], releases: Releases | None = None) -> None:
+        self.records = list(records)
+        self.releases = releases if releases is not None else Releases.of(self.records)
+        self.deployed: dict[str, list[RunRecord]] = {}
+        self.gates: dict[str, list[_Gate]] = {}
+        for r in self.records:
+            if r.status not in NOT_DEPLOYED:
+                for env in r.deployed:
+                    self.deployed.setdefault(env, []).append(r)
+            if r.gates:
+                for env in r.environments:
+                    self.gates.setdefault(env, []).extend(
+                        _Gate(g.opened_at, r.pipeline, g) for g in r.gates
+                    )
+        for found in self.deployed.values():
+            found.sort(key=_ended)
+        for gates in self.gates.values():
+            gates.sort(key=lambda g: g.opened_at)
+        self._ends = {env: [_ended(r) for r in found] for env, found in self.deployed.items()}
+        self._opened = {env: [g.opened_at for g in found] for env, found in self.gates.items()}
+        self._successes = self._index_successes()
+        self._arrivals = self._index_arrivals()
+        self._arrived = {env: [a[0] for a in found] for env, found in self._arrivals.items()}
+
+    def _index_successes(self) -> dict[tuple[str, str], list[float]]:
+        found: dict[tuple[str, str], list[float]] = {}
+        for env, deployments in self.deployed.items():
+            for r in deployments:
+                if not r.failed:
+                    found.setdefault((env, r.pipeline), []).append(_ended(r))
+        return found  # each sorted: the deployments were
+
+    def _index_arrivals(self) -> dict[str, list[tuple[float, str, float]]]:
+        """Per environment, each release's first success there (when, pipeline, lead time),
+        for releases first launched elsewhere, by when."""
+        began = self.releases.began
+        found: dict[str, list[tuple[float, str, float]]] = {}
+        for (pipeline, release, env), when in self.releases.arrived.items():
+            start = began.get((pipeline, release))
+            if start is not None and env not in start[1]:
+                found.setdefault(env, []).append((when, pipeline, when - start[0]))
+        for arrivals in found.values():
+            arrivals.sort()
+        return found
+
+    def measure(self, period: Period, environment: str, pipeline: str | None = None) -> Group:
+        """The measures of an environment (and a pipeline in it) over the period."""
+        deployed = [
+            r
+            for r in _slice(
+                self.deployed.get(environment, []), self._ends.get(environment, []), period
+            )
+            if pipeline in (None, r.pipeline)
+        ]
+        failed = [r for r in deployed if r.failed]
+        recovery, unrecovered = self._recoveries(failed, environment)
+        arrivals = self._arrivals.get(environment, [])
+        leads = (
+            [
+                lead
+                for _, name, lead in _slice(arrivals, self._arrived[environment], period)
+                if pipeline in (None, name)
+            ]
+            if arrivals
+            else []
+        )
+        gates = [
+            g.gate
+            for g in _slice(
+                self.gates.get(environment, []), self._opened.get(environment, []), period
+            )
+            if pipeline in (None, g.pipeline)
+        ]
+        found = Group(
+            environment,
+            pipeline,
+            deployed,
+            len(deployed) / period.days,
+            failed,
+            recovery,
+            unrecovered,
+            Durations(tuple(leads)),
+            Durations(tuple(w for g in gates if (w := g.waited) is not None)),
+            sum(1 for g in gates if g.outcome == "rejected"),
+            sum(1 for g in gates if g.outcome == "expired"),
+            _waited_on(gates),
+            sum(r.resumes + (1 if r.repeats else 0) for r in deployed),
+        )
+        return replace(found, bands=_bands_of(found))
+
+    def _recoveries(
+        self, failed: list[RunRecord], environment: str
+    ) -> tuple[Durations, list[RunRecord]]:
+        """From each failure's end to the end of the next successful deployment of its
+        pipeline in the environment (whenever that came), and the failures not recovered."""
+        samples: list[float] = []
+        unrecovered: list[RunRecord] = []
+        for failure in failed:
+            ends = self._successes.get((environment, failure.pipeline), [])
+            at = bisect.bisect_right(ends, _ended(failure))
+            if at < len(ends):
+                samples.append(ends[at] - _ended(failure))
+            else:
+                unrecovered.append(failure)
+        return Durations(tuple(samples)), unrecovered
+
+
+def measure(
+    records: Sequence[RunRecord], period: Period, environment: str, pipeline: str | None = None
+) -> Group:
+    """The measures of an environment (and a pipeline in it) over the period."""
+    return History(records).measure(period, environment, pipeline)
+
+
+def _ended(record: RunRecord) -> float:
+    assert record.ended_at is not None, "a deployment has ended"
+    return record.ended_at
+
+
+def _slice(items: list[Any], moments: list[float], period: Period) -> list[Any]:
+    """The items whose moments (sorted alike) fall in the period."""
+    return items[
+        bisect.bisect_left(moments, period.since) : bisect.bisect_left(moments, period.until)
+    ]
+
+
+def _bands_of(group: Group) -> dict[str, str | None]:
+    return bands(
+        group.per_day, group.change_failure_rate, group.recovery.median, group.lead_time.median
+    )
+
+
+def _waited_on(gates: Iterable[GateWait]) -> dict[str, Durations]:
+    """Per person whose decision closed a gate, how long the gates waited for them."""
+    found: dict[str, list[float]] = {}
+    for gate in gates:
+        if gate.waited is not None and gate.deciders:
+            found.setdefault(gate.deciders[-1], []).append(gate.waited)
+    return {who: Durations(tuple(waits)) for who, waits in sorted(found.items())}
+
+
+def environments_of(records: Iterable[RunRecord], order: Sequence[str] = ()) -> list[str]:
+    """Every environment the records name, in the inventory's order, then by name."""
+    named = {e for r in records for e in r.environments}
+    return [e for e in order if e in named] + sorted(named - set(order))
+
+
+def weeks(period: Period) -> list[Period]:
+    """The ISO weeks (Monday to Monday, UTC) that the period overlaps, cut to it."""
+    start = datetime.fromtimestamp(period.since, UTC)
+    monday = (start - timedelta(days=start.weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    found: list[Period] = []
+    while monday.timestamp() < period.until:
+        end = monday + timedelta(days=7)
+        found.append(
+            Period(max(monday.timestamp(), period.since), min(end.timestamp(), period.until))
+        )
+        monday = end
+    return found

@@ -1,0 +1,109 @@
+"""Delivery measures from a store: its run records (each account's cache of them, brought up
+to date from the store's newest events), then the measures over a period."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from console.delivery.measures import Group, History, Period, environments_of, weeks
+from console.delivery.record import RecordBook
+from console.errors import UsageError
+from console.settings import Settings
+from console.store import Store
+from console.store.recordcache import RecordCache, cache_path
+
+PAGE = 20_000
+
+
+def run_records(store: Store, since: float | None = None) -> RecordBook:
+    """The records of the runs that ended from `since` on (all without it) and of those still
+    open, with every release: the cache of this store brought up to date first."""
+    cache = RecordCache(cache_path(store.location))
+    try:
+        book = cache.load(since)
+        follow(store, book)
+        if book.changed:
+            cache.keep(book)
+        return book
+    finally:
+        cache.close()
+
+
+def follow(store: Store, book: RecordBook) -> None:
+    """Fold into the book every event the store took after its cursor (output aside)."""
+    while batch := store.read_all(book.cursor, exclude=("output",), limit=PAGE):
+        for stored in batch:
+            book.apply(stored.id, stored.event)
+
+
+@dataclass(frozen=True)
+class Measures:
+    """The measures of a period: per environment, and per environment and pipeline; and each
+    environment's week by week."""
+
+    period: Period
+    groups: list[Group]
+    weeks: list[tuple[Period, list[Group]]]
+
+
+def measures(
+    book: RecordBook,
+    period: Period,
+    order: list[str],
+    environment: str | None = None,
+    pipeline: str | None = None,
+    by_week: bool = True,
+) -> Measures:
+    """The measures of the book over the period, narrowed to an environment or pipeline."""
+    records = list(book.records.values())
+    envs = [e for e in environments_of(records, order) if environment in (None, e)]
+    chosen = [r for r in records if pipeline in (None, r.pipeline)]
+    pipelines = sorted({r.pipeline for r in chosen})
+    history = History(chosen, book.releases)
+    groups: list[Group] = []
+    for env in envs:
+        groups.append(history.measure(period, env))
+        for name in pipelines:
+            group = history.measure(period, env, name)
+            if group.deployments or group.gate_wait.count:
+                groups.append(group)
+    trend = [(w, [history.measure(w, env) for env in envs]) for w in weeks(period)]
+    return Measures(period, groups, trend if by_week else [])
+
+
+def period_of(since: float | None, until: float | None, days: float = 90) -> Period:
+    """The period asked for: up to now, from 90 days back, unless said otherwise."""
+    end = until if until is not None else time.time()
+    return Period(since if since is not None else end - days * 86400, end)
+
+
+def when(text: str | None, option: str, now: float) -> float | None:
+    """A moment from `--since`/`--until`: a span back from now (90d, 12w, 36h) or an ISO 8601
+    date or time (UTC unless it says otherwise)."""
+    if text is None:
+        return None
+    spans = {"h": 3600, "d": 86400, "w": 7 * 86400}
+    if len(text) > 1 and text[:-1].isdigit() and text[-1] in spans:
+        return now - int(text[:-1]) * spans[text[-1]]
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"{option} '{text}' is neither a span back from now (90d, 12w, 36h) nor a date or "
+            "time (2026-09-01, 2026-09-01T08:00)"
+        ) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def environment_order(settings: Settings) -> list[str]:
+    """The inventory's environments in its order, when it can be read (the measures do not
+    need it: without it, environments go by name)."""
+    from console.errors import ConsoleError
+    from console.ops.config import load
+
+    try:
+        return list(load(settings).inventory.environments)
+    except ConsoleError:
+        return []

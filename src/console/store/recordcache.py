@@ -1,0 +1,103 @@
+"""Each account's own copy of the delivery measures' run records: the record book folded from a
+store's events, kept in a SQLite file in the user's cache folder and taken up again from its
+cursor, so that a history of many runs is folded once, not on every look.
+
+It is derived data, the reader's own: nobody else's client can write into it, and deleting
+it only costs the next look a fold from the start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from console.delivery.record import ENDED, GateWait, RecordBook, Releases, RunRecord
+
+SCHEMA = 3
+
+
+def cache_path(location: str) -> Path:
+    """The cache file of a store, by its location, in $XDG_CACHE_HOME/opsconsole."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    name = hashlib.sha256(location.encode()).hexdigest()[:24]
+    return Path(base) / "opsconsole" / f"records-{name}.db"
+
+
+class RecordCache:
+    """The record book of one store, kept between looks: each run's record (a marshalled
+    tuple, indexed by when it ended, so a look at a period loads the runs that matter to it),
+    the releases, the hosts of runs still open, and the cursor."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = path
+        self._db = sqlite3.connect(path)
+        os.chmod(path, 0o600)
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA:  # older or unknown: folded again from the start
+            self._db.executescript(
+                "DROP TABLE IF EXISTS records; DROP TABLE IF EXISTS book;"
+                "CREATE TABLE records (run_id TEXT PRIMARY KEY, ended REAL, open INTEGER, "
+                "row BLOB NOT NULL);"
+                "CREATE INDEX records_by_end ON records(ended);"
+                "CREATE TABLE book (cursor INTEGER NOT NULL, releases BLOB NOT NULL, "
+                "hosts TEXT NOT NULL);"
+                f"PRAGMA user_version = {SCHEMA};"
+            )
+
+    def load(self, since: float | None = None) -> RecordBook:
+        """The book as last kept: the runs still open and those that ended from `since` on
+        (every run without it); empty the first time, or when it cannot be read."""
+        head = self._db.execute("SELECT cursor, releases, hosts FROM book").fetchone()
+        if head is None:
+            return RecordBook()
+        query = "SELECT row FROM records"
+        rows = self._db.execute(
+            query + (" WHERE open = 1 OR ended >= ?" if since is not None else ""),
+            (since,) if since is not None else (),
+        )
+        try:
+            records = {r[0]: r for r in (_record(marshal.loads(row[0])) for row in rows)}
+            began, arrived = marshal.loads(head[1])
+            hosts = json.loads(head[2])
+        except (ValueError, EOFError, TypeError, IndexError):
+            return RecordBook()  # damaged: folded again from the start
+        return RecordBook(records, hosts, int(head[0]), Releases(began, arrived))
+
+    def keep(self, book: RecordBook) -> None:
+        """Write the records that changed, the releases, the open runs' hosts and the cursor,
+        at once."""
+        changed = [book.records[run] for run in book.changed]
+        releases = marshal.dumps((book.releases.began, book.releases.arrived))
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?)",
+                [
+                    (r.run_id, r.ended_at, int(r.status not in ENDED), marshal.dumps(_row(r)))
+                    for r in changed
+                ],
+            )
+            self._db.execute("DELETE FROM book")
+            self._db.execute(
+                "INSERT INTO book VALUES (?, ?, ?)", (book.cursor, releases, json.dumps(book.hosts))
+            )
+        book.changed.clear()
+
+    def close(self) -> None:
+        """Close the file."""
+        self._db.close()
+
+
+def _row(r: RunRecord) -> tuple[Any, ...]:
+    return (*r[:-1], tuple(tuple(g) for g in r.gates))
+
+
+def _record(row: tuple[object, ...]) -> RunRecord:
+    gates = row[-1]
+    assert isinstance(gates, tuple)
+    return RunRecord._make((*row[:-1], tuple(GateWait._make(g) for g in gates) if gates else ()))
