@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def own_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A person's remembered theme must not leak into the tests (or the tests into it)."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the delivery pane's
 
 
 @pytest.fixture

@@ -131,6 +131,17 @@ async def host(app, pilot) -> None:  # type: ignore[no-untyped-def]
     await _screen_shows(app, pilot, HostScreen)
 
 
+async def delivery(app, pilot) -> None:  # type: ignore[no-untyped-def]
+    """The delivery pane measured over the seeded history."""
+    await _pane(app, pilot, "5", "delivery", "delivery-envs")
+    for _ in range(60):
+        await pilot.pause(0.05)
+        if app.query_one("#delivery-envs", DataTable).row_count:
+            break
+    await pilot.pause(0.2)
+    assert app.query_one("#delivery-envs", DataTable).row_count
+
+
 SCREENS: dict[str, Callable[..., Awaitable[None]]] = {
     "home": home,
     "run": run_view,
@@ -141,6 +152,7 @@ SCREENS: dict[str, Callable[..., Awaitable[None]]] = {
     "audit": audit,
     "replay": replay,
     "host": host,
+    "delivery": delivery,
 }
 
 

@@ -262,3 +262,13 @@ def weeks(period: Period) -> list[Period]:
         )
         monday = end
     return found
+
+
+@dataclass(frozen=True)
+class Measures:
+    """The measures of a period: per environment, and per environment and pipeline; and each
+    environment's week by week."""
+
+    period: Period
+    groups: list[Group]
+    weeks: list[tuple[Period, list[Group]]]

@@ -4,10 +4,9 @@ to date from the store's newest events), then the measures over a period."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from console.delivery.measures import Group, History, Period, environments_of, weeks
+from console.delivery.measures import Group, History, Measures, Period, environments_of, weeks
 from console.delivery.record import RecordBook
 from console.errors import UsageError
 from console.settings import Settings
@@ -38,16 +37,6 @@ def follow(store: Store, book: RecordBook) -> None:
             book.apply(stored.id, stored.event)
 
 
-@dataclass(frozen=True)
-class Measures:
-    """The measures of a period: per environment, and per environment and pipeline; and each
-    environment's week by week."""
-
-    period: Period
-    groups: list[Group]
-    weeks: list[tuple[Period, list[Group]]]
-
-
 def measures(
     book: RecordBook,
     period: Period,
@@ -73,9 +62,11 @@ def measures(
     return Measures(period, groups, trend if by_week else [])
 
 
-def period_of(since: float | None, until: float | None, days: float = 90) -> Period:
+def period_of(
+    since: float | None, until: float | None, days: float = 90, now: float | None = None
+) -> Period:
     """The period asked for: up to now, from 90 days back, unless said otherwise."""
-    end = until if until is not None else time.time()
+    end = until if until is not None else (now if now is not None else time.time())
     return Period(since if since is not None else end - days * 86400, end)
 
 

@@ -7,9 +7,8 @@ import io
 from datetime import UTC, datetime
 from typing import Any
 
-from console.delivery.measures import Durations, Group, Period
+from console.delivery.measures import Durations, Group, Measures, Period
 from console.durations import format_duration
-from console.ops.metrics import Measures
 
 
 def _iso(moment: float) -> str:

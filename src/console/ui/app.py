@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from console.state import RunState
     from console.ui.actions import Actions
     from console.ui.live import Live
+    from console.ui.screens.delivery import DeliveryPane
     from console.ui.widgets.matrix import RunMatrix
 
 W = TypeVar("W", bound=Widget)
@@ -65,6 +66,8 @@ class OpsConsoleApp(App[None]):
         Binding("2", "pane('run')", "Run", show=False, id="pane.run"),
         Binding("3", "pane('gates')", "Gates", show=False, id="pane.gates"),
         Binding("4", "pane('audit')", "Audit", show=False, id="pane.audit"),
+        Binding("5", "pane('delivery')", "Delivery", show=False, id="pane.delivery"),
+        Binding("w", "delivery_period", "Period", id="delivery.period"),
         Binding("slash", "filter", "Filter", id="home.filter"),
         Binding("l", "launch", "Launch", id="run.launch"),
         Binding("a", "decide('approve')", "Approve", id="gate.approve"),
@@ -164,6 +167,8 @@ class OpsConsoleApp(App[None]):
                 yield Deferred(self._gates_pane)
             with TabPane("4 Audit", id="audit"):
                 yield Deferred(self._audit_pane)
+            with TabPane("5 Delivery", id="delivery"):
+                yield Deferred(self._delivery_pane)
         yield ConsoleFooter()
 
     def _run_pane(self) -> Widget:
@@ -180,6 +185,15 @@ class OpsConsoleApp(App[None]):
         from console.ui.screens.audit import AuditPane
 
         return AuditPane(self.store_path)
+
+    def _delivery_pane(self) -> Widget:
+        from console.ui.screens.delivery import DeliveryPane
+
+        return DeliveryPane(self.store_path, self._environment_order, self.clock)
+
+    def _environment_order(self) -> list[str]:
+        """The inventory's environments in its order (none while it loads)."""
+        return list(self._config.inventory.environments) if self._config else []
 
     def on_mount(self) -> None:
         # Reader threads (store followers, search) hold the GIL in slices; shorter slices let
@@ -239,6 +253,15 @@ class OpsConsoleApp(App[None]):
         roles = list(known.roles) if known else []
         self.query_one(ConsoleHeader).describe(config.inventory.inventory.name, roles)
         self.query_one(HomePane).show(config, self.runs)
+        self.measure_delivery()  # now in the inventory's order of environments
+
+    def measure_delivery(self) -> None:
+        """Measure delivery again, when its pane has been shown."""
+        from console.ui.screens.delivery import DeliveryPane
+
+        pane = self.mounted(DeliveryPane)
+        if pane is not None:
+            pane.remeasure()
 
     def _follow_store(self) -> None:
         from console.ui.live import Live
@@ -331,6 +354,25 @@ class OpsConsoleApp(App[None]):
     def on_home_pane_run_chosen(self, event: HomePane.RunChosen) -> None:
         if event.run_id in self.runs:
             self.show_run(event.run_id)
+
+    def on_delivery_pane_run_chosen(self, event: DeliveryPane.RunChosen) -> None:
+        run_id = event.run_id
+        if run_id in self.runs:
+            self.show_run(run_id)
+        else:
+            self.notify(
+                f"Run {run_id} is older than the runs this console holds; "
+                f"`opsconsole show {run_id}` prints it.",
+                severity="warning",
+            )
+
+    def action_delivery_period(self) -> None:
+        """Measure another period: 30, 90 or 365 days."""
+        from console.ui.screens.delivery import DeliveryPane
+
+        pane = self.mounted(DeliveryPane)
+        if pane is not None:
+            pane.next_period()
 
     def show_run(self, run_id: str) -> None:
         """Open a run in the run pane."""

@@ -11,6 +11,7 @@ WHERE: dict[str, tuple[str, ...]] = {
     "replay": ("run", "home:runs"),
     "rerun": ("run", "home:runs"),
     "cursor_across": ("gates", "audit", "home"),
+    "delivery_period": ("delivery",),
 }
 """The panes (and, after a colon, the widget that must have the keyboard) where an action
 applies; an action not listed applies everywhere."""

@@ -22,6 +22,7 @@ PANE_FOCUS = {
     "run": "RunMatrix",
     "gates": "#gate-list",
     "audit": "#audit-list",
+    "delivery": "#delivery-envs",
 }
 """The widget that takes the keyboard when a pane shows."""
 
@@ -97,6 +98,12 @@ class Navigator:
         audit = self.mounted(AuditPane)
         if pane == "audit" and audit is not None:
             audit.refresh_records(full=True)  # verify the whole chain again each time it is opened
+        if pane == "delivery":
+            from console.ui.screens.delivery import DeliveryPane
+
+            delivery = self.mounted(DeliveryPane)
+            if delivery is not None:
+                delivery.shown()
         found = self._app.query(target) if target else None
         if found:
             found.first().focus()
