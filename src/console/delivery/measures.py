@@ -77,6 +77,8 @@ class Group:
     gates_expired: int
     waited_on: dict[str, Durations]
     reworked: int
+    gates: list[tuple[str, GateWait]] = field(default_factory=list)
+    """The gates opened in the period, with their runs: what the gate figures are made of."""
     bands: dict[str, str | None] = field(default_factory=dict)
 
     @property
@@ -95,6 +97,7 @@ class _Gate:
     opened_at: float
     pipeline: str
     gate: GateWait
+    run_id: str
 
 
 class History:
@@ -113,7 +116,7 @@ class History:
             if r.gates:
                 for env in r.environments:
                     self.gates.setdefault(env, []).extend(
-                        _Gate(g.opened_at, r.pipeline, g) for g in r.gates
+                        _Gate(g.opened_at, r.pipeline, g, r.run_id) for g in r.gates
                     )
         for found in self.deployed.values():
             found.sort(key=_ended)
@@ -167,13 +170,14 @@ class History:
             if arrivals
             else []
         )
-        gates = [
-            g.gate
+        held = [
+            (g.run_id, g.gate)
             for g in _slice(
                 self.gates.get(environment, []), self._opened.get(environment, []), period
             )
             if pipeline in (None, g.pipeline)
         ]
+        gates = [gate for _, gate in held]
         found = Group(
             environment,
             pipeline,
@@ -188,6 +192,7 @@ class History:
             sum(1 for g in gates if g.outcome == "expired"),
             _waited_on(gates),
             sum(r.resumes + (1 if r.repeats else 0) for r in deployed),
+            held,
         )
         return replace(found, bands=_bands_of(found))
 

@@ -98,12 +98,6 @@ class Navigator:
         audit = self.mounted(AuditPane)
         if pane == "audit" and audit is not None:
             audit.refresh_records(full=True)  # verify the whole chain again each time it is opened
-        if pane == "delivery":
-            from console.ui.screens.delivery import DeliveryPane
-
-            delivery = self.mounted(DeliveryPane)
-            if delivery is not None:
-                delivery.shown()
         found = self._app.query(target) if target else None
         if found:
             found.first().focus()

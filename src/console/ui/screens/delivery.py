@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from console.delivery.measures import Group, Measures
+from console.delivery.record import GateWait
 from console.ops.metrics import measures, period_of, run_records
 from console.paths import StoreAddress
 from console.render.metrics import human
@@ -94,7 +95,7 @@ class DeliveryPane(Vertical):
         for label in ("run", "what", "pipeline", "when (UTC)", "figure"):
             detail.add_column(label, key=label)
 
-    def shown(self) -> None:
+    def on_show(self) -> None:
         """The pane came to the front: measure (the first look folds the whole history, so
         a console that never shows the pane never pays for it)."""
         self.refresh_measures()
@@ -201,24 +202,23 @@ class DeliveryPane(Vertical):
                 recovered,
                 key=f"{r.run_id}#failed",
             )
-        for who, waits in group.waited_on.items():
+        for run, gate in sorted(group.gates, key=lambda item: -(item[1].waited or 0)):
             detail.add_row(
+                run,
+                f"gate '{gate.step}' {gate.outcome or 'still open'}",
                 "",
-                f"gates waited on {who}",
-                "",
-                "",
-                f"{waits.count} · median {human(waits.median or 0)}",
-                key=f"#{who}",
+                _day(gate.opened_at, True),
+                _held(gate),
+                key=f"{run}#gate#{gate.opened_at}",
             )
-        if group.gates_rejected or group.gates_expired:
-            detail.add_row(
-                "",
-                "gates rejected · expired",
-                "",
-                "",
-                f"{group.gates_rejected} · {group.gates_expired}",
-                key="#closed",
-            )
+
+
+def _held(gate: GateWait) -> str:
+    """How long a gate held its run, and on whom."""
+    if gate.waited is None:
+        return "no wait counted" if gate.closed_at is not None else "open"
+    who = f" on {gate.deciders[-1]}" if gate.deciders else ""
+    return f"waited {human(gate.waited)}{who}"
 
 
 def _env_row(g: Group) -> list[Text | str]:
