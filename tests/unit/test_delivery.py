@@ -264,3 +264,78 @@ def test_a_period_read_from_the_cache_measures_as_the_whole_history_does(
     assert [group_json(g) for g in measures(part, PERIOD, ORDER).groups] == [
         group_json(g) for g in history
     ]
+
+
+def test_the_html_report_holds_each_environment_its_figures_and_charts(
+    tmp_path: Path, history: list[Group], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from html.parser import HTMLParser
+
+    from console.cli import main
+
+    class Page(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.sections: list[str] = []
+            self.svgs: dict[str, list[str]] = {}
+            self.cells: dict[str, list[str]] = {}
+            self._in_td = False
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found = dict(attrs)
+            if tag == "section":
+                self.sections.append(str(found["id"]))
+            elif tag == "svg":
+                self.svgs.setdefault(self.sections[-1], []).append(str(found["aria-label"]))
+            self._in_td = tag == "td"
+
+        def handle_data(self, data: str) -> None:
+            if self._in_td:
+                self.cells.setdefault(self.sections[-1], []).append(data)
+                self._in_td = False
+
+    out = tmp_path / "report.html"
+    period = [
+        "--since",
+        "2026-11-02",
+        "--until",
+        "2026-11-16",
+        "--store",
+        str(tmp_path / "store.db"),
+    ]
+    assert main(["metrics", "--format", "html", "--out", str(out), *period]) == 0
+    assert f"wrote the delivery report to {out}" in capsys.readouterr().out
+    page = Page()
+    page.feed(out.read_text())
+    assert page.sections == ["env-dev", "env-staging", "env-prod"]
+    assert page.cells["env-prod"][:5] == ["prod", "6", "0.43", "3", "50%"]
+    assert page.svgs["env-prod"] == [
+        "Deployments",
+        "Change failure rate",
+        "Recovery time (median)",
+        "Lead time (median)",
+        "Gate wait (median)",
+    ]
+    assert main(["metrics", "--format", "html", *period]) == 2  # no --out: said, not written
+    assert "say where with --out FILE" in capsys.readouterr().err
+
+
+def test_the_table_by_week(
+    tmp_path: Path, history: list[Group], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from console.cli import main
+
+    period = [
+        "--since",
+        "2026-11-02",
+        "--until",
+        "2026-11-16",
+        "--store",
+        str(tmp_path / "store.db"),
+    ]
+    assert main(["metrics", "--by", "week", *period]) == 0
+    weeks = [
+        line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("2026-W")
+    ]
+    assert ["2026-W45", "prod", "6", "3", "·", "50%", "2h00m", "7h00m", "2h00m"] in weeks
+    assert ["2026-W46", "prod", "0", "0", "·", "–", "–", "–", "–"] in weeks

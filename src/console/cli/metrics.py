@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
+from console.errors import UsageError
 from console.settings import Settings
 
 
@@ -21,6 +23,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     form = p.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print JSON")
     form.add_argument("--csv", action="store_true", help="print CSV, one row per group")
+    form.add_argument(
+        "--format", choices=["html"], help="html: a report with charts, written to --out"
+    )
+    p.add_argument("--out", metavar="FILE", help="where --format html writes its page")
 
 
 def metrics(args: argparse.Namespace, settings: Settings) -> int:
@@ -29,6 +35,8 @@ def metrics(args: argparse.Namespace, settings: Settings) -> int:
     from console.render import metrics as render
     from console.store import open_store
 
+    if args.format == "html" and not args.out:
+        raise UsageError("--format html writes a page: say where with --out FILE")
     now = time.time()
     period = period_of(when(args.since, "--since", now), when(args.until, "--until", now))
     with open_store(settings.store) as store:
@@ -39,9 +47,14 @@ def metrics(args: argparse.Namespace, settings: Settings) -> int:
         environment_order(settings),
         args.environment,
         args.pipeline,
-        by_week=args.by == "week" or args.json,
+        by_week=args.by == "week" or args.json or args.format == "html",
     )
-    if args.json:
+    if args.format == "html":
+        from console.render.delivery_html import page
+
+        write_page(Path(args.out), page(found))
+        print(f"wrote the delivery report to {args.out}")
+    elif args.json:
         import json
 
         print(json.dumps(render.as_json(found), indent=2, ensure_ascii=False))
@@ -49,7 +62,20 @@ def metrics(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.write(render.as_csv(found))
     else:
         print(render.table(found))
+        if args.by == "week":
+            print("\n" + render.weeks_table(found))
     return 0
+
+
+def write_page(path: Path, text: str) -> None:
+    """Write the page whole or not at all (a half-written report is worse than none)."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise UsageError(f"the report cannot be written to {path} ({exc.strerror})") from None
 
 
 COMMANDS = [

@@ -247,10 +247,19 @@ def _waited_on(gates: Iterable[GateWait]) -> dict[str, Durations]:
     return {who: Durations(tuple(waits)) for who, waits in sorted(found.items())}
 
 
+USUAL_ORDER = ("dev", "development", "test", "qa", "stage", "staging", "prod", "production")
+"""How environments usually follow one another, for when no inventory gives their order."""
+
+
 def environments_of(records: Iterable[RunRecord], order: Sequence[str] = ()) -> list[str]:
-    """Every environment the records name, in the inventory's order, then by name."""
+    """Every environment the records name, in the inventory's order, then in the usual order
+    of such names, then by name."""
     named = {e for r in records for e in r.environments}
-    return [e for e in order if e in named] + sorted(named - set(order))
+    rest = sorted(
+        named - set(order),
+        key=lambda e: (USUAL_ORDER.index(e) if e in USUAL_ORDER else len(USUAL_ORDER), e),
+    )
+    return [e for e in order if e in named] + rest
 
 
 def weeks(period: Period) -> list[Period]:

@@ -184,3 +184,25 @@ def _bands(g: Group) -> list[str]:
         "",
         "",
     ]
+
+
+def weeks_table(found: Measures) -> str:
+    """Each environment week by week."""
+    rows = [["week", "environment", "deploys", "failed", "recovery", "lead time", "gate wait"]]
+    for period, groups in found.weeks:
+        for g in groups:
+            rows.append(
+                [
+                    _week(period),
+                    g.environment,
+                    str(len(g.deployments)),
+                    f"{len(g.failed)} · {_percent(g.change_failure_rate)}",
+                    "–" if g.recovery.median is None else human(g.recovery.median),
+                    "–" if g.lead_time.median is None else human(g.lead_time.median),
+                    "–" if g.gate_wait.median is None else human(g.gate_wait.median),
+                ]
+            )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    )
