@@ -8,6 +8,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from itertools import compress
 from typing import Any
 
 from console.delivery.bands import DAY, bands
@@ -92,38 +93,45 @@ class Group:
         return self.reworked / len(self.deployments) if self.deployments else None
 
 
-@dataclass(frozen=True)
-class _Gate:
-    opened_at: float
-    pipeline: str
-    gate: GateWait
-    run_id: str
+@dataclass
+class _Gates:
+    """One environment's gates by when they opened, as columns a period slices."""
+
+    opened: list[float] = field(default_factory=list)
+    pipelines: list[str] = field(default_factory=list)
+    runs: list[str] = field(default_factory=list)
+    gates: list[GateWait] = field(default_factory=list)
+    waits: list[float | None] = field(default_factory=list)
+    outcomes: list[str | None] = field(default_factory=list)
 
 
 class History:
-    """The records indexed once (per environment, by time) so that any period, environment
-    and pipeline is measured from slices of them rather than from every record again."""
+    """The records indexed once (per environment, by time, as columns) so that any period,
+    environment and pipeline is measured from slices of them rather than from every record."""
 
     def __init__(self, records: Iterable[RunRecord], releases: Releases | None = None) -> None:
         self.records = list(records)
         self.releases = releases if releases is not None else Releases.of(self.records)
         self.deployed: dict[str, list[RunRecord]] = {}
-        self.gates: dict[str, list[_Gate]] = {}
+        opened: dict[str, list[tuple[float, str, str, GateWait]]] = {}
         for r in self.records:
             if r.status not in NOT_DEPLOYED:
                 for env in r.deployed:
                     self.deployed.setdefault(env, []).append(r)
             if r.gates:
                 for env in r.environments:
-                    self.gates.setdefault(env, []).extend(
-                        _Gate(g.opened_at, r.pipeline, g, r.run_id) for g in r.gates
+                    opened.setdefault(env, []).extend(
+                        (g.opened_at, r.pipeline, r.run_id, g) for g in r.gates
                     )
         for found in self.deployed.values():
             found.sort(key=_ended)
-        for gates in self.gates.values():
-            gates.sort(key=lambda g: g.opened_at)
         self._ends = {env: [_ended(r) for r in found] for env, found in self.deployed.items()}
-        self._opened = {env: [g.opened_at for g in found] for env, found in self.gates.items()}
+        self._failed = {env: [r.failed for r in found] for env, found in self.deployed.items()}
+        self._rework = {
+            env: [r.resumes + (1 if r.repeats else 0) for r in found]
+            for env, found in self.deployed.items()
+        }
+        self.gates = {env: _columns(found) for env, found in opened.items()}
         self._successes = self._index_successes()
         self._arrivals = self._index_arrivals()
         self._arrived = {env: [a[0] for a in found] for env, found in self._arrivals.items()}
@@ -151,14 +159,16 @@ class History:
 
     def measure(self, period: Period, environment: str, pipeline: str | None = None) -> Group:
         """The measures of an environment (and a pipeline in it) over the period."""
-        deployed = [
-            r
-            for r in _slice(
-                self.deployed.get(environment, []), self._ends.get(environment, []), period
-            )
-            if pipeline in (None, r.pipeline)
-        ]
-        failed = [r for r in deployed if r.failed]
+        ends = self._ends.get(environment, [])
+        lo, hi = bisect.bisect_left(ends, period.since), bisect.bisect_left(ends, period.until)
+        deployed = self.deployed.get(environment, [])[lo:hi]
+        flags = self._failed.get(environment, [])[lo:hi]
+        rework = self._rework.get(environment, [])[lo:hi]
+        if pipeline is not None:
+            keep = [r.pipeline == pipeline for r in deployed]
+            deployed, flags = list(compress(deployed, keep)), list(compress(flags, keep))
+            rework = list(compress(rework, keep))
+        failed = list(compress(deployed, flags))
         recovery, unrecovered = self._recoveries(failed, environment)
         arrivals = self._arrivals.get(environment, [])
         leads = (
@@ -170,14 +180,7 @@ class History:
             if arrivals
             else []
         )
-        held = [
-            (g.run_id, g.gate)
-            for g in _slice(
-                self.gates.get(environment, []), self._opened.get(environment, []), period
-            )
-            if pipeline in (None, g.pipeline)
-        ]
-        gates = [gate for _, gate in held]
+        runs, gates, waits, outcomes = self._gates_in(period, environment, pipeline)
         found = Group(
             environment,
             pipeline,
@@ -187,14 +190,30 @@ class History:
             recovery,
             unrecovered,
             Durations(tuple(leads)),
-            Durations(tuple(w for g in gates if (w := g.waited) is not None)),
-            sum(1 for g in gates if g.outcome == "rejected"),
-            sum(1 for g in gates if g.outcome == "expired"),
+            Durations(tuple(w for w in waits if w is not None)),
+            outcomes.count("rejected"),
+            outcomes.count("expired"),
             _waited_on(gates),
-            sum(r.resumes + (1 if r.repeats else 0) for r in deployed),
-            held,
+            sum(rework),
+            list(zip(runs, gates, strict=True)),
         )
         return replace(found, bands=_bands_of(found))
+
+    def _gates_in(
+        self, period: Period, environment: str, pipeline: str | None
+    ) -> tuple[list[str], list[GateWait], list[float | None], list[str | None]]:
+        """The runs, gates, waits and outcomes of the gates opened in the period."""
+        cols = self.gates.get(environment)
+        if cols is None:
+            return [], [], [], []
+        lo = bisect.bisect_left(cols.opened, period.since)
+        hi = bisect.bisect_left(cols.opened, period.until)
+        found = (cols.runs[lo:hi], cols.gates[lo:hi], cols.waits[lo:hi], cols.outcomes[lo:hi])
+        if pipeline is None:
+            return found
+        keep = [p == pipeline for p in cols.pipelines[lo:hi]]
+        runs, gates, waits, outcomes = (list(compress(col, keep)) for col in found)
+        return runs, gates, waits, outcomes  # type: ignore[return-value]
 
     def _recoveries(
         self, failed: list[RunRecord], environment: str
@@ -223,6 +242,19 @@ def measure(
 def _ended(record: RunRecord) -> float:
     assert record.ended_at is not None, "a deployment has ended"
     return record.ended_at
+
+
+def _columns(found: list[tuple[float, str, str, GateWait]]) -> _Gates:
+    """An environment's gates as columns, by when they opened."""
+    cols = _Gates()
+    for opened, pipeline, run, gate in sorted(found, key=lambda item: item[0]):
+        cols.opened.append(opened)
+        cols.pipelines.append(pipeline)
+        cols.runs.append(run)
+        cols.gates.append(gate)
+        cols.waits.append(gate.waited)
+        cols.outcomes.append(gate.outcome)
+    return cols
 
 
 def _slice(items: list[Any], moments: list[float], period: Period) -> list[Any]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from console.delivery.record import ENDED, GateWait, RecordBook, Releases, RunRecord
 
-SCHEMA = 3
+SCHEMA = 4
 
 
 def cache_path(location: str) -> Path:
@@ -30,7 +30,8 @@ def cache_path(location: str) -> Path:
 
 class RecordCache:
     """The record book of one store, kept between looks: each run's record (a marshalled
-    tuple, indexed by when it ended, so a look at a period loads the runs that matter to it),
+    tuple, indexed by its horizon: when it ended, or never while it may still change, so a
+    look at a period loads only the runs that matter to it),
     the releases, the hosts of runs still open, and the cursor."""
 
     def __init__(self, path: Path) -> None:
@@ -42,9 +43,9 @@ class RecordCache:
         if version != SCHEMA:  # older or unknown: folded again from the start
             self._db.executescript(
                 "DROP TABLE IF EXISTS records; DROP TABLE IF EXISTS book;"
-                "CREATE TABLE records (run_id TEXT PRIMARY KEY, ended REAL, open INTEGER, "
+                "CREATE TABLE records (run_id TEXT PRIMARY KEY, horizon REAL NOT NULL, "
                 "row BLOB NOT NULL);"
-                "CREATE INDEX records_by_end ON records(ended);"
+                "CREATE INDEX records_by_horizon ON records(horizon);"
                 "CREATE TABLE book (cursor INTEGER NOT NULL, releases BLOB NOT NULL, "
                 "hosts TEXT NOT NULL);"
                 f"PRAGMA user_version = {SCHEMA};"
@@ -58,7 +59,7 @@ class RecordCache:
             return RecordBook()
         query = "SELECT row FROM records"
         rows = self._db.execute(
-            query + (" WHERE open = 1 OR ended >= ?" if since is not None else ""),
+            query + (" WHERE horizon >= ?" if since is not None else ""),
             (since,) if since is not None else (),
         )
         try:
@@ -76,11 +77,8 @@ class RecordCache:
         releases = marshal.dumps((book.releases.began, book.releases.arrived))
         with self._db:
             self._db.executemany(
-                "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?)",
-                [
-                    (r.run_id, r.ended_at, int(r.status not in ENDED), marshal.dumps(_row(r)))
-                    for r in changed
-                ],
+                "INSERT OR REPLACE INTO records VALUES (?, ?, ?)",
+                [(r.run_id, _horizon(r), marshal.dumps(_row(r))) for r in changed],
             )
             self._db.execute("DELETE FROM book")
             self._db.execute(
@@ -91,6 +89,15 @@ class RecordCache:
     def close(self) -> None:
         """Close the file."""
         self._db.close()
+
+
+OPEN = 1e300
+"""The horizon of a run that may still change: every period's look loads it."""
+
+
+def _horizon(r: RunRecord) -> float:
+    """Until when a look must load the record: its end, or for ever while it may change."""
+    return r.ended_at if r.status in ENDED and r.ended_at is not None else OPEN
 
 
 def _row(r: RunRecord) -> tuple[Any, ...]:

@@ -23,6 +23,10 @@ from console.render.metrics import human
 from console.store import open_store
 from console.ui.widgets.weekchart import WeekChart
 
+SHOWN = 100
+"""How many failed deployments, and how many gates, the detail lists (the newest failures,
+the longest waits)."""
+
 PERIODS = (30, 90, 365)
 """The periods `w` steps through, in days back from now."""
 
@@ -187,22 +191,26 @@ class DeliveryPane(Vertical):
         self._fill_detail(group)
 
     def _fill_detail(self, group: Group | None) -> None:
+        """The newest failed deployments, then the gates that held runs longest."""
         detail = self.query_one("#delivery-detail", DataTable)
         detail.clear()
         if group is None:
             return
-        for r in group.failed:
+        open_ones = {r.run_id for r in group.unrecovered}
+        failed = sorted(group.failed, key=lambda r: -(r.ended_at or 0))
+        for r in failed[:SHOWN]:
             why = "rolled back" if r.rolled_back else r.status
-            recovered = "not recovered yet" if r in group.unrecovered else "recovered"
             detail.add_row(
                 r.run_id,
                 f"failed deployment ({why})",
                 r.pipeline,
                 _day(r.ended_at or 0, True),
-                recovered,
+                "not recovered yet" if r.run_id in open_ones else "recovered",
                 key=f"{r.run_id}#failed",
             )
-        for run, gate in sorted(group.gates, key=lambda item: -(item[1].waited or 0)):
+        _more(detail, len(failed), "failed deployments")
+        gates = sorted(group.gates, key=lambda item: -(item[1].waited or 0))
+        for run, gate in gates[:SHOWN]:
             detail.add_row(
                 run,
                 f"gate '{gate.step}' {gate.outcome or 'still open'}",
@@ -211,6 +219,20 @@ class DeliveryPane(Vertical):
                 _held(gate),
                 key=f"{run}#gate#{gate.opened_at}",
             )
+        _more(detail, len(gates), "gates")
+
+
+def _more(detail: DataTable[Text | str], count: int, what: str) -> None:
+    """A row saying how many more there are than the table shows, and where to see them."""
+    if count > SHOWN:
+        detail.add_row(
+            "",
+            f"and {count - SHOWN} more {what}",
+            "",
+            "",
+            "opsconsole metrics --json",
+            key=f"#more-{what}",
+        )
 
 
 def _held(gate: GateWait) -> str:
