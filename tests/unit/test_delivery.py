@@ -339,3 +339,14 @@ def test_the_table_by_week(
     ]
     assert ["2026-W45", "prod", "6", "3", "·", "50%", "2h00m", "7h00m", "2h00m"] in weeks
     assert ["2026-W46", "prod", "0", "0", "·", "–", "–", "–", "–"] in weeks
+
+
+def test_a_damaged_cache_is_made_again_from_the_events(
+    tmp_path: Path, history: list[Group]
+) -> None:
+    from console.store.recordcache import cache_path
+
+    with open_store(tmp_path / "store.db") as store:
+        cache_path(store.location).write_bytes(b"not a database at all" * 100)
+        book = run_records(store)
+    assert len(book.records) == 12 and book.records["r7"].status == "succeeded"

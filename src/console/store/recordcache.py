@@ -37,8 +37,17 @@ class RecordCache:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = path
-        self._db = sqlite3.connect(path)
-        os.chmod(path, 0o600)
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError:  # damaged: it is only a cache, made again from the events
+            self._db.close()
+            path.unlink()
+            self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        """The cache file, its tables made (again) when it is new or of another schema."""
+        self._db = sqlite3.connect(self.path)
+        os.chmod(self.path, 0o600)
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version != SCHEMA:  # older or unknown: folded again from the start
             self._db.executescript(
@@ -50,6 +59,7 @@ class RecordCache:
                 "hosts TEXT NOT NULL);"
                 f"PRAGMA user_version = {SCHEMA};"
             )
+        return self._db
 
     def load(self, since: float | None = None) -> RecordBook:
         """The book as last kept: the runs still open and those that ended from `since` on
