@@ -91,7 +91,7 @@ def one_look(store: Store, days: int = 90) -> tuple[float, int]:
     return time.perf_counter() - started, len(book.records)
 
 
-def pane_open(store: Path, rounds: int) -> list[float]:
+def pane_open(store: Path, rounds: int, runs: int) -> list[float]:
     """Seconds from pressing 5 to the delivery pane's figures on screen, in a console on the
     sample inventory (headless, 160×48), once the console has caught up with the store."""
     import asyncio
@@ -109,8 +109,9 @@ def pane_open(store: Path, rounds: int) -> list[float]:
         settings = Settings(inventory, None, store, "carol", None)
         app = make_app(load_config(inventory), settings, spawn=lambda *_: None)
         async with app.run_test(size=(160, 48)) as pilot:
-            while not getattr(app._live, "_caught_up", False):
+            while len(app.runs) < runs:  # the console has read the whole history
                 await pilot.pause(0.1)
+            await pilot.pause(1.0)
             started = time.perf_counter()
             await pilot.press("5")
             while (
@@ -143,7 +144,7 @@ def main() -> None:
         f"| first: every run's events folded into the cache, 90 days | {first:.2f} | | | {count:,} |"
     )
     if args.pane:
-        pane = pane_open(folder / "store.db", args.rounds)
+        pane = pane_open(folder / "store.db", args.rounds, args.runs)
     for name, found in (("90 days, by week", warm), ("a year, by week", year)):
         print(
             f"| after: {name} | {statistics.median(found):.2f} | {min(found):.2f} | "

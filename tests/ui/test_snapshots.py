@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from console.ui.dialogs.decision import DecisionDialog
 from console.ui.dialogs.launch import LaunchDialog
@@ -47,11 +47,14 @@ async def _pane(app, pilot, key: str, pane: str, focus: str) -> None:  # type: i
 
 
 async def _screen_shows(app, pilot, kind: type) -> None:  # type: ignore[no-untyped-def]
-    """Wait until a screen of this kind is on top, and a moment for it to settle."""
+    """Wait until a screen of this kind is on top, and a moment for it to settle; its text
+    cursors stay lit (a blinking one is caught on or off as the machine's speed falls)."""
     for _ in range(40):
         await pilot.pause(0.05)
         if isinstance(app.screen, kind):
             break
+    for box in app.screen.query(Input):
+        box.cursor_blink = False
     await pilot.pause(0.3)
     assert isinstance(app.screen, kind)
 
@@ -132,11 +135,17 @@ async def host(app, pilot) -> None:  # type: ignore[no-untyped-def]
 
 
 async def delivery(app, pilot) -> None:  # type: ignore[no-untyped-def]
-    """The delivery pane measured over the seeded history."""
+    """The delivery pane measured over the seeded history, once its figures stay put."""
+    from console.ui.screens.delivery import DeliveryPane
+
     await _pane(app, pilot, "5", "delivery", "delivery-envs")
-    for _ in range(60):
+    pane = app.query_one(DeliveryPane)
+    seen, steady = None, 0
+    for _ in range(100):
         await pilot.pause(0.05)
-        if app.query_one("#delivery-envs", DataTable).row_count:
+        steady = steady + 1 if pane.found is not None and pane.found is seen else 0
+        seen = pane.found
+        if steady >= 6:  # the same measures for 0.3 s: no second reading on its way
             break
     await pilot.pause(0.2)
     assert app.query_one("#delivery-envs", DataTable).row_count
