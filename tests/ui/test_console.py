@@ -23,7 +23,8 @@ from tests.ui import seed
 SIZE = (120, 36)
 
 
-async def _settle(pilot, until, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+async def _settle(pilot, until, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the console shows `until` (a bound for slow machines, not a timing)."""
     for _ in range(int(timeout / 0.05)):
         await pilot.pause(0.05)
         if until():
