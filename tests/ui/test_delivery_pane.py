@@ -75,3 +75,14 @@ async def test_the_pane_measures_opens_what_failed_and_follows_runs_as_they_end(
 
 def test_a_chart_leaves_weeks_without_a_figure_blank_and_dots_a_zero() -> None:
     assert columns([None, 0.0, 4.0, 16.0]) == [(" ", " "), (" ", "·"), (" ", "▄"), ("█", "█")]
+
+
+async def test_the_palette_goes_to_the_pane(console_app, tmp_path: Path) -> None:
+    from tests.ui.test_console import _palette
+
+    seed.estate(tmp_path / "store.db").close()
+    app = console_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _palette(pilot, app, "go to delivery")
+        await _settle(pilot, lambda: app.query_one(TabbedContent).active == "delivery")
+        await _settle(pilot, lambda: app.query_one("#delivery-envs", DataTable).row_count == 1)

@@ -65,6 +65,7 @@ class ConsoleCommands(Provider):
             ("run", "Run view"),
             ("gates", "Pending gates"),
             ("audit", "Audit trail"),
+            ("delivery", "Delivery measures"),
         )
         for pane, label in panes:
             yield f"Go to {label}", partial(app.action_pane, pane), ""
