@@ -1,8 +1,9 @@
-"""Parse human durations such as "10s", "2m", "1h30m" and "250ms"."""
+"""Parse human durations such as "10s", "2m", "1h30m" and "250ms", and moments in ISO 8601."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -50,3 +51,12 @@ def format_duration(seconds: float | None) -> str:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
+
+
+def utc_moment(text: str) -> float:
+    """Seconds since the epoch of an ISO 8601 date or time (UTC unless it says otherwise).
+
+    Raises ValueError when the text is not one.
+    """
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()

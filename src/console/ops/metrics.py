@@ -4,10 +4,10 @@ to date from the store's newest events), then the measures over a period."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 from console.delivery.measures import Group, History, Measures, Period, environments_of, weeks
 from console.delivery.record import RecordBook
+from console.durations import utc_moment
 from console.errors import UsageError
 from console.settings import Settings
 from console.store import Store
@@ -79,13 +79,12 @@ def when(text: str | None, option: str, now: float) -> float | None:
     if len(text) > 1 and text[:-1].isdigit() and text[-1] in spans:
         return now - int(text[:-1]) * spans[text[-1]]
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return utc_moment(text)
     except ValueError:
         raise UsageError(
             f"{option} '{text}' is neither a span back from now (90d, 12w, 36h) nor a date or "
             "time (2026-09-01, 2026-09-01T08:00)"
         ) from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def environment_order(settings: Settings) -> list[str]:

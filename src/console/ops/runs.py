@@ -8,10 +8,9 @@ import os
 import re
 import socket
 import time
-from datetime import UTC, datetime
 
 from console import events as ev
-from console.durations import parse_duration
+from console.durations import parse_duration, utc_moment
 from console.errors import UsageError
 from console.state import Cell, RunState, fold
 from console.store import Store
@@ -126,13 +125,13 @@ def _cutoff(moment: str, launched_at: float) -> float:
         except ValueError as exc:
             raise UsageError(f"--at '{moment}': {exc}") from None
     try:
-        when = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        when = utc_moment(moment)
     except ValueError:
         raise UsageError(
             f"--at '{moment}' is neither an ISO 8601 time such as 2026-11-28T09:00:05Z "
             "nor a time from the launch such as +90s"
         ) from None
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp() + _last_digit(moment)
+    return when + _last_digit(moment)
 
 
 def _last_digit(moment: str) -> float:
