@@ -20,6 +20,7 @@ T0 = datetime(2026, 11, 2, tzinfo=UTC).timestamp()  # a Monday
 H = 3600.0
 PERIOD = Period(T0, T0 + 14 * 24 * H)
 ORDER = ["dev", "staging", "prod"]
+PERIOD_ARGS = ["--since", "2026-11-02", "--until", "2026-11-16"]  # PERIOD, as a person types it
 
 
 class History:
@@ -210,14 +211,7 @@ def test_metrics_prints_json_csv_and_a_table(
 
     from console.cli import main
 
-    period = [
-        "--since",
-        "2026-11-02",
-        "--until",
-        "2026-11-16",
-        "--store",
-        str(tmp_path / "store.db"),
-    ]
+    period = [*PERIOD_ARGS, "--store", str(tmp_path / "store.db")]
     assert main(["metrics", "--json", *period]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert (doc["since"], doc["until"]) == ("2026-11-02T00:00:00Z", "2026-11-16T00:00:00Z")
@@ -295,14 +289,7 @@ def test_the_html_report_holds_each_environment_its_figures_and_charts(
                 self._in_td = False
 
     out = tmp_path / "report.html"
-    period = [
-        "--since",
-        "2026-11-02",
-        "--until",
-        "2026-11-16",
-        "--store",
-        str(tmp_path / "store.db"),
-    ]
+    period = [*PERIOD_ARGS, "--store", str(tmp_path / "store.db")]
     assert main(["metrics", "--format", "html", "--out", str(out), *period]) == 0
     assert f"wrote the delivery report to {out}" in capsys.readouterr().out
     page = Page()
@@ -325,14 +312,7 @@ def test_the_table_by_week(
 ) -> None:
     from console.cli import main
 
-    period = [
-        "--since",
-        "2026-11-02",
-        "--until",
-        "2026-11-16",
-        "--store",
-        str(tmp_path / "store.db"),
-    ]
+    period = [*PERIOD_ARGS, "--store", str(tmp_path / "store.db")]
     assert main(["metrics", "--by", "week", *period]) == 0
     weeks = [
         line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("2026-W")
