@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from console.ops.runner import Spawner
     from console.settings import Settings
     from console.state import RunState
+    from console.store import StoredEvent
     from console.ui.actions import Actions
     from console.ui.live import Live
     from console.ui.screens.delivery import DeliveryPane
@@ -255,13 +256,14 @@ class OpsConsoleApp(App[None]):
         self.query_one(HomePane).show(config, self.runs)
         self.measure_delivery()  # now in the inventory's order of environments
 
-    def measure_delivery(self) -> None:
-        """Measure delivery again, when its pane has been shown."""
+    def measure_delivery(self, events: list[StoredEvent] | None = None) -> None:
+        """Measure delivery again, if its pane was shown and these events (any, without
+        them) change the measures."""
         from console.ui.screens.delivery import DeliveryPane
 
         pane = self.mounted(DeliveryPane)
         if pane is not None:
-            pane.remeasure()
+            pane.remeasure(events)
 
     def _follow_store(self) -> None:
         from console.ui.live import Live

@@ -33,10 +33,6 @@ ASK_STORE_TICKS = 5
 """Every how many seconds a console asks a team store which runners are gone."""
 
 
-MEASURED = ("run_finished", "run_interrupted", "gate_closed")
-"""Events after which the delivery measures change: the pane measures again."""
-
-
 class Host(Protocol):
     """What keeping the console live needs of its app."""
 
@@ -65,8 +61,8 @@ class Host(Protocol):
     def post_message(self, message: Any) -> bool:
         """Post to the app (from any thread)."""
 
-    def measure_delivery(self) -> None:
-        """Measure delivery again (when its pane is mounted)."""
+    def measure_delivery(self, events: list[StoredEvent] | None = None) -> None:
+        """Measure delivery again, if its pane was shown and these events change it."""
 
     def notify(
         self, message: str, *, title: str = "", severity: SeverityLevel = "information"
@@ -130,8 +126,8 @@ class Live:
             self._tell_decisions(events)
         self._caught_up = True
         self._app.query_one(HomePane).runs_changed(list(changed))
-        if self._caught_up and any(s.event.kind in MEASURED for s in events):
-            self._app.measure_delivery()
+        if self._caught_up:
+            self._app.measure_delivery(events)
         run_id = self._app.open_run
         pane = self._app.mounted(RunPane)
         if run_id in changed and pane is not None:

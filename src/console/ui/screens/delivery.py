@@ -22,8 +22,11 @@ from console.delivery.record import GateWait
 from console.ops.metrics import measures, period_of, run_records
 from console.paths import StoreAddress
 from console.render.metrics import human
-from console.store import open_store
+from console.store import StoredEvent, open_store
 from console.ui.widgets.weekchart import WeekChart
+
+MEASURED = ("run_finished", "run_interrupted", "gate_closed")
+"""Events after which the delivery measures change: the pane measures again."""
 
 SHOWN = 100
 """How many failed deployments, and how many gates, the detail lists (the newest failures,
@@ -106,9 +109,12 @@ class DeliveryPane(Vertical):
         a console that never shows the pane never pays for it)."""
         self.refresh_measures()
 
-    def remeasure(self) -> None:
-        """Runs ended or gates closed: measure again, if the pane was ever shown."""
-        if self.found is not None:
+    def remeasure(self, events: list[StoredEvent] | None = None) -> None:
+        """Measure again if the pane was ever shown and a run ended or a gate closed among
+        the events (looked through only then: a flood of output passes by untouched)."""
+        if self.found is None:
+            return
+        if events is None or any(s.event.kind in MEASURED for s in events):
             self.refresh_measures()
 
     def next_period(self) -> None:
