@@ -330,3 +330,25 @@ def test_a_damaged_cache_is_made_again_from_the_events(
         cache_path(store.location).write_bytes(b"not a database at all" * 100)
         book = run_records(store)
     assert len(book.records) == 12 and book.records["r7"].status == "succeeded"
+
+
+def test_a_cache_another_account_could_write_is_not_believed(
+    tmp_path: Path, history: list[Group]
+) -> None:
+    """Someone who may write the cache file empties it and moves its cursor past every event:
+    the measures come from the store's events, not from their file."""
+    import os
+    import sqlite3
+
+    from console.store.recordcache import cache_path
+
+    with open_store(tmp_path / "store.db") as store:
+        path = cache_path(store.location)
+        db = sqlite3.connect(path)
+        with db:
+            db.execute("DELETE FROM records")
+            db.execute("UPDATE book SET cursor = 1000000")
+        db.close()
+        os.chmod(path, 0o666)
+        book = run_records(store)
+    assert len(book.records) == 12

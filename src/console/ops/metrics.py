@@ -9,6 +9,7 @@ from console.delivery.measures import Group, History, Measures, Period, environm
 from console.delivery.record import RecordBook
 from console.durations import utc_moment
 from console.errors import UsageError
+from console.model.trust import untrusted
 from console.settings import Settings
 from console.store import Store
 from console.store.recordcache import RecordCache, cache_path
@@ -18,8 +19,15 @@ PAGE = 20_000
 
 def run_records(store: Store, since: float | None = None) -> RecordBook:
     """The records of the runs that ended from `since` on (all without it) and of those still
-    open, with every release: the cache of this store brought up to date first."""
-    cache = RecordCache(cache_path(store.location))
+    open, with every release: the cache of this store brought up to date first (a cache
+    another account could have written is not read: everything is folded afresh)."""
+    path = cache_path(store.location)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if untrusted(path.parent) or untrusted(path):  # another account could have written it
+        book = RecordBook()
+        follow(store, book)
+        return book
+    cache = RecordCache(path)
     try:
         book = cache.load(since)
         follow(store, book)
