@@ -88,6 +88,8 @@ class DeliveryPane(Vertical):
         yield DataTable(id="delivery-detail", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
+        if not self.query("#delivery-envs"):
+            return  # mounted as the console closes (the last of the late panes): nothing to set up
         envs = self.query_one("#delivery-envs", DataTable)
         for label in (
             "environment",
