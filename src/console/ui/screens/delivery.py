@@ -28,6 +28,19 @@ from console.ui.widgets.weekchart import WeekChart
 MEASURED = ("run_finished", "run_interrupted", "gate_closed")
 """Events after which the delivery measures change: the pane measures again."""
 
+ENV_COLUMNS = (
+    ("environment", 12),
+    ("deploys", 7),
+    ("per day", 11),
+    ("failed", 16),
+    ("recovery", 15),
+    ("lead time", 13),
+    ("gate wait", 9),
+    ("rework", 6),
+)
+"""The environments table's columns and widths: set, so the table does not change shape as
+its figures arrive (and a figure with its band fits)."""
+
 SHOWN = 100
 """How many failed deployments, and how many gates, the detail lists (the newest failures,
 the longest waits)."""
@@ -91,17 +104,8 @@ class DeliveryPane(Vertical):
         if not self.query("#delivery-envs"):
             return  # mounted as the console closes (the last of the late panes): nothing to set up
         envs = self.query_one("#delivery-envs", DataTable)
-        for label in (
-            "environment",
-            "deploys",
-            "per day",
-            "failed",
-            "recovery",
-            "lead time",
-            "gate wait",
-            "rework",
-        ):
-            envs.add_column(label, key=label)
+        for label, width in ENV_COLUMNS:
+            envs.add_column(label, key=label, width=width)
         detail = self.query_one("#delivery-detail", DataTable)
         for label in ("run", "what", "pipeline", "when (UTC)", "figure"):
             detail.add_column(label, key=label)
