@@ -808,9 +808,9 @@ async def test_filters_take_fields_on_runs_gates_and_audit_and_esc_clears_them(
         records = app.query_one("#audit-list", DataTable)
         await _settle(pilot, lambda: records.row_count == 6)
         await pilot.press("slash", *"op:bob action:run_launched")
-        assert records.row_count == 2
+        await _settle(pilot, lambda: records.row_count == 2)
         await pilot.press("enter", "escape")
-        assert records.row_count == 6
+        await _settle(pilot, lambda: records.row_count == 6)
 
 
 async def test_the_launch_form_says_nothing_is_wrong_before_anything_is_typed(

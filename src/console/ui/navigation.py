@@ -92,12 +92,7 @@ class Navigator:
 
     def focus(self, pane: str, tries: int = 20) -> None:
         """Put the keyboard on the pane's main widget (once it is mounted: panes mount late)."""
-        from console.ui.screens.audit import AuditPane
-
         target = PANE_FOCUS.get(pane)
-        audit = self.mounted(AuditPane)
-        if pane == "audit" and audit is not None:
-            audit.refresh_records(full=True)  # verify the whole chain again each time it is opened
         found = self._app.query(target) if target else None
         if found:
             found.first().focus()

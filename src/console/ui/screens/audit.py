@@ -1,8 +1,14 @@
-"""The audit pane: the hash-chained records as a table, filtered, with the chain's state."""
+"""The audit pane: the hash-chained records as a table, filtered, with the chain's state.
+
+The trail is read in pages and only the newest records the filter keeps are held: a trail of
+hundreds of thousands of records is verified whole without being held whole.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections import deque
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on, work
@@ -10,6 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
+from textual.worker import get_current_worker
 
 from console.audit import GENESIS, AuditRecord, Verdict, verify
 from console.paths import StoreAddress
@@ -19,13 +26,37 @@ from console.sanitize import printable
 from console.store import open_store
 from console.ui.widgets.literal import literal
 
+SHOWN = 1000
+"""Rows the table holds at most: the newest records the filter keeps."""
+PAGE = 5000
+"""Records read from the store at a time."""
+
+
+@dataclass
+class Scan:
+    """What a pass over the trail found: the newest records kept, how many matched, how far
+    it read, and the chain's state there."""
+
+    kept: list[AuditRecord]
+    matched: int
+    seen: int
+    verdict: Verdict
+
 
 class AuditRead(Message):
-    """Records read from the store, and the chain's state after them."""
+    """A pass over the trail is done (its number), or (pass 0) the records after those seen."""
 
-    def __init__(self, records: list[AuditRecord], verdict: Verdict, full: bool) -> None:
+    def __init__(self, scan: Scan, number: int) -> None:
         super().__init__()
-        self.records, self.verdict, self.full = records, verdict, full
+        self.scan, self.number = scan, number
+
+
+class AuditReading(Message):
+    """A pass over a long trail has read this many records so far."""
+
+    def __init__(self, count: int, number: int, checking: bool) -> None:
+        super().__init__()
+        self.count, self.number, self.checking = count, number, checking
 
 
 def record_fields(r: AuditRecord) -> dict[str, str]:
@@ -33,14 +64,23 @@ def record_fields(r: AuditRecord) -> dict[str, str]:
     return {"run": r.subject, "op": r.actor, "action": r.action, "date": r.at[:10]}
 
 
+def kept_by(wanted: Query, record: AuditRecord) -> bool:
+    """Whether the filter keeps a record."""
+    return wanted.keeps(record_fields(record), f"{record.details} {in_words(record)}")
+
+
 class AuditPane(Vertical):
-    """Every audit record, newest last; the chain verified as records arrive."""
+    """The newest audit records the filter keeps, newest last; the whole chain verified."""
 
     def __init__(self, store: StoreAddress) -> None:
         super().__init__()
         self._store = store
         self.records: list[AuditRecord] = []
         self.verdict = Verdict(0, GENESIS)
+        self.matched = 0
+        self._seen = 0
+        self._pass = self._passed = 0
+        self._verifying = self._reading_new = False
         self._reading = threading.Lock()
 
     def compose(self) -> ComposeResult:
@@ -49,38 +89,114 @@ class AuditPane(Vertical):
             placeholder="filter: run:ID op:NAME action:WORD date:YYYY-MM-DD, or any words",
             id="audit-filter",
         )
+        yield Static("", id="audit-more")
         yield DataTable(id="audit-list", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#audit-list", DataTable)
         for label in ("#", "time (UTC)", "actor", "action", "subject", "details"):
             table.add_column(label, key=label)
+        self.query_one("#audit-more", Static).display = False
+
+    def on_show(self) -> None:
+        """The pane came to the front: verify the whole chain again (a long trail takes a
+        while, so a console that never shows the pane never pays for it)."""
         self.refresh_records()
 
-    @work(thread=True, group="audit")
     def refresh_records(self, full: bool = True) -> None:
-        """Read and verify the chain off the UI's thread: whole, or the records after those shown."""
+        """Verify the whole chain again and refill the table, or (`full=False`) add the
+        records written since; off the UI's thread."""
+        if full:
+            self._start(verify=True)
+        elif self._passed == self._pass and not self._reading_new and self.verdict.intact:
+            self._reading_new = True  # one at a time: two would add the same rows
+            self._read_new(self._filter(), self._seen, self.verdict)
+
+    def _start(self, verify: bool) -> None:
+        """Start a pass over the trail, which replaces any pass still going (a pass that was
+        verifying the chain is replaced by one that verifies it too)."""
+        self._verifying = verify or self._verifying
+        self._pass += 1
+        self._scan(self._pass, self._filter(), None if self._verifying else self._seen)
+
+    def _filter(self) -> str:
+        return self.query_one("#audit-filter", Input).value
+
+    @work(thread=True, group="audit-scan", exclusive=True)
+    def _scan(self, number: int, text: str, until: int | None) -> None:
+        """Read the trail from its start, keeping the newest records the filter keeps; verify
+        it too unless `until` (the records already verified) bounds the pass."""
+        worker = get_current_worker()
+        wanted = Query.parse(text)
+        kept: deque[AuditRecord] = deque(maxlen=SHOWN)
+        matched, seen, verdict = 0, 0, Verdict(0, GENESIS)
         with self._reading:
-            known, verdict = (0, Verdict(0, GENESIS)) if full else (len(self.records), self.verdict)
-            if not full and not verdict.intact:
-                return  # a broken chain stays broken until the pane is opened afresh
             store = open_store(self._store)
             try:
-                fresh = store.audit_records(after=known)
+                while page := store.audit_records(after=seen, limit=PAGE):
+                    if until is not None:
+                        page = [r for r in page if r.seq <= until]
+                    elif verdict.intact:
+                        verdict = _continued(verdict, page)
+                    found = [r for r in page if kept_by(wanted, r)]
+                    kept.extend(found)
+                    matched, seen = matched + len(found), page[-1].seq if page else seen
+                    if worker.is_cancelled or not page or (until and seen >= until):
+                        break
+                    if len(page) == PAGE:
+                        self.post_message(AuditReading(seen, number, until is None))
             finally:
                 store.close()
-            if fresh or full:
-                checked = verify(fresh, prev=verdict.head, first=known + 1)
-                total = Verdict(
-                    known + checked.count, checked.head, checked.broken_at, checked.problem
-                )
-                self.post_message(AuditRead(fresh, total, full))
+        if not worker.is_cancelled:
+            scan = Scan(list(kept), matched, seen, verdict if until is None else self.verdict)
+            self.post_message(AuditRead(scan, number))
+
+    @work(thread=True, group="audit-new")
+    def _read_new(self, text: str, seen: int, verdict: Verdict) -> None:
+        """Read and verify the records written after those seen."""
+        with self._reading:
+            store = open_store(self._store)
+            try:
+                fresh = store.audit_records(after=seen)
+            finally:
+                store.close()
+        wanted = Query.parse(text)
+        found = [r for r in fresh if kept_by(wanted, r)]
+        seen = fresh[-1].seq if fresh else seen
+        self.post_message(AuditRead(Scan(found, len(found), seen, _continued(verdict, fresh)), 0))
+
+    def on_audit_reading(self, message: AuditReading) -> None:
+        if message.number != self._pass:
+            return  # a pass replaced since
+        if message.checking:
+            say = f"checking the audit chain… {message.count:,} records so far"
+            self.query_one("#chain", Static).update(say)
+        else:
+            self._more(f"searching the audit trail… {message.count:,} records so far")
 
     def on_audit_read(self, message: AuditRead) -> None:
-        last = self.records[-1].seq if self.records else 0
-        fresh = message.records if message.full else [r for r in message.records if r.seq > last]
-        self.records = fresh if message.full else self.records + fresh
-        self.verdict = message.verdict
+        scan, full = message.scan, bool(message.number)
+        if full and message.number != self._pass:
+            return  # a pass replaced since
+        if full:
+            self._passed, self._verifying = message.number, False
+        else:
+            self._reading_new = False
+            if scan.seen <= self._seen or self._passed != self._pass:
+                return  # nothing new, or a pass since read these (or is reading them)
+        self._seen, self.verdict = scan.seen, scan.verdict
+        self._show_verdict()
+        if full:
+            self.records, self.matched = scan.kept, scan.matched
+            self.query_one("#audit-list", DataTable).clear()
+            self._add(self.records)
+        else:  # a chain still intact: only the new records need rows
+            self.records = (self.records + scan.kept)[-SHOWN:]
+            self.matched += scan.matched
+            self._add(scan.kept)
+        self._count()
+
+    def _show_verdict(self) -> None:
         chain = self.query_one("#chain", Static)
         if self.verdict.intact:
             chain.update(
@@ -96,32 +212,37 @@ class AuditPane(Vertical):
                     f": {printable(self.verdict.problem)}",
                 )
             )
-        if message.full:
-            self._fill()
-        else:
-            self._add(fresh)  # a chain still intact: only the new records need rows
+
+    def _count(self) -> None:
+        """Say when the table holds fewer records than the filter keeps."""
+        if self.matched <= SHOWN:
+            self._more("")
+            return
+        self._more(
+            f"the newest {SHOWN:,} of {self.matched:,} records shown: narrow them with the "
+            "filter, or print them all with `opsconsole audit export`"
+        )
+
+    def _more(self, text: str) -> None:
+        more = self.query_one("#audit-more", Static)
+        more.update(text)
+        more.display = bool(text)
 
     @on(Input.Changed, "#audit-filter")
     def _filtered(self) -> None:
-        self._fill()
+        self._start(verify=False)
 
     @on(Input.Submitted, "#audit-filter")
     def _filter_done(self) -> None:
         self.query_one("#audit-list", DataTable).focus()
 
-    def _fill(self) -> None:
-        self.query_one("#audit-list", DataTable).clear()
-        self._add(self.records)
-
     def _add(self, records: list[AuditRecord]) -> None:
-        """Rows for the records the filter keeps, the cursor on the newest."""
-        wanted = Query.parse(self.query_one("#audit-filter", Input).value)
+        """Rows for records the filter kept, the oldest dropped past SHOWN, the cursor on the
+        newest if it was there."""
         table = self.query_one("#audit-list", DataTable)
         at_end = table.cursor_row >= table.row_count - 1  # a reader further up stays put
         broken = self.verdict.broken_at
         for r in records:
-            if not wanted.keeps(record_fields(r), f"{r.details} {in_words(r)}"):
-                continue
             mark = Text(
                 str(r.seq), style="bold red" if broken is not None and r.seq >= broken else ""
             )
@@ -134,6 +255,8 @@ class AuditPane(Vertical):
                 in_words(r),
             )
             table.add_row(*cells, key=str(r.seq))
+        for row in list(table.ordered_rows)[: max(0, table.row_count - SHOWN)]:
+            table.remove_row(row.key)
         if table.row_count and at_end:
             table.move_cursor(row=table.row_count - 1)
 
@@ -159,3 +282,11 @@ class AuditPane(Vertical):
     def focus_filter(self) -> None:
         """Put the keyboard in the filter box."""
         self.query_one("#audit-filter", Input).focus()
+
+
+def _continued(verdict: Verdict, records: list[AuditRecord]) -> Verdict:
+    """The chain's state once `records` follow those `verdict` covers."""
+    if not verdict.intact:
+        return verdict
+    checked = verify(records, prev=verdict.head, first=verdict.count + 1)
+    return Verdict(verdict.count + checked.count, checked.head, checked.broken_at, checked.problem)
