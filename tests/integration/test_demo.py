@@ -70,7 +70,7 @@ def test_the_demo_console_shows_a_production_change_through_to_the_end(tmp_path)
 
     opsconsole = str(Path(sys.executable).with_name("opsconsole"))
     term = Terminal(
-        [opsconsole, "demo"],
+        [opsconsole, "demo", "--fresh"],  # no history: the only run that succeeds is this one
         size=(160, 48),
         XDG_CONFIG_HOME=str(tmp_path / "config"),
         XDG_DATA_HOME=str(tmp_path / "data"),
@@ -135,3 +135,83 @@ def test_the_demo_keeps_its_history_and_leaves_nothing_behind_when_its_terminal_
             fresh.wait_for("✓ succeeded", fresh.started, timeout=4)
     finally:
         fresh.close()
+
+
+def test_the_demo_writes_weeks_of_history_by_running_the_sample_pipelines(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A first start of the demo: its history is made by running the sample pipelines on
+    hosts of its own, and shows in the delivery pane; what the runs did is in the store, set
+    back in time, the audit trail whole."""
+    import time
+    from pathlib import Path
+
+    from tests.pty import Terminal
+
+    opsconsole = str(Path(sys.executable).with_name("opsconsole"))
+    places = {
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
+    term = Terminal([opsconsole, "demo"], size=(160, 48), **places)
+    try:
+        term.wait_for("28 days of history (about a minute)", term.started, timeout=60)
+        term.wait_for("35 runs over the last 28 days", term.started, timeout=240)
+        time.sleep(0.5)
+        shown = term.press("5")
+        term.wait_for("Delivery · last 90 days", shown, timeout=30)
+    finally:
+        term.close()
+    _check_history(tmp_path / "data" / "opsconsole" / "demo.db")
+
+
+def _check_history(path) -> None:  # type: ignore[no-untyped-def]
+    """The demo's history as the store holds it: what the schedule chose, and what ran."""
+    import time
+
+    from console.delivery.measures import History
+    from console.ops.audit import check_trail
+    from console.ops.metrics import period_of, run_records
+    from console.ops.runs import read_state
+    from console.store import open_store
+
+    with open_store(path) as store:
+        assert check_trail(store, None).verdict.intact
+        runs = store.runs()
+        assert len(runs) == 35
+        now = time.time()
+        assert all(now - 29 * 86400 < r.created_at < now - 86400 for r in runs)
+        states = {r.id: read_state(store, r.id) for r in runs}
+        book = run_records(store)
+    by_status = sorted(s.status for s in states.values())
+    assert by_status.count("failed") == 2 and by_status.count("rejected") == 1
+    failed = [s for s in states.values() if s.status == "failed"]
+    for state in failed:  # the release could not unpack on the broken host, and no other
+        broken = {h for (stage, step, h), c in state.cells.items() if c.status == "failed"}
+        assert broken in ({"ehr-web-stg-02"}, {"ehr-web-02"}), broken
+    history = History(book.records.values(), book.releases)
+    period = period_of(None, None, 40)
+    prod = history.measure(period, "prod")
+    assert len(prod.deployments) == 11 and len(prod.failed) == 1 and not prod.unrecovered
+    assert prod.gates_rejected == 1
+    waited = history.measure(period, "dev").gate_wait.median
+    assert waited is not None and 240 <= waited < 250  # the board's 4 minutes, and the real wait
+    assert prod.lead_time.count == 8  # each release that reached prod, from its dev launch
+
+
+def test_a_history_stopped_part_way_leaves_the_store_as_it_was(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The console closed while the history was being made: nothing of it is copied."""
+    import asyncio
+    import threading
+
+    from console.demo.estate import sample_dir
+    from console.demo.history import write_history
+    from console.store import open_store
+
+    stop = threading.Event()
+    threading.Timer(3.0, stop.set).start()  # some runs made by then, not all
+    made = asyncio.run(
+        write_history(tmp_path / "demo.db", sample_dir() / "sample_inventory.toml", stop)
+    )
+    assert made == 0
+    with open_store(tmp_path / "demo.db") as store:
+        assert not store.runs() and store.audit_head()[0] == 0

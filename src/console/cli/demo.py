@@ -9,10 +9,17 @@ import dataclasses
 import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from console.cli.options import add_launch_options
 from console.settings import Settings
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from console.paths import StoreAddress
 
 DEFAULT_PIPELINE = "deploy-ehr-web"
 DEFAULT_PARAMS = ["version=4.2.0"]
@@ -74,7 +81,8 @@ async def _demo(args: argparse.Namespace, settings: Settings, source: Path, work
         if args.serve:
             return await _serve(here)
         if sys.stdout.isatty() and not args.plain:
-            return await _console(here, not args.no_auto_approve)
+            history = source if _history_wanted(args, store) else None
+            return await _console(here, not args.no_auto_approve, history)
         return await _run(args, here)
     finally:
         await estate.close()
@@ -94,9 +102,20 @@ def _store(args: argparse.Namespace, work: Path) -> Path:
     return path
 
 
-async def _console(settings: Settings, board: bool) -> int:
+def _history_wanted(args: argparse.Namespace, store: Path) -> bool:
+    """Whether the demo writes its history: into its own store, only while it holds no run."""
+    from console.store import open_store
+
+    if args.fresh or getattr(args, "store", None):
+        return False
+    with open_store(store) as opened:
+        return not opened.runs(limit=1)
+
+
+async def _console(settings: Settings, board: bool, history: Path | None) -> int:
     """The full-screen console on the demo estate, with the simulated change board deciding
-    its gates (unless told not to); the hosts and the board live as long as it does."""
+    its gates (unless told not to) and, on a first start, the demo's history being written;
+    the hosts, the board and the history's writing live as long as it does."""
     from console.demo.board import approve_gates
     from console.ops.config import load
     from console.ui import make_app
@@ -105,12 +124,45 @@ async def _console(settings: Settings, board: bool) -> int:
     app = make_app(config, settings)
     approving = approve_gates(settings.store, config.inventory, say=False) if board else None
     watching = asyncio.create_task(approving) if approving else None
+    stop = threading.Event()
+    writing = _write_history(app, settings.store, history, stop) if history else None
     try:
         await app.run_async()
     finally:
+        stop.set()  # a history not written whole is not written at all
         if watching:
             watching.cancel()
+        if writing:
+            await asyncio.to_thread(writing.join)
     return 0
+
+
+def _write_history(
+    app: App[None], store: StoreAddress, sample: Path, stop: threading.Event
+) -> threading.Thread:
+    """Write the demo's history in a thread of its own, and tell the person when it is there."""
+    from console.demo.history import DAYS, write_history
+
+    def write() -> None:
+        try:
+            count = asyncio.run(write_history(store, sample, stop))
+        except Exception as exc:  # the history is the demo's extra: the console goes on without it
+            say, severity = f"the demo's history could not be written: {exc}", "warning"
+        else:
+            if not count:
+                return
+            say = f"{count} runs over the last {DAYS} days: press 5 to see how delivery went"
+            severity = "information"
+        app.call_from_thread(app.notify, say, title="The demo's history", severity=severity)
+
+    app.notify(
+        f"running the sample pipelines on hosts of its own to write {DAYS} days of history "
+        "(about a minute); the delivery pane (5) shows it once it is there",
+        title="The demo's history",
+    )
+    thread = threading.Thread(target=write, name="demo-history")
+    thread.start()
+    return thread
 
 
 async def _serve(settings: Settings) -> int:

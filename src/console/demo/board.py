@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from console.demo.estate import DEMO_APPROVERS
 from console.errors import ConsoleError
+from console.events import Decision
 from console.ops.decide import DecisionRequest, record_decision
 from console.ops.runs import read_state
 from console.paths import StoreAddress
@@ -25,19 +27,39 @@ FIRST, APART = 2.0, 2.5
 """Seconds after a gate opens that the first approver decides, and between approvers."""
 
 
+@dataclass(frozen=True)
+class Board:
+    """How the simulated board decides: what, why, how soon, and whether it says so."""
+
+    decision: Decision = "approve"
+    reason: str = REASON
+    first: float = FIRST
+    apart: float = APART
+    say: bool = True
+    poll: float = 0.25
+
+
 async def approve_gates(
     where: StoreAddress, inventory: Inventory, run_id: str | None = None, say: bool = True
 ) -> None:
     """Approve every open gate (of one run, or of every run in the store) as it comes due,
     until that run ends (or for as long as the demo lasts)."""
+    await decide_gates(where, inventory, run_id, Board(say=say))
+
+
+async def decide_gates(
+    where: StoreAddress, inventory: Inventory, run_id: str | None, board: Board
+) -> None:
+    """Decide every open gate (of one run, or of every run in the store) as the board says,
+    until that run ends (or for as long as the demo lasts)."""
     done: set[tuple[str, str, str, str]] = set()
     with open_store(where) as store:
         while True:
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(board.poll)
             states = await asyncio.to_thread(_open_runs, store, run_id)
             for state in states:
                 for gate in state.open_gates():
-                    await _approve_due(store, inventory, state, gate, done, say)
+                    await _decide_due(store, inventory, state, gate, done, board)
             if run_id is not None and states and states[0].is_final:
                 return
 
@@ -52,30 +74,36 @@ def _open_runs(store: Store, run_id: str | None) -> list[RunState]:
     return [s for r in store.runs(limit=50) if not (s := read_state(store, r.id)).is_final]
 
 
-async def _approve_due(
+async def _decide_due(
     store: Store,
     inventory: Inventory,
     state: RunState,
     gate: Gate,
     done: set[tuple[str, str, str, str]],
-    say: bool,
+    board: Board,
 ) -> None:
-    """Record each board member's approval of a gate once its moment has come."""
+    """Record each board member's decision on a gate once its moment has come (a rejection
+    needs one member only)."""
     if gate.opened_at is None:
         return
-    for n, approver in enumerate(DEMO_APPROVERS[: gate.approvals_required]):
+    deciding = gate.approvals_required if board.decision == "approve" else 1
+    for n, approver in enumerate(DEMO_APPROVERS[:deciding]):
         key = (state.id, gate.stage, gate.step, approver)
-        if key in done or time.time() < gate.opened_at + FIRST + n * APART:
+        if key in done or time.time() < gate.opened_at + board.first + n * board.apart:
             continue
         done.add(key)
-        request = DecisionRequest(state.id, "approve", approver, gate.step, REASON, TICKET)
+        request = DecisionRequest(
+            state.id, board.decision, approver, gate.step, board.reason, TICKET
+        )
+        verb = "approve" if board.decision == "approve" else "reject"
         try:
             await asyncio.to_thread(record_decision, store, inventory, request)
         except ConsoleError as exc:  # the demo's board is refused like anyone else
-            if say:
-                print(f"demo: {approver} could not approve: {exc}", flush=True)
+            if board.say:
+                print(f"demo: {approver} could not {verb}: {exc}", flush=True)
             continue
-        if say:
+        if board.say:
             print(
-                f"demo: {approver} approved gate '{gate.step}' (simulated change board)", flush=True
+                f"demo: {approver} {verb}d gate '{gate.step}' (simulated change board)",
+                flush=True,
             )

@@ -49,6 +49,7 @@ def _sandboxed(vars_: dict[str, Any], root: Path) -> dict[str, Any]:
 
 async def start_estate(source: Path, work: Path) -> Estate:
     """Serve every host of an inventory file and write the demo's copy of it into `work`."""
+    source = source.resolve()  # its folder is linked from elsewhere: a relative one would dangle
     data = tomllib.loads(source.read_text())
     client_key = new_client_key(work / "demo_key")
     names = list(data.get("hosts", {}))

@@ -16,6 +16,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -192,7 +193,14 @@ async def run_here(
     if shown is not None:
         engine.add_listener(shown)
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # Only the main thread may take signals; a run made in another thread (the demo's history)
+    # ends with the process that owns it.
+    signals = (
+        (signal.SIGINT, signal.SIGTERM)
+        if threading.current_thread() is threading.main_thread()
+        else ()
+    )
+    for sig in signals:
         loop.add_signal_handler(sig, engine.cancel, current_operator())
     try:
         with (
@@ -202,7 +210,7 @@ async def run_here(
             holder.hold_run(plan.run_id)  # for as long as this process runs it
             return await engine.execute(existing)
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in signals:
             loop.remove_signal_handler(sig)
 
 
