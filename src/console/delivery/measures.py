@@ -78,8 +78,9 @@ class Group:
     gates_expired: int
     waited_on: dict[str, Durations]
     reworked: int
-    gates: list[tuple[str, GateWait]] = field(default_factory=list)
-    """The gates opened in the period, with their runs: what the gate figures are made of."""
+    gates: list[tuple[str, str, GateWait]] = field(default_factory=list)
+    """The gates opened in the period, with their runs and pipelines: what the gate figures
+    are made of."""
     bands: dict[str, str | None] = field(default_factory=dict)
 
     @property
@@ -180,7 +181,7 @@ class History:
             if arrivals
             else []
         )
-        runs, gates, waits, outcomes = self._gates_in(period, environment, pipeline)
+        runs, names, gates, waits, outcomes = self._gates_in(period, environment, pipeline)
         found = Group(
             environment,
             pipeline,
@@ -195,25 +196,31 @@ class History:
             outcomes.count("expired"),
             _waited_on(gates),
             sum(rework),
-            list(zip(runs, gates, strict=True)),
+            list(zip(runs, names, gates, strict=True)),
         )
         return replace(found, bands=_bands_of(found))
 
     def _gates_in(
         self, period: Period, environment: str, pipeline: str | None
-    ) -> tuple[list[str], list[GateWait], list[float | None], list[str | None]]:
-        """The runs, gates, waits and outcomes of the gates opened in the period."""
+    ) -> tuple[list[str], list[str], list[GateWait], list[float | None], list[str | None]]:
+        """The runs, pipelines, gates, waits and outcomes of the gates opened in the period."""
         cols = self.gates.get(environment)
         if cols is None:
-            return [], [], [], []
+            return [], [], [], [], []
         lo = bisect.bisect_left(cols.opened, period.since)
         hi = bisect.bisect_left(cols.opened, period.until)
-        found = (cols.runs[lo:hi], cols.gates[lo:hi], cols.waits[lo:hi], cols.outcomes[lo:hi])
+        found = (
+            cols.runs[lo:hi],
+            cols.pipelines[lo:hi],
+            cols.gates[lo:hi],
+            cols.waits[lo:hi],
+            cols.outcomes[lo:hi],
+        )
         if pipeline is None:
             return found
-        keep = [p == pipeline for p in cols.pipelines[lo:hi]]
-        runs, gates, waits, outcomes = (list(compress(col, keep)) for col in found)
-        return runs, gates, waits, outcomes  # type: ignore[return-value]
+        keep = [p == pipeline for p in found[1]]
+        runs, names, gates, waits, outcomes = (list(compress(col, keep)) for col in found)
+        return runs, names, gates, waits, outcomes  # type: ignore[return-value]
 
     def _recoveries(
         self, failed: list[RunRecord], environment: str

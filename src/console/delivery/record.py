@@ -115,6 +115,8 @@ class RecordBook:
     cursor: int = 0
     releases: Releases = field(default_factory=Releases)
     changed: set[str] = field(default_factory=set)
+    since: float | None = None
+    """The runs that ended before this were not loaded (None: every run was)."""
 
     def apply(self, stored_id: int, event: ev.Event) -> None:
         """Take one more event of the store (ids ascending)."""

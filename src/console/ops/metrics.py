@@ -3,7 +3,9 @@ to date from the store's newest events), then the measures over a period."""
 
 from __future__ import annotations
 
+import contextlib
 import time
+from pathlib import Path
 
 from console.delivery.measures import Group, History, Measures, Period, environments_of, weeks
 from console.delivery.record import RecordBook
@@ -17,25 +19,31 @@ from console.store.recordcache import RecordCache, cache_path
 PAGE = 20_000
 
 
-def run_records(store: Store, since: float | None = None) -> RecordBook:
+def run_records(
+    store: Store, since: float | None = None, book: RecordBook | None = None
+) -> RecordBook:
     """The records of the runs that ended from `since` on (all without it) and of those still
     open, with every release: the cache of this store brought up to date first (a cache
-    another account could have written is not read: everything is folded afresh)."""
+    another account could have written is not read: everything is folded afresh). A book
+    already held that covers `since` is brought up to date instead of loaded again."""
+    path = _own_cache(store)
+    if book is None or not (book.since is None or (since is not None and since >= book.since)):
+        book = RecordBook()
+        if path is not None:
+            with contextlib.closing(RecordCache(path)) as cache:
+                book = cache.load(since)
+    follow(store, book)
+    if book.changed and path is not None:
+        with contextlib.closing(RecordCache(path)) as cache:
+            cache.keep(book)
+    return book
+
+
+def _own_cache(store: Store) -> Path | None:
+    """The account's cache file of the store, unless another account could have written it."""
     path = cache_path(store.location)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if untrusted(path.parent) or untrusted(path):  # another account could have written it
-        book = RecordBook()
-        follow(store, book)
-        return book
-    cache = RecordCache(path)
-    try:
-        book = cache.load(since)
-        follow(store, book)
-        if book.changed:
-            cache.keep(book)
-        return book
-    finally:
-        cache.close()
+    return None if untrusted(path.parent) or untrusted(path) else path
 
 
 def follow(store: Store, book: RecordBook) -> None:
@@ -52,8 +60,10 @@ def measures(
     environment: str | None = None,
     pipeline: str | None = None,
     by_week: bool = True,
+    per_pipeline: bool = True,
 ) -> Measures:
-    """The measures of the book over the period, narrowed to an environment or pipeline."""
+    """The measures of the book over the period, narrowed to an environment or pipeline; per
+    environment, and per pipeline in each unless `per_pipeline` is false."""
     records = list(book.records.values())
     envs = [e for e in environments_of(records, order) if environment in (None, e)]
     chosen = [r for r in records if pipeline in (None, r.pipeline)]
@@ -62,7 +72,7 @@ def measures(
     groups: list[Group] = []
     for env in envs:
         groups.append(history.measure(period, env))
-        for name in pipelines:
+        for name in pipelines if per_pipeline else ():
             group = history.measure(period, env, name)
             if group.deployments or group.gate_wait.count:
                 groups.append(group)

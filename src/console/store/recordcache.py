@@ -66,7 +66,7 @@ class RecordCache:
         (every run without it); empty the first time, or when it cannot be read."""
         head = self._db.execute("SELECT cursor, releases, hosts FROM book").fetchone()
         if head is None:
-            return RecordBook()
+            return RecordBook(since=since)
         query = "SELECT row FROM records"
         rows = self._db.execute(
             query + (" WHERE horizon >= ?" if since is not None else ""),
@@ -77,8 +77,8 @@ class RecordCache:
             began, arrived = marshal.loads(head[1])
             hosts = json.loads(head[2])
         except (ValueError, EOFError, TypeError, IndexError):
-            return RecordBook()  # damaged: folded again from the start
-        return RecordBook(records, hosts, int(head[0]), Releases(began, arrived))
+            return RecordBook(since=since)  # damaged: folded again from the start
+        return RecordBook(records, hosts, int(head[0]), Releases(began, arrived), since=since)
 
     def keep(self, book: RecordBook) -> None:
         """Write the records that changed, the releases, the open runs' hosts and the cursor,

@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from console.delivery.measures import Group, Measures
-from console.delivery.record import GateWait
+from console.delivery.record import GateWait, RecordBook
 from console.ops.metrics import measures, period_of, run_records
 from console.paths import StoreAddress
 from console.render.metrics import human
@@ -31,8 +31,8 @@ MEASURED = ("run_finished", "run_interrupted", "gate_closed")
 ENV_COLUMNS = (
     ("environment", 12),
     ("deploys", 7),
-    ("per day", 11),
-    ("failed", 16),
+    ("per day", 13),
+    ("failed", 19),
     ("recovery", 15),
     ("lead time", 13),
     ("gate wait", 9),
@@ -89,6 +89,8 @@ class DeliveryPane(Vertical):
         self.days = 90
         self.found: Measures | None = None
         self._reading = threading.Lock()
+        self._book: RecordBook | None = None
+        """The records as last read: each look brings them up to date, not loads them again."""
 
     def compose(self) -> ComposeResult:
         yield Static("measuring the history…", id="delivery-head")
@@ -134,8 +136,9 @@ class DeliveryPane(Vertical):
         with self._reading, no_collections():
             period = period_of(None, None, self.days, self._clock())
             with open_store(self._store) as store:
-                book = run_records(store, period.since)
-            self.post_message(DeliveryRead(measures(book, period, self._order())))
+                self._book = run_records(store, period.since, self._book)
+            found = measures(self._book, period, self._order(), per_pipeline=False)
+            self.post_message(DeliveryRead(found))
 
     def on_delivery_read(self, message: DeliveryRead) -> None:
         self.found = message.found
@@ -223,12 +226,12 @@ class DeliveryPane(Vertical):
                 key=f"{r.run_id}#failed",
             )
         _more(detail, len(failed), "failed deployments")
-        gates = sorted(group.gates, key=lambda item: -(item[1].waited or 0))
-        for run, gate in gates[:SHOWN]:
+        gates = sorted(group.gates, key=lambda item: -(item[2].waited or 0))
+        for run, pipeline, gate in gates[:SHOWN]:
             detail.add_row(
                 run,
                 f"gate '{gate.step}' {gate.outcome or 'still open'}",
-                "",
+                pipeline,
                 _day(gate.opened_at, True),
                 _held(gate),
                 key=f"{run}#gate#{gate.opened_at}",
