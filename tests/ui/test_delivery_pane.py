@@ -42,6 +42,8 @@ async def test_the_pane_measures_opens_what_failed_and_follows_runs_as_they_end(
         await pilot.press("enter")  # into what is behind the row
         detail = app.query_one("#delivery-detail", DataTable)
         assert app.focused is detail and str(detail.get_row_at(0)[0]) == FAILED
+        gate = [str(c) for c in detail.get_row_at(1)]
+        assert gate[1:3] == ["gate 'change board' still open", "deploy-ehr-web"]
         await pilot.press("enter")
         await _settle(pilot, lambda: app.query_one(TabbedContent).active == "run")
         assert app.open_run == FAILED
