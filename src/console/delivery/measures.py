@@ -114,8 +114,13 @@ class History:
         self.records = list(records)
         self.releases = releases if releases is not None else Releases.of(self.records)
         self.deployed: dict[str, list[RunRecord]] = {}
+        self.named: set[str] = set()
+        """Every environment the records name."""
+        self.pipelines: set[str] = set()
         opened: dict[str, list[tuple[float, str, str, GateWait]]] = {}
         for r in self.records:
+            self.named.update(r.environments)
+            self.pipelines.add(r.pipeline)
             if r.status not in NOT_DEPLOYED:
                 for env in r.deployed:
                     self.deployed.setdefault(env, []).append(r)
@@ -194,7 +199,7 @@ class History:
             Durations(tuple(w for w in waits if w is not None)),
             outcomes.count("rejected"),
             outcomes.count("expired"),
-            _waited_on(gates),
+            _waited_on(gates, waits),
             sum(rework),
             list(zip(runs, names, gates, strict=True)),
         )
@@ -277,12 +282,13 @@ def _bands_of(group: Group) -> dict[str, str | None]:
     )
 
 
-def _waited_on(gates: Iterable[GateWait]) -> dict[str, Durations]:
-    """Per person whose decision closed a gate, how long the gates waited for them."""
+def _waited_on(gates: Iterable[GateWait], waits: Iterable[float | None]) -> dict[str, Durations]:
+    """Per person whose decision closed a gate, how long the gates (and their waits, worked
+    out once when indexed) waited for them."""
     found: dict[str, list[float]] = {}
-    for gate in gates:
-        if gate.waited is not None and gate.deciders:
-            found.setdefault(gate.deciders[-1], []).append(gate.waited)
+    for gate, waited in zip(gates, waits, strict=True):
+        if waited is not None and gate.deciders:
+            found.setdefault(gate.deciders[-1], []).append(waited)
     return {who: Durations(tuple(waits)) for who, waits in sorted(found.items())}
 
 
@@ -290,10 +296,9 @@ USUAL_ORDER = ("dev", "development", "test", "qa", "stage", "staging", "prod", "
 """How environments usually follow one another, for when no inventory gives their order."""
 
 
-def environments_of(records: Iterable[RunRecord], order: Sequence[str] = ()) -> list[str]:
-    """Every environment the records name, in the inventory's order, then in the usual order
-    of such names, then by name."""
-    named = {e for r in records for e in r.environments}
+def in_order(named: set[str], order: Sequence[str] = ()) -> list[str]:
+    """Environments in the inventory's order, then in the usual order of such names, then
+    by name."""
     rest = sorted(
         named - set(order),
         key=lambda e: (USUAL_ORDER.index(e) if e in USUAL_ORDER else len(USUAL_ORDER), e),

@@ -7,7 +7,7 @@ import contextlib
 import time
 from pathlib import Path
 
-from console.delivery.measures import Group, History, Measures, Period, environments_of, weeks
+from console.delivery.measures import Group, History, Measures, Period, in_order, weeks
 from console.delivery.record import RecordBook
 from console.durations import utc_moment
 from console.errors import UsageError
@@ -64,15 +64,14 @@ def measures(
 ) -> Measures:
     """The measures of the book over the period, narrowed to an environment or pipeline; per
     environment, and per pipeline in each unless `per_pipeline` is false."""
-    records = list(book.records.values())
-    envs = [e for e in environments_of(records, order) if environment in (None, e)]
-    chosen = [r for r in records if pipeline in (None, r.pipeline)]
-    pipelines = sorted({r.pipeline for r in chosen})
+    records = book.records.values()
+    chosen = records if pipeline is None else [r for r in records if r.pipeline == pipeline]
     history = History(chosen, book.releases)
+    envs = [e for e in in_order(history.named, order) if environment in (None, e)]
     groups: list[Group] = []
     for env in envs:
         groups.append(history.measure(period, env))
-        for name in pipelines if per_pipeline else ():
+        for name in sorted(history.pipelines) if per_pipeline else ():
             group = history.measure(period, env, name)
             if group.deployments or group.gate_wait.count:
                 groups.append(group)

@@ -18,7 +18,7 @@ from typing import Any
 
 from console.delivery.record import ENDED, GateWait, RecordBook, Releases, RunRecord
 
-SCHEMA = 4
+SCHEMA = 5
 
 
 def cache_path(location: str) -> Path:
@@ -52,9 +52,11 @@ class RecordCache:
         if version != SCHEMA:  # older or unknown: folded again from the start
             self._db.executescript(
                 "DROP TABLE IF EXISTS records; DROP TABLE IF EXISTS book;"
-                "CREATE TABLE records (run_id TEXT PRIMARY KEY, horizon REAL NOT NULL, "
-                "row BLOB NOT NULL);"
-                "CREATE INDEX records_by_horizon ON records(horizon);"
+                # kept in the order of their horizons, so that a period's records are read
+                # as one stretch of the file; a run's id finds its record to replace it
+                "CREATE TABLE records (run_id TEXT NOT NULL, horizon REAL NOT NULL, "
+                "row BLOB NOT NULL, PRIMARY KEY (horizon, run_id)) WITHOUT ROWID;"
+                "CREATE UNIQUE INDEX records_by_run ON records(run_id);"
                 "CREATE TABLE book (cursor INTEGER NOT NULL, releases BLOB NOT NULL, "
                 "hosts TEXT NOT NULL);"
                 f"PRAGMA user_version = {SCHEMA};"
@@ -114,7 +116,14 @@ def _row(r: RunRecord) -> tuple[Any, ...]:
     return (*r[:-1], tuple(tuple(g) for g in r.gates))
 
 
-def _record(row: tuple[object, ...]) -> RunRecord:
+_new = tuple.__new__  # a named tuple made from a tuple as it is: a look makes thousands
+
+
+FIELDS = len(RunRecord._fields)
+
+
+def _record(row: tuple[Any, ...]) -> RunRecord:
+    if len(row) != FIELDS:
+        raise ValueError("a record of another shape")  # damaged: the book is folded again
     gates = row[-1]
-    assert isinstance(gates, tuple)
-    return RunRecord._make((*row[:-1], tuple(GateWait._make(g) for g in gates) if gates else ()))
+    return _new(RunRecord, (*row[:-1], tuple([_new(GateWait, g) for g in gates]) if gates else ()))
