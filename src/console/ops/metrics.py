@@ -4,7 +4,9 @@ to date from the store's newest events), then the measures over a period."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from console.delivery.measures import Group, History, Measures, Period, in_order, weeks
@@ -26,6 +28,11 @@ def run_records(
     open, with every release: the cache of this store brought up to date first (a cache
     another account could have written is not read: everything is folded afresh). A book
     already held that covers `since` is brought up to date instead of loaded again."""
+    with no_collections():
+        return _brought_up_to_date(store, since, book)
+
+
+def _brought_up_to_date(store: Store, since: float | None, book: RecordBook | None) -> RecordBook:
     path = _own_cache(store)
     if book is None or not (book.since is None or (since is not None and since >= book.since)):
         book = RecordBook()
@@ -37,6 +44,20 @@ def run_records(
         with contextlib.closing(RecordCache(path)) as cache:
             cache.keep(book)
     return book
+
+
+@contextlib.contextmanager
+def no_collections() -> Iterator[None]:
+    """No garbage collection while records are loaded and measured: the many they make would
+    set off full collections, each walking every object of the process (in a console holding
+    a long history, five times the measuring's own time); what they leave is collected after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _own_cache(store: Store) -> Path | None:
@@ -64,6 +85,19 @@ def measures(
 ) -> Measures:
     """The measures of the book over the period, narrowed to an environment or pipeline; per
     environment, and per pipeline in each unless `per_pipeline` is false."""
+    with no_collections():
+        return _measured(book, period, order, environment, pipeline, by_week, per_pipeline)
+
+
+def _measured(
+    book: RecordBook,
+    period: Period,
+    order: list[str],
+    environment: str | None,
+    pipeline: str | None,
+    by_week: bool,
+    per_pipeline: bool,
+) -> Measures:
     records = book.records.values()
     chosen = records if pipeline is None else [r for r in records if r.pipeline == pipeline]
     history = History(chosen, book.releases)

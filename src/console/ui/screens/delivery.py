@@ -3,16 +3,14 @@ weekly trend as a chart, and the failed deployments and gate waits behind the fi
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Grid, Vertical
 from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable, Static
@@ -52,9 +50,11 @@ BAND_STYLE = {"elite": "bold green", "high": "green", "medium": "yellow", "low":
 
 CHARTS: tuple[tuple[str, str, Callable[[Group], float | None], Callable[[float], str]], ...] = (
     ("deployments", "deploys", lambda g: float(len(g.deployments)), lambda v: f"{v:.0f}"),
+    ("lead", "lead time", lambda g: g.lead_time.median, human),
     ("failure", "failing", lambda g: g.change_failure_rate, lambda v: f"{v:.0%}"),
     ("recovery", "recovery", lambda g: g.recovery.median, human),
     ("wait", "gate wait", lambda g: g.gate_wait.median, human),
+    ("rework", "rework", lambda g: g.rework_rate, lambda v: f"{v:.0%}"),
 )
 """Each weekly chart: its id, its label, the figure it plots for a week (None: the week has
 none, left blank), and how that figure reads."""
@@ -95,7 +95,7 @@ class DeliveryPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("measuring the history…", id="delivery-head")
         yield DataTable(id="delivery-envs", cursor_type="row", zebra_stripes=True)
-        with Horizontal(id="delivery-charts"):
+        with Grid(id="delivery-charts"):
             for key, label, _, _ in CHARTS:
                 with Vertical(classes="delivery-chart"):
                     yield Static(label, id=f"chart-{key}-label", classes="chart-label")
@@ -108,6 +108,9 @@ class DeliveryPane(Vertical):
         envs = self.query_one("#delivery-envs", DataTable)
         for label, width in ENV_COLUMNS:
             envs.add_column(label, key=label, width=width)
+        self._detail_columns()
+
+    def _detail_columns(self) -> None:
         detail = self.query_one("#delivery-detail", DataTable)
         for label in ("run", "what", "pipeline", "when (UTC)", "figure"):
             detail.add_column(label, key=label)
@@ -133,7 +136,7 @@ class DeliveryPane(Vertical):
     @work(thread=True, group="delivery", exclusive=True)
     def refresh_measures(self) -> None:
         """Bring the records up to date and measure the period, off the UI's thread."""
-        with self._reading, no_collections():
+        with self._reading:
             period = period_of(None, None, self.days, self._clock())
             with open_store(self._store) as store:
                 self._book = run_records(store, period.since, self._book)
@@ -210,7 +213,8 @@ class DeliveryPane(Vertical):
     def _fill_detail(self, group: Group | None) -> None:
         """The newest failed deployments, then the gates that held runs longest."""
         detail = self.query_one("#delivery-detail", DataTable)
-        detail.clear()
+        detail.clear(columns=True)  # and the columns sized afresh: another row may be wider
+        self._detail_columns()
         if group is None:
             return
         open_ones = {r.run_id for r in group.unrecovered}
@@ -258,20 +262,6 @@ def _held(gate: GateWait) -> str:
         return "no wait counted" if gate.closed_at is not None else "open"
     who = f" on {gate.deciders[-1]}" if gate.deciders else ""
     return f"waited {human(gate.waited)}{who}"
-
-
-@contextlib.contextmanager
-def no_collections() -> Iterator[None]:
-    """No garbage collection while measuring: the records it makes would set off full
-    collections, each walking every object of a console that holds a long history (five
-    times the measuring's own time with 100,000 runs); what it leaves is collected after."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _env_row(g: Group) -> list[Text | str]:
