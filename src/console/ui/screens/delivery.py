@@ -38,6 +38,14 @@ ENV_COLUMNS = (
 )
 """The environments table's columns and widths: set, so the table does not change shape as
 its figures arrive (and a figure with its band fits)."""
+DETAIL_COLUMNS = (
+    ("run", 20),
+    ("what", 31),
+    ("pipeline", 20),
+    ("when (UTC)", 16),
+    ("figure", 30),
+)
+"""The detail's columns, set for the same reason: each environment's rows fit them alike."""
 
 SHOWN = 100
 """How many failed deployments, and how many gates, the detail lists (the newest failures,
@@ -108,12 +116,10 @@ class DeliveryPane(Vertical):
         envs = self.query_one("#delivery-envs", DataTable)
         for label, width in ENV_COLUMNS:
             envs.add_column(label, key=label, width=width)
-        self._detail_columns()
-
-    def _detail_columns(self) -> None:
         detail = self.query_one("#delivery-detail", DataTable)
-        for label in ("run", "what", "pipeline", "when (UTC)", "figure"):
-            detail.add_column(label, key=label)
+        for label, width in DETAIL_COLUMNS:
+            detail.add_column(label, key=label, width=width)
+
 
     def on_show(self) -> None:
         """The pane came to the front: measure (the first look folds the whole history, so
@@ -213,8 +219,7 @@ class DeliveryPane(Vertical):
     def _fill_detail(self, group: Group | None) -> None:
         """The newest failed deployments, then the gates that held runs longest."""
         detail = self.query_one("#delivery-detail", DataTable)
-        detail.clear(columns=True)  # and the columns sized afresh: another row may be wider
-        self._detail_columns()
+        detail.clear()
         if group is None:
             return
         open_ones = {r.run_id for r in group.unrecovered}
