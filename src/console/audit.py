@@ -141,6 +141,8 @@ def _describe(event: ev.Event) -> tuple[str, str, dict[str, Any]] | None:
         details |= {"params": event.params, "targets": event.targets, "limit": event.limit}
         if event.repeats:
             details["repeats"] = event.repeats
+        if event.promotion:
+            details["promotion"] = event.promotion
         details["environments"] = event.environments
         return "run_launched", run, details
     if isinstance(event, ev.GateOpened):

@@ -53,6 +53,15 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
+def ago(seconds: float) -> str:
+    """How long ago, as a person says it: just now, 5 minutes ago, 3 hours ago, 2 days ago."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
 def utc_moment(text: str) -> float:
     """Seconds since the epoch of an ISO 8601 date or time (UTC unless it says otherwise).
 

@@ -123,6 +123,9 @@ class RunLaunched(Event):
     """Each target's environment, as the inventory put it at launch."""
     release: str | None = None
     """What the run releases: the value of the param its pipeline names (`release =`)."""
+    promotion: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per environment whose promotion rule held the launch, the earlier run that met it: its
+    environment, id, the params' values it shared and when it succeeded."""
 
 
 @dataclass(frozen=True, kw_only=True)

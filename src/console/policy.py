@@ -16,7 +16,7 @@ from console import freeze
 from console.state import Gate
 
 if TYPE_CHECKING:  # the rules need no pydantic: the console draws its first frame without it
-    from console.model.inventory import Environment, Inventory, Operator
+    from console.model.inventory import Environment, Inventory, Operator, Promotion
     from console.model.pipeline import Step
 
 PRODUCTION = ("prod", "production")
@@ -165,6 +165,69 @@ def may_launch(inventory: Inventory, environments: list[str], actor: str) -> str
                 f"(they have {has})"
             )
     return None
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """A run that may satisfy a promotion rule: what it was, where, with which params, and
+    how and when it ended."""
+
+    run_id: str
+    pipeline: str
+    environments: tuple[str, ...]
+    params: dict[str, Any]
+    status: str
+    ended_at: float | None
+
+
+def promotion_rules(
+    inventory: Inventory, environments: list[str], params: set[str]
+) -> list[tuple[str, Promotion]]:
+    """The rules a launch into these environments must meet: each environment's `requires`,
+    where the pipeline declares every param the rule names (others are not held by it)."""
+    found = []
+    for name in environments:
+        env = inventory.environments.get(name)
+        if env is not None and env.requires is not None and set(env.requires.same) <= params:
+            found.append((name, env.requires))
+    return found
+
+
+def promotes(
+    rule: Promotion, pipeline: str, params: dict[str, Any], earlier: Earlier, now: float
+) -> bool:
+    """Whether an earlier run meets a promotion rule for this launch: the same pipeline, the
+    same values of the params the rule names, succeeded in its environment, recently enough."""
+    return (
+        earlier.pipeline == pipeline
+        and earlier.status == "succeeded"
+        and rule.environment in earlier.environments
+        and all(earlier.params.get(k) == params.get(k) for k in rule.same)
+        and earlier.ended_at is not None
+        and (rule.within is None or earlier.ended_at >= now - rule.within)
+    )
+
+
+def promotion_refusal(
+    environment: str, rule: Promotion, pipeline: str, params: dict[str, Any]
+) -> str:
+    """Why a launch into an environment is refused: what it releases has not succeeded where
+    the environment's rule says it must first."""
+    what = " ".join(f"{k}={params.get(k)}" for k in rule.same)
+    when = f" in the last {_span(rule.within)}" if rule.within else ""
+    return (
+        f"{pipeline} {what}".rstrip() + f" has not succeeded in {rule.environment}{when}, and "
+        f"{environment} takes only what did; launch it into {rule.environment} first"
+    )
+
+
+def _span(seconds: float) -> str:
+    """A rule's span of time as it was most likely written: 14 days, 12 hours, 90 minutes."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds:g} seconds"
 
 
 def one_environment(spanned: list[str], chosen: list[str] | None) -> str | None:

@@ -62,21 +62,25 @@ def test_a_production_launch_needs_the_environment_typed() -> None:
 
 def test_the_demo_console_shows_a_production_change_through_to_the_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """What a newcomer does first: launch into prod from the console, watch the two members
-    of the simulated change board approve one after the other, and the run finish."""
+    of the simulated change board approve one after the other, and the run finish (prod takes
+    only a version that succeeded in staging: the demo's headless run put 4.2.0 there)."""
     import time
     from pathlib import Path
 
     from tests.pty import Terminal
 
     opsconsole = str(Path(sys.executable).with_name("opsconsole"))
-    term = Terminal(
-        [opsconsole, "demo", "--fresh"],  # no history: the only run that succeeds is this one
-        size=(160, 48),
-        XDG_CONFIG_HOME=str(tmp_path / "config"),
-        XDG_DATA_HOME=str(tmp_path / "data"),
-    )
+    places = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data")}
+    staged = subprocess.run(
+        [opsconsole, "demo", "--plain"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **places},
+    )  # 4.2.0 into staging; a store with a run writes no history
+    assert staged.returncode == 0, staged.stdout + staged.stderr
+    term = Terminal([opsconsole, "demo"], size=(160, 48), **places)
     try:
-        term.wait_for("never run", term.started, timeout=60)
+        term.wait_for("✓ succeeded", term.started, timeout=60)  # the staging run
         time.sleep(0.5)
         term.wait_for("Launch deploy-ehr-web", term.press("l"))
         # version; the environment: dev, staging, prod (the second next), chosen; past the
@@ -84,6 +88,9 @@ def test_the_demo_console_shows_a_production_change_through_to_the_end(tmp_path)
         for keys in ("4.2.0", "\t", "\x1b[B", "\x1b[B", " ", "\t", "\t", "prod"):
             term.press(keys)
             time.sleep(0.3)
+        term.wait_for(
+            "prod takes deploy-ehr-web version=4.2.0: it succeeded in staging", term.started
+        )
         sent = term.press("\r")
         term.wait_for("okafor approved gate 'change board'", sent, timeout=60)
         term.wait_for("lindqvist approved gate 'change board'", sent, timeout=60)
@@ -182,6 +189,15 @@ def _check_history(path) -> None:  # type: ignore[no-untyped-def]
         assert all(now - 29 * 86400 < r.created_at < now - 86400 for r in runs)
         states = {r.id: read_state(store, r.id) for r in runs}
         book = run_records(store)
+    for state in states.values():  # prod took each version only after staging had it
+        if "prod" in state.environments and state.pipeline == "deploy-ehr-web":
+            assert state.launched is not None
+            met = state.launched.promotion["prod"]
+            earlier = states[met["run"]]
+            assert earlier.status == "succeeded" and earlier.environments == ["staging"]
+            assert earlier.params["version"] == state.params["version"]
+            assert earlier.finished_at is not None
+            assert met["succeeded_at"] == earlier.finished_at < state.created_at
     by_status = sorted(s.status for s in states.values())
     assert by_status.count("failed") == 2 and by_status.count("rejected") == 1
     failed = [s for s in states.values() if s.status == "failed"]

@@ -19,6 +19,7 @@ from console.identity import current_operator
 from console.model.load import load_config
 from console.ops.audit import check_trail
 from console.store import open_store, pgadmin
+from console.store.pgschema import MIGRATIONS
 from tests.conftest import Estate
 from tests.helpers import SECOND_ACCOUNT, run_cli, state_of, wait_for
 from tests.pg import Cluster
@@ -248,7 +249,11 @@ def test_runs_work_on_the_team_store_as_on_a_file(
     assert main(["store", "init", "--store", admin]) == 0  # again: nothing to do
     assert main(["store", "grant", ME, "--store", admin]) == 0
     out = capsys.readouterr().out
-    assert "schema 0 → 4" in out and "already current" in out and f"{ME} is an operator" in out
+    assert (
+        f"schema 0 → {len(MIGRATIONS)}" in out
+        and "already current" in out
+        and f"{ME} is an operator" in out
+    )
     team = replace(estate, store=pg_cluster.dsn(user=ME, database="clirun"))
     team.pipeline("one", ONE)
     assert run_cli(team, "run", "one") == 0
@@ -486,9 +491,10 @@ def test_an_older_schema_is_upgraded_by_init_and_refused_in_words_until_then(
     pgadmin.grant(admin, ME)
     monkeypatch.undo()
     operator = pg_cluster.dsn(user="", database="older")
-    with pytest.raises(StoreError, match="has schema 1, this opsconsole needs 4: an administrator"):
+    latest = len(pgschema.MIGRATIONS)
+    with pytest.raises(StoreError, match=f"has schema 1, this opsconsole needs {latest}: an admin"):
         open_store(operator)
-    assert "schema 1 → 4" in pgadmin.init(admin)
+    assert f"schema 1 → {latest}" in pgadmin.init(admin)
     with open_store(operator) as store:
         assert store.published_policy() is None
 

@@ -40,6 +40,7 @@ def launch(
     hosts: tuple[str, ...] = ("ehr-web-stg-01", "ehr-web-stg-02"),
     env: str = "staging",
     params: dict[str, object] | None = None,
+    promotion: dict[str, dict[str, object]] | None = None,
 ) -> None:
     """A launched, started run."""
     store.create_run(
@@ -56,6 +57,7 @@ def launch(
             environments=[env],
             operator=operator,
             stages=plan(list(hosts)),
+            promotion=promotion or {},
         ),
         "",
     )
@@ -175,3 +177,12 @@ def output(
             for i, chunk in enumerate(chunks)
         ]
     )
+
+
+def staged(path: Path, version: str, at: float, run_id: str = "20261130-090000-stg1") -> None:
+    """A deploy-ehr-web run of this version that succeeded in staging at `at`: what the
+    sample's prod requires before it takes the version."""
+    store = SQLiteStore(path, actor="runner")
+    launch(store, run_id, at - 60, params={"version": version})
+    store.append([ev.RunFinished(run_id=run_id, at=at, status="succeeded")])
+    store.close()

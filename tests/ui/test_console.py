@@ -222,6 +222,7 @@ async def test_launching_into_prod_asks_for_the_environment_name(
     console_app, tmp_path: Path
 ) -> None:
     spawned: list[str] = []
+    seed.staged(tmp_path / "store.db", "4.2.0", time.time() - 3600)  # what prod requires
     app = console_app(spawned=spawned)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("enter", *"4.2.0", "tab", "tab", *"ehr-web-01", "enter")
@@ -653,6 +654,39 @@ async def test_c_on_a_production_run_asks_before_cancelling(console_app, tmp_pat
         assert not isinstance(app.screen, ConfirmDialog)
 
 
+async def test_a_production_gate_names_the_staging_run_that_let_the_version_in(
+    console_app, tmp_path: Path
+) -> None:
+    from console.ui.dialogs.decision import DecisionDialog
+
+    store = seed.estate(tmp_path / "store.db")
+    prod, staged = "20261117-120000-prod", "20261117-090000-aaaa"
+    met = {"environment": "staging", "run": staged, "same": {"version": "4.2.0"}}
+    seed.launch(
+        store,
+        prod,
+        seed.T0 + 7210,
+        env="prod",
+        promotion={"prod": {**met, "succeeded_at": seed.T0 + 30}},
+    )
+    seed.waiting(store, prod, seed.T0 + 7220)
+    app = console_app(operator="carol")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _settle(pilot, lambda: prod in app.runs and app.ready)
+        await pilot.press("3")
+        gates = app.query_one("#gate-list", DataTable)
+        await _settle(pilot, lambda: gates.row_count == 2)
+        keys = [str(r.key.value) for r in gates.ordered_rows]
+        gates.move_cursor(row=next(i for i, k in enumerate(keys) if k.startswith(prod)))
+        detail = app.query_one("#gate-detail")
+        said = f"promoted, prod: staging run {staged} succeeded first (version=4.2.0, 2026-11-"
+        await _settle(pilot, lambda: said in str(detail.render()))
+        await pilot.press("a")
+        await _settle(pilot, lambda: isinstance(app.screen, DecisionDialog))
+        shown = " ".join(str(w.render()) for w in app.screen.query(".detail"))
+        assert f"Promoted: prod: staging run {staged} succeeded first" in shown
+
+
 @pytest.mark.parametrize(
     ("operator", "why"),
     [
@@ -845,6 +879,7 @@ async def test_a_launch_goes_into_the_environment_the_operator_chooses(
     from textual.widgets import Button, Label, RadioSet
 
     spawned: list[str] = []
+    seed.staged(tmp_path / "store.db", "4.2.0", time.time() - 3600)  # what prod requires
     app = console_app(spawned=spawned)
     async with app.run_test(size=(160, 48)) as pilot:
         await _settle(pilot, lambda: app.ready)
@@ -881,6 +916,47 @@ async def test_a_launch_goes_into_the_environment_the_operator_chooses(
         launched = SQLiteStore(tmp_path / "store.db").read(spawned[0])[0].event
         assert isinstance(launched, ev.RunLaunched)
         assert launched.environments == ["dev", "staging", "prod"]
+
+
+async def test_the_launch_form_says_whether_prod_takes_the_version_typed(
+    console_app, tmp_path: Path
+) -> None:
+    """Prod takes only a version that succeeded in staging in the last 14 days: the form says
+    so as the version is typed, and does not launch one that did not."""
+    from textual.widgets import Button, Label
+
+    spawned: list[str] = []
+    seed.staged(tmp_path / "store.db", "4.2.0", time.time() - 2 * 86400)
+    seed.staged(tmp_path / "store.db", "4.1.0", time.time() - 20 * 86400, "20261110-090000-old1")
+    app = console_app(spawned=spawned)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("enter", *"4.2.1", "tab", "tab", *"ehr-web-01")
+        dialog = app.screen
+        assert isinstance(dialog, LaunchDialog)
+        promotion = dialog.query_one("#promotion")
+        await _settle(pilot, lambda: "✗" in str(promotion.render()))
+        assert (
+            "deploy-ehr-web version=4.2.1 has not succeeded in staging in the last 14 days, "
+            "and prod takes only what did; launch it into staging first"
+        ) in str(promotion.render())
+        dialog.query_one("#confirm", Input).value = "prod"
+        dialog.query_one("#launch", Button).press()
+        await pilot.pause(0.3)
+        assert "has not succeeded in staging" in str(dialog.query_one("#error", Label).render())
+        assert isinstance(app.screen, LaunchDialog) and not spawned
+        version = dialog.query_one("#param-version", Input)
+        version.value = "4.1.0"  # succeeded in staging, but twenty days ago
+        await _settle(pilot, lambda: "version=4.1.0 has not" in str(promotion.render()))
+        version.value = "4.2.0"
+        await _settle(pilot, lambda: "✓" in str(promotion.render()))
+        said = str(promotion.render())
+        assert "prod takes deploy-ehr-web version=4.2.0: it succeeded in staging 2 days ago" in said
+        assert "(run 20261130-090000-stg1)" in said
+        dialog.query_one("#launch", Button).press()
+        await _settle(pilot, lambda: bool(spawned))
+        launched = SQLiteStore(tmp_path / "store.db").read(spawned[0])[0].event
+        assert isinstance(launched, ev.RunLaunched)
+        assert launched.promotion["prod"]["run"] == "20261130-090000-stg1"
 
 
 async def test_a_yes_or_no_param_is_a_switch(console_app, tmp_path: Path) -> None:

@@ -174,3 +174,16 @@ def test_validate_accepts_the_sample(capsys) -> None:
 def test_missing_inventory_is_a_sentence(tmp_path: Path, capsys) -> None:
     assert main(["validate", "--inventory", str(tmp_path / "nope.toml")]) == 2
     assert "the inventory file does not exist; pass --inventory PATH" in capsys.readouterr().err
+
+
+def test_a_promotion_rule_names_an_environment_that_is_declared(tmp_path: Path) -> None:
+    inventory = (
+        "[inventory]\nname = 't'\n[environments.staging]\n[environments.prod]\n"
+        "requires = { environment = 'stagign', same = ['version'], within = '14d' }\n"
+        "[environments.qa]\nrequires = { environment = 'qa' }\n"
+    )
+    text = "\n".join(
+        f"{f}:{line}: {m}" for f, line, m in _problems(_write(tmp_path, inventory, {}))
+    )
+    assert "inventory.toml:5: unknown environment 'stagign'; did you mean 'staging'?" in text
+    assert "inventory.toml:7: environment 'qa' cannot require itself" in text

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from console import events as ev
 from console.demo.board import Board, decide_gates
@@ -131,9 +132,10 @@ async def write_history(
                 runs.append(await _made(p, estate.inventory, work / "made.db"))
         finally:
             await estate.close()
+        copied: dict[str, Moved] = {}
         with open_store(work / "made.db") as made, open_store(where) as store:
             for p, run_id in zip(planned, runs, strict=True):
-                _copy(made, store, run_id, midnight + p.day * DAY, p.waits)
+                copied[run_id] = _copy(made, store, run_id, midnight + p.day * DAY, p.waits, copied)
     return len(runs)
 
 
@@ -170,9 +172,25 @@ def _break(config: object, planned: Planned) -> None:
     (folder / str(planned.params["version"])).write_text("left behind by a failed copy\n")
 
 
-def _copy(made: Store, store: Store, run_id: str, start: float, waits: tuple[float, ...]) -> None:
+@dataclass(frozen=True)
+class Moved:
+    """A run as copied: its new id, and how its moments were set back."""
+
+    run_id: str
+    shift: Callable[[float], float]
+
+
+def _copy(
+    made: Store,
+    store: Store,
+    run_id: str,
+    start: float,
+    waits: tuple[float, ...],
+    copied: dict[str, Moved],
+) -> Moved:
     """Copy a run's events into the store under a new id, its launch at `start` and each
-    decision `waits` later than it was made."""
+    decision `waits` later than it was made (the earlier runs its promotion names, as they
+    were copied)."""
     events = made.read(run_id)
     launched = events[0].event
     assert isinstance(launched, ev.RunLaunched)
@@ -181,9 +199,26 @@ def _copy(made: Store, store: Store, run_id: str, start: float, waits: tuple[flo
     moved = [_moved(s.event, new_id, shift) for s in events]
     first = moved[0]
     assert isinstance(first, ev.RunLaunched)
+    first = dataclasses.replace(first, promotion=_promotion(first.promotion, copied))
     files = {d: made.file(d) or b"" for d in first.scripts.values()}
     store.create_run(first, made.blob(first.pipeline_digest) or "", files)
     store.append(moved[1:])
+    return Moved(new_id, shift)
+
+
+def _promotion(
+    promotion: dict[str, dict[str, Any]], copied: dict[str, Moved]
+) -> dict[str, dict[str, Any]]:
+    """A launch's promotion naming the earlier runs by their copies' ids and moments."""
+    found = {}
+    for env, met in promotion.items():
+        earlier = copied[met["run"]]
+        found[env] = {
+            **met,
+            "run": earlier.run_id,
+            "succeeded_at": earlier.shift(met["succeeded_at"]),
+        }
+    return found
 
 
 def _shifts(

@@ -29,6 +29,18 @@ class SshSettings(Strict):
     """How many connections may be in their handshake at once."""
 
 
+class Promotion(Strict):
+    """What must have succeeded in an earlier environment before a launch here: a run of the
+    same pipeline there, with the same values of the params named, within a time."""
+
+    environment: Name
+    same: list[Name] = []
+    """Params whose values the earlier run must share (e.g. the version); a pipeline that does
+    not declare them all is not held by the rule."""
+    within: Duration | None = None
+    """How recently the earlier run must have succeeded; unset: at any time."""
+
+
 class Environment(Strict):
     """An environment such as dev, staging or prod, with the approval policy of its gates."""
 
@@ -44,6 +56,8 @@ class Environment(Strict):
     launch_roles: list[str] = []
     """Roles one of which an operator needs to launch, re-run, resume or cancel runs here;
     empty: every operator in [operators]."""
+    requires: Promotion | None = None
+    """What must have succeeded elsewhere first (prod only gets what succeeded in staging)."""
 
     @field_validator("ticket_pattern")
     @classmethod

@@ -38,6 +38,24 @@ def check_inventory(inv: Inventory, src: SourceFile) -> Iterator[Problem]:
     yield from _group_cycles(inv, src)
     yield from _jump_cycles(inv, src)
     yield from _environment_conflicts(inv, src)
+    yield from _check_promotions(inv, src)
+
+
+def _check_promotions(inv: Inventory, src: SourceFile) -> Iterator[Problem]:
+    """A promotion names another environment that is declared."""
+    for name, env in inv.environments.items():
+        rule = env.requires
+        if rule is None:
+            continue
+        loc = ("environments", name, "requires", "environment")
+        if rule.environment == name:
+            yield _problem(
+                src,
+                loc,
+                f"environment '{name}' cannot require itself; name the environment before it",
+            )
+        elif rule.environment not in inv.environments:
+            yield _unknown_env(inv, src, loc, rule.environment)
 
 
 def _check_hosts(inv: Inventory, src: SourceFile) -> Iterator[Problem]:

@@ -3,6 +3,7 @@ it, bind the files it reads, record it, then hand it to a runner (detached) or r
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ from console import events as ev
 from console.errors import LaunchRefused
 from console.ops import governance
 from console.ops.config import note_config
+from console.ops.promotion import promotions
 from console.ops.runner import Display, Spawner, run_here, spawn_runner
 from console.paths import StoreAddress
 from console.store import Store, open_store
@@ -53,9 +55,11 @@ def record(store: Store, planned: RunPlan) -> ev.RunLaunched:
     refused = governance.refusal(store, planned.config.inventory, planned.environments())
     if refused:
         raise LaunchRefused(refused)
+    now = time.time()
+    promoted = promotions(store, planned, now)  # before any file is bound or host touched
     planned = bound(planned)
     note_config(store, planned.config, planned.operator)
-    launched = launch_event(planned, time.time())
+    launched = dataclasses.replace(launch_event(planned, now), promotion=promoted)
     assert planned.files is not None
     store.create_run(launched, planned.pipeline_file.source.text, planned.files.contents)
     return launched

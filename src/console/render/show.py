@@ -26,6 +26,7 @@ def run_json(state: RunState, operators: dict[str, Operator] | None = None) -> d
         "params": state.params,
         "targets": state.targets,
         "environments": state.environments,
+        "promotion": state.launched.promotion if state.launched else {},
         "created_at": iso(state.created_at),
         "started_at": iso(state.started_at),
         "finished_at": iso(state.finished_at),
@@ -66,6 +67,17 @@ def run_json(state: RunState, operators: dict[str, Operator] | None = None) -> d
     }
 
 
+def promotion_said(state: RunState) -> list[str]:
+    """For each environment a promotion rule held the run to, the earlier run that met it."""
+    found = state.launched.promotion if state.launched else {}
+    return [
+        f"{env}: {met.get('environment')} run {met.get('run')} succeeded first ("
+        + ", ".join(f"{k}={printable(str(v))}" for k, v in dict(met.get("same") or {}).items())
+        + f"{', ' if met.get('same') else ''}{short_time(met.get('succeeded_at'))})"
+        for env, met in found.items()
+    ]
+
+
 def runs_table(states: list[RunState]) -> str:
     """The `runs` listing as aligned columns."""
     header = ("RUN", "PIPELINE", "STATUS", "OPERATOR", "STARTED", "DURATION")
@@ -92,6 +104,7 @@ def show_text(state: RunState, operators: dict[str, Operator] | None = None) -> 
         + (f" — {printable(state.message)}" if state.message else ""),
         f"operator  {state.operator}",
         f"params    {', '.join(f'{k}={v}' for k, v in state.params.items()) or '-'}",
+        *(f"promoted  {said}" for said in promotion_said(state)),
         f"started   {short_time(state.started_at)}   duration {format_duration(duration(state))}",
         "",
     ]

@@ -34,6 +34,7 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "run_launched": lambda d: (
         f"launched {d.get('pipeline')} with {_params(d)} on {_hosts(d)}"
         + (f" in {', '.join(d['environments'])}" if d.get("environments") else "")
+        + _promoted(d)
     ),
     "gate_opened": lambda d: (
         f"gate opened, needs {d.get('approvals_required')} approval(s): {d.get('message', '')}"
@@ -77,6 +78,19 @@ def in_words(record: AuditRecord) -> str:
     else:
         text = "; ".join(f"{k.replace('_', ' ')} {_value(v)}" for k, v in sorted(details.items()))
     return printable(" ".join(text.split()))
+
+
+def _promoted(details: dict[str, Any]) -> str:
+    """The earlier runs a launch's promotion rules were met by, in words."""
+    found = details.get("promotion")
+    if not isinstance(found, dict) or not found:
+        return ""
+    said = [
+        f"{p.get('environment')} run {p.get('run')} succeeded first"
+        for p in found.values()
+        if isinstance(p, dict)
+    ]
+    return "; " + "; ".join(said)
 
 
 def _value(value: object) -> str:

@@ -142,8 +142,8 @@ class Store(Protocol):
     def last_id(self) -> int:
         """The newest event id in the store (0 when empty)."""
 
-    def runs(self, limit: int | None = None) -> list[RunSummary]:
-        """Runs, newest first."""
+    def runs(self, limit: int | None = None, since: float | None = None) -> list[RunSummary]:
+        """Runs, newest first (those created from `since` on, with it)."""
 
     def resolve_run(self, ref: str) -> str:
         """The full id of a run from its id, a unique prefix or 'last'."""

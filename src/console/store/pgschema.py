@@ -714,6 +714,75 @@ MIGRATIONS.append(
 )
 
 
+MIGRATIONS.append(
+    f"""
+    -- Why a launch does not meet a promotion rule of the published policy (NULL when it
+    -- does, or no rule holds it): each environment of the launch whose rule names params the
+    -- launch has must be met by the run the launch names, and the database checks that run
+    -- itself (policy.promotes' rule): the same pipeline, succeeded in the rule's environment
+    -- with the same values of those params, recently enough by the server's clock.
+    CREATE FUNCTION {SCHEMA}.promotion_problem(p_launch jsonb) RETURNS text
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, {SCHEMA}, pg_temp AS $$
+    DECLARE
+        pol jsonb := {SCHEMA}.published();
+        env text;
+        rule jsonb;
+        named text;
+        within double precision;
+    BEGIN
+        IF pol IS NULL THEN
+            RETURN NULL;
+        END IF;
+        FOR env IN SELECT jsonb_array_elements_text(coalesce(p_launch->'environments', '[]')) LOOP
+            rule := pol->'environments'->env->'requires';
+            CONTINUE WHEN rule IS NULL OR jsonb_typeof(rule) <> 'object';
+            CONTINUE WHEN EXISTS (
+                SELECT 1 FROM jsonb_array_elements_text(coalesce(rule->'same', '[]')) k
+                WHERE NOT coalesce(p_launch->'params', '{{}}'::jsonb) ? k);
+            named := p_launch->'promotion'->env->>'run';
+            within := (rule->>'within')::double precision;
+            IF named IS NULL OR NOT EXISTS (
+                SELECT 1 FROM {SCHEMA}.events l JOIN {SCHEMA}.events f ON f.run_id = l.run_id
+                WHERE l.run_id = named AND l.kind = 'run_launched' AND f.kind = 'run_finished'
+                  AND l.data::jsonb->>'pipeline' = p_launch->>'pipeline'
+                  AND l.data::jsonb->'environments' ? (rule->>'environment')
+                  AND f.data::jsonb->>'status' = 'succeeded'
+                  AND (within IS NULL OR f.at >= extract(epoch FROM now()) - within)
+                  AND NOT EXISTS (
+                      SELECT 1 FROM jsonb_array_elements_text(coalesce(rule->'same', '[]')) k
+                      WHERE l.data::jsonb->'params'->k IS DISTINCT FROM p_launch->'params'->k))
+            THEN
+                RETURN format('%s takes only what succeeded in %s first (the policy published '
+                    'in the team store), and this launch names no run of %s that did: %s',
+                    env, rule->>'environment', p_launch->>'pipeline',
+                    coalesce('run ' || named || ' does not meet the rule', 'it names none'));
+            END IF;
+        END LOOP;
+        RETURN NULL;
+    END $$;
+
+    -- (The function whole again: schema 4's text stays as it was released.) A launch is
+    -- judged by who may launch there and by the environments' promotion rules.
+    CREATE OR REPLACE FUNCTION {SCHEMA}.create_run(
+        p_id text, p_pipeline text, p_created_at double precision, p_digest text,
+        p_text text, p_files jsonb, p_events jsonb, p_entries jsonb
+    ) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {SCHEMA}, pg_temp AS $$
+    BEGIN
+        PERFORM {SCHEMA}.refuse_if({SCHEMA}.launch_problem(p_events->0->'data'->'environments'));
+        PERFORM {SCHEMA}.refuse_if({SCHEMA}.promotion_problem(p_events->0->'data'));
+        PERFORM {SCHEMA}.refuse_if({SCHEMA}.unrecorded(p_events, p_entries));
+        PERFORM pg_advisory_xact_lock({WRITE_LOCK});
+        INSERT INTO {SCHEMA}.runs (id, pipeline, created_at) VALUES (p_id, p_pipeline, p_created_at);
+        INSERT INTO {SCHEMA}.blobs (digest, content) VALUES (p_digest, p_text)
+        ON CONFLICT (digest) DO NOTHING;
+        PERFORM {SCHEMA}.keep_files(p_files);
+        PERFORM {SCHEMA}.put_events(p_events);
+        PERFORM {SCHEMA}.chain(p_entries);
+    END $$;
+    """
+)
+
 GRANTS: list[str] = [
     f"""
     REVOKE ALL ON SCHEMA {SCHEMA} FROM PUBLIC;
@@ -738,6 +807,7 @@ GRANTS: list[str] = [
     GRANT EXECUTE ON FUNCTION {SCHEMA}.hold_run(text), {SCHEMA}.runner_alive(text)
         TO {OPERATORS};
     """,
+    "",  # promotion_problem is create_run's; create_run keeps its grant
 ]
 """What operators may do with each migration's objects (all else revoked): granted again by
 every `store init`, up to the schema it leaves."""

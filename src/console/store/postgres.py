@@ -270,14 +270,15 @@ class PostgresStore(EventReads, Closing):
         """The newest event id in the store (0 when empty)."""
         return int(self._one(f"SELECT coalesce(max(id), 0) FROM {SCHEMA}.events")[0])
 
-    def runs(self, limit: int | None = None) -> list[RunSummary]:
-        """Runs, newest first."""
-        query = (
-            f"SELECT id, pipeline, created_at FROM {SCHEMA}.runs ORDER BY created_at DESC, id DESC"
-        )
+    def runs(self, limit: int | None = None, since: float | None = None) -> list[RunSummary]:
+        """Runs, newest first (those created from `since` on, with it)."""
+        query = f"SELECT id, pipeline, created_at FROM {SCHEMA}.runs"
+        query += " WHERE created_at >= %s" if since is not None else ""
+        query += " ORDER BY created_at DESC, id DESC"
         if limit is not None:
             query += f" LIMIT {int(limit)}"
-        return [RunSummary(str(r[0]), str(r[1]), float(r[2])) for r in self._rows(query)]
+        rows = self._rows(query, (since,) if since is not None else ())
+        return [RunSummary(str(r[0]), str(r[1]), float(r[2])) for r in rows]
 
     def resolve_run(self, ref: str) -> str:
         """The full id of a run from its id, 'last', a unique prefix or any unique part."""

@@ -314,13 +314,16 @@ class SQLiteStore(EventReads, Closing):
             rows.reverse()
         return [StoredEvent(row[0], _decode(row)) for row in rows]
 
-    def runs(self, limit: int | None = None) -> list[RunSummary]:
-        """Runs, newest first."""
-        sql = "SELECT id, pipeline, created_at FROM runs ORDER BY created_at DESC, id DESC"
+    def runs(self, limit: int | None = None, since: float | None = None) -> list[RunSummary]:
+        """Runs, newest first (those created from `since` on, with it)."""
+        sql = "SELECT id, pipeline, created_at FROM runs"
+        sql += " WHERE created_at >= ?" if since is not None else ""
+        sql += " ORDER BY created_at DESC, id DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         with self._lock:
-            return [RunSummary(*row) for row in self._db.execute(sql).fetchall()]
+            rows = self._db.execute(sql, (since,) if since is not None else ()).fetchall()
+        return [RunSummary(*row) for row in rows]
 
     def resolve_run(self, ref: str) -> str:
         """The full id of a run from its id, 'last', a unique prefix or any unique part of it."""

@@ -85,8 +85,18 @@ class Actions:
             if request is not None:
                 self.launch(request.plan)
 
-        dialog = LaunchDialog(self._app.config, pipeline, self._app.operator)
+        dialog = LaunchDialog(
+            self._app.config, pipeline, self._app.operator, self._promotion_standing
+        )
         self._app.push_screen(dialog, launched)
+
+    def _promotion_standing(self, planned: RunPlan) -> list[tuple[bool, str]]:
+        """Whether a planned launch meets its environments' promotion rules (in a thread)."""
+        import time
+
+        from console.ops.promotion import standing
+
+        return standing(self._app.store_path, planned, time.time())
 
     def open_host(self, host: str) -> None:
         """The host view: the inventory's word on a host (its known_hosts read in a thread)
@@ -137,7 +147,10 @@ class Actions:
             if result is not None:
                 self.decide(run_id, step, result)
 
-        self._app.push_screen(DecisionDialog(decision, run_id, gate, found), decided)
+        from console.render.show import promotion_said
+
+        dialog = DecisionDialog(decision, run_id, gate, found, promotion_said(state))
+        self._app.push_screen(dialog, decided)
 
     def ask_rerun(self, run_id: str, failed_only: bool) -> None:
         """What re-running a run would do, confirmed (with the version, if its pipeline

@@ -45,8 +45,17 @@ class DecisionDialog(ModalScreen[Entered | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
-    def __init__(self, decision: Decision, run_id: str, gate: Gate, found: list[Judged]) -> None:
+    def __init__(
+        self,
+        decision: Decision,
+        run_id: str,
+        gate: Gate,
+        found: list[Judged],
+        promoted: list[str] | None = None,
+    ) -> None:
         super().__init__()
+        self.promoted = promoted or []
+        """What satisfied the run's promotion rules: the earlier run each names."""
         self.decision, self.run_id, self.gate = decision, run_id, gate.step
         self.message, self.plan_digest = gate.message, gate.plan_digest
         self.policy = Policy.from_dict(gate.policy)
@@ -68,6 +77,8 @@ class DecisionDialog(ModalScreen[Entered | None]):
                 classes="detail",
             )
             yield Plain(plan_summary(self.plan_digest, self.parts), classes="detail")
+            for said in self.promoted:
+                yield Plain(printable(f"Promoted: {said}"), classes="detail")
             yield Input(
                 placeholder="reason" + (" (required)" if self.decision == "reject" else ""),
                 id="reason",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -49,9 +51,19 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog.cancel")]
 
-    def __init__(self, config: Config, pipeline: str, operator: str) -> None:
+    def __init__(
+        self,
+        config: Config,
+        pipeline: str,
+        operator: str,
+        promotion: Callable[[RunPlan], list[tuple[bool, str]]] | None = None,
+    ) -> None:
         super().__init__()
         self.config, self.pipeline_name, self.operator = config, pipeline, operator
+        self._promotion = promotion
+        """Whether a plan meets its environments' promotion rules (reads the store: a thread)."""
+        self._unmet: dict[tuple[object, ...], str] = {}
+        """Promotion rules found unmet, by what they depend on (environments and params)."""
         self.pipeline = config.pipelines[pipeline].pipeline
         self.spanned = launch.environments(config, pipeline)
         """The environments the targets are in: one is chosen when there are several."""
@@ -88,6 +100,7 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
                 )
                 yield Input(placeholder=", ".join(self.pipeline.targets), id="limit")
                 yield Static("", id="preview", markup=False)
+                yield Static("", id="promotion", markup=False)
                 yield Plain("", id="confirm-label")
                 yield Input(placeholder="type the environment's name", id="confirm")
                 yield Plain("", id="error", classes="error")
@@ -183,9 +196,11 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
         confirm = self.query_one("#confirm", Input)
         if self.plan is None:
             self.query_one("#preview", Static).update("")
+            self.query_one("#promotion", Static).update("")
             confirm.display = False
             self.query_one("#confirm-label", Label).update("")
             return
+        self._judge_promotion(self.plan)
         hosts = self.plan.hosts
         shown = ", ".join(hosts[:12]) + (f" and {len(hosts) - 12} more" if len(hosts) > 12 else "")
         stages = " → ".join(printable(s.name) for s in self.pipeline.stages)
@@ -199,6 +214,25 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
             f"This launches into {protected}: type '{protected}' to confirm." if protected else ""
         )
         self.query_one("#confirm-label", Label).update(label)
+
+    @work(thread=True, exclusive=True, group="promotion")
+    def _judge_promotion(self, plan: RunPlan) -> None:
+        """Say whether the plan meets its environments' promotion rules, from the store."""
+        if self._promotion is None:
+            return
+        found = self._promotion(plan)
+        self.app.call_from_thread(self._show_promotion, plan, found)
+
+    def _show_promotion(self, plan: RunPlan, found: list[tuple[bool, str]]) -> None:
+        if self.plan is None or _promoted_by(plan) != _promoted_by(self.plan):
+            return  # the form changed since: a newer judgement is on its way
+        unmet = [said for met, said in found if not met]
+        if unmet:
+            self._unmet[_promoted_by(plan)] = unmet[0]
+        lines = [f"{'✓' if met else '✗'} {printable(said)}" for met, said in found]
+        shown = self.query_one("#promotion", Static)
+        shown.update("\n".join(lines))
+        shown.set_class(bool(unmet), "error")
 
     def on_input_submitted(self) -> None:
         self._launch()
@@ -214,6 +248,10 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
         self._check()
         if self.plan is None:
             return
+        unmet = self._unmet.get(_promoted_by(self.plan))
+        if unmet:
+            self.query_one("#error", Label).update(printable(unmet))
+            return
         protected = typed_confirmation(self.config.inventory, self.plan.environments())
         if protected and self.query_one("#confirm", Input).value.strip() != protected:
             self.query_one("#error", Label).update(
@@ -225,6 +263,11 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def _promoted_by(plan: RunPlan) -> tuple[object, ...]:
+    """What a plan's promotion rules depend on: where it goes and with which params."""
+    return (tuple(plan.environments()), tuple(sorted(plan.params.items())))
 
 
 def example(param: Param) -> str:

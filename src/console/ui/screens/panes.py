@@ -354,6 +354,8 @@ def gate_row(state: RunState, gate: Gate, now: float, found: list[Judged]) -> tu
 def gate_detail(state: RunState, gate: Gate, found: list[Judged]) -> str:
     """The gate under the cursor in full: who approved, and each decision that does not count
     with whose name it claims and why."""
+    from console.render.show import promotion_said
+
     approvers = ", ".join(counted(found)) or "nobody yet"
     line = f"{state.id} › {gate.step}: approved by {approvers}"
     line += "".join(
@@ -361,6 +363,7 @@ def gate_detail(state: RunState, gate: Gate, found: list[Judged]) -> str:
         for j in found
         if j.problem
     )
+    line += "".join(f"; promoted, {said}" for said in promotion_said(state))
     return printable(line)
 
 
