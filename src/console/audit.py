@@ -176,6 +176,10 @@ def _describe(event: ev.Event) -> tuple[str, str, dict[str, Any]] | None:
         return "run_resumed", run, {"again": event.again}
     if isinstance(event, ev.RunFinished):
         return "run_finished", run, {"status": event.status, "message": event.message}
+    if isinstance(event, ev.NoticeAttempted):
+        details = {"target": event.target, "notice": event.notice, "attempt": event.attempt}
+        details |= {"detail": event.detail, "final": event.final}
+        return ("notice_sent" if event.sent else "notice_failed"), run, details
     if isinstance(event, ev.OutputRedacted):
         details = {"stage": event.stage, "step": event.step, "counts": event.counts}
         return "output_redacted", f"{run}/{event.host}", details

@@ -331,6 +331,21 @@ class RunResumed(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class NoticeAttempted(Event):
+    """The runner tried to tell a notification target about the run: which target, what
+    about, which try, and whether it got through (never what the message said beyond that)."""
+
+    kind: ClassVar[str] = "notice_attempted"
+    target: str
+    notice: str
+    attempt: int
+    sent: bool
+    detail: str = ""
+    final: bool = True
+    """No more tries follow this one (it got through, or the last try failed)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunFinished(Event):
     """The run ended with its final status."""
 
@@ -361,6 +376,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CancelRefused,
         RunInterrupted,
         RunResumed,
+        NoticeAttempted,
         RunFinished,
     )
 }

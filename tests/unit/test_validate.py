@@ -187,3 +187,21 @@ def test_a_promotion_rule_names_an_environment_that_is_declared(tmp_path: Path) 
     )
     assert "inventory.toml:5: unknown environment 'stagign'; did you mean 'staging'?" in text
     assert "inventory.toml:7: environment 'qa' cannot require itself" in text
+
+
+def test_a_notification_target_names_secrets_and_environments_that_exist(tmp_path: Path) -> None:
+    inventory = (
+        "[inventory]\nname = 't'\n[environments.prod]\n[secrets.hook]\nenv = 'HOOK'\n"
+        "[notify.board]\nwebhook = 'https://chat.example/hook'\ntoken = 'hok'\n"
+        "on = ['gate_opened']\nenvironments = ['prdo']\n"
+    )
+    found = _problems(_write(tmp_path, inventory, {}))
+    text = "\n".join(f"{f}:{line}: {m}" for f, line, m in found)
+    assert "inventory.toml:8: unknown secret 'hok'; did you mean 'hook'?" in text
+    assert "inventory.toml:10: unknown environment 'prdo'; did you mean 'prod'?" in text
+    both = (
+        "[notify.both]\nwebhook = 'https://x.example/'\ncommand = ['true']\non = ['run_failed']\n"
+    )
+    (tmp_path / "inventory.toml").write_text("[inventory]\nname = 't'\n" + both)
+    text = "\n".join(m for _, _, m in _problems(tmp_path / "inventory.toml"))
+    assert "a notification target has exactly one of webhook, email or command" in text

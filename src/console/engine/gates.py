@@ -17,6 +17,8 @@ from console.store import Store
 if TYPE_CHECKING:
     from console.engine.runner import Engine
 
+EXPIRING_BEFORE = 15 * 60.0
+"""How long before a gate expires its approvers are told (a quarter of a shorter timeout)."""
 RECHECK_SECONDS = 5.0
 """How often a waiting gate re-reads what its approvals are bound to, so approvers see changes."""
 
@@ -112,6 +114,7 @@ class GateWatcher:
         parts: dict[str, Any],
     ) -> None:
         engine = self._engine
+        engine.notices.tell("gate_opened", (stage.steps[0].name, message, policy.approvals))
         engine.emit(
             ev.GateOpened(
                 run_id=engine.plan.run_id,
@@ -139,7 +142,11 @@ class GateWatcher:
         engine, step = self._engine, stage.steps[0].name
         operators = engine.plan.config.inventory.operators
         checked, decisions = time.monotonic(), 0
+        warned = expires is None
         while True:
+            if not warned and expires is not None and expires - time.time() <= _warning(policy):
+                warned = True  # once: the approvers hear that time is running out
+                engine.notices.tell("gate_expiring", (step, message, policy.approvals))
             gate = engine.state.gates[(stage.name, step)]
             if cancelled.is_set():
                 return "cancelled"
@@ -195,3 +202,8 @@ class GateWatcher:
                 new_digest=digest_of(new),
             )
         )
+
+
+def _warning(policy: Policy) -> float:
+    """Seconds before a gate's expiry that its approvers are told it is about to expire."""
+    return min(EXPIRING_BEFORE, (policy.gate_timeout or 0) / 4)

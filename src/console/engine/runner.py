@@ -16,6 +16,7 @@ from console import events as ev
 from console import secrets
 from console.engine.files import FileBook, RunFiles, file_sha256, latest_files, short
 from console.engine.gates import GateWatcher
+from console.engine.notices import Notifier
 from console.engine.outputs import StepOutputs
 from console.engine.plan import RunPlan
 from console.engine.steps import Outcome, StepContext, execute
@@ -62,6 +63,7 @@ class Engine:
         self._secrets: dict[str, str] = {}
         self._book = FileBook(plan.files)
         self._outputs = StepOutputs(plan.run_id, self.emit, plan.config.inventory.redact)
+        self.notices = Notifier(self)
 
     def _key_accepted(self, host: str, fingerprint: str, known_hosts: Path) -> None:
         """A new host key was trusted because the operator asked for it: the audit trail says so."""
@@ -131,8 +133,11 @@ class Engine:
                     run_id=self.plan.run_id, at=time.time(), status=status, message=message
                 )
             )
+            ended = "run_succeeded" if status == "succeeded" else "run_failed"
+            self.notices.tell(ended, status=status)
             return status
         finally:
+            await self.notices.drain()  # the run has ended: its status does not wait for these
             poller.cancel()
             await self._pool.close()
             self._writer.close()

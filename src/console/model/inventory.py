@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator, model_validator
 
 from console.freeze import check_window
@@ -117,6 +119,47 @@ class SecretSource(Strict):
         return self
 
 
+NOTICES = ("gate_opened", "gate_expiring", "run_failed", "run_succeeded", "run_interrupted")
+"""What a notification target may subscribe to."""
+
+
+class Email(Strict):
+    """Mail through an SMTP server: from whom, to whom, and how to log in (a secret's name)."""
+
+    smtp: str = Field(pattern=r"^[^\s:]+:[0-9]{1,5}$")
+    """host:port"""
+    sender: str = Field(alias="from", min_length=3)
+    to: list[str] = Field(min_length=1)
+    starttls: bool = True
+    user: str | None = None
+    password: Name | None = None
+    """The name of the secret in [secrets] that holds the password."""
+
+
+class NotifyTarget(Strict):
+    """Where to tell people: a webhook, mail or a command, which events it hears about, and
+    in which environments (every one, when none are named)."""
+
+    webhook: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    format: Literal["json", "slack", "teams"] = "json"
+    token: Name | None = None
+    """The name of the secret in [secrets] sent as the webhook's bearer token."""
+    email: Email | None = None
+    command: list[str] | None = Field(default=None, min_length=1)
+    on: list[Literal[NOTICES]] = Field(min_length=1)  # type: ignore[valid-type]
+    environments: list[Name] = []
+    timeout: Duration = 10.0
+    attempts: int = Field(default=4, ge=1, le=20)
+    """Tries before a notification is recorded as failed (waiting 1, 2, 4 … s between)."""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> NotifyTarget:
+        given = [k for k in ("webhook", "email", "command") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("a notification target has exactly one of webhook, email or command")
+        return self
+
+
 class Inventory(Strict):
     """The whole inventory file."""
 
@@ -127,6 +170,7 @@ class Inventory(Strict):
     groups: dict[Name, Group] = {}
     hosts: dict[Name, Host] = {}
     secrets: dict[Name, SecretSource] = {}
+    notify: dict[Name, NotifyTarget] = {}
     redact: dict[Name, str] = {}
     """Patterns masked out of output before it is stored (patient data): name -> regex; a group
     named `redact` narrows the mask to that group."""

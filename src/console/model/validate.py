@@ -39,6 +39,24 @@ def check_inventory(inv: Inventory, src: SourceFile) -> Iterator[Problem]:
     yield from _jump_cycles(inv, src)
     yield from _environment_conflicts(inv, src)
     yield from _check_promotions(inv, src)
+    yield from _check_notify(inv, src)
+
+
+def _check_notify(inv: Inventory, src: SourceFile) -> Iterator[Problem]:
+    """A notification target's environments are declared and its credentials are secrets."""
+    for name, target in inv.notify.items():
+        for i, env in enumerate(target.environments):
+            if env not in inv.environments:
+                yield _unknown_env(inv, src, ("notify", name, "environments", i), env)
+        named: list[tuple[tuple[str | int, ...], str | None]] = [
+            (("notify", name, "token"), target.token)
+        ]
+        if target.email is not None:
+            named.append((("notify", name, "email", "password"), target.email.password))
+        for loc, secret in named:
+            if secret is not None and secret not in inv.secrets:
+                hint = did_you_mean(secret, inv.secrets) or "; declare it in [secrets]"
+                yield _problem(src, loc, f"unknown secret '{secret}'{hint}")
 
 
 def _check_promotions(inv: Inventory, src: SourceFile) -> Iterator[Problem]:

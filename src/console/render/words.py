@@ -43,6 +43,14 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "gate_rejected": lambda d: f"rejected: {_decision(d)}",
     "gate_rejectd": lambda d: f"rejected: {_decision(d)}",
     "gate_closed": lambda d: f"gate closed: {d.get('outcome')}",
+    "notice_sent": lambda d: (
+        f"told {d.get('target')} of {d.get('notice')} (try {d.get('attempt')}): {d.get('detail')}"
+    ),
+    "notice_failed": lambda d: (
+        f"could not tell {d.get('target')} of {d.get('notice')} (try {d.get('attempt')}"
+        + (", the last" if d.get("final") else "")
+        + f"): {d.get('detail')}"
+    ),
     "approvals_voided": lambda d: f"approvals voided: {d.get('reason')}",
     "cancel_requested": lambda d: "asked the run to cancel",
     "cancel_refused": lambda d: f"cancel refused: {d.get('why')}",
