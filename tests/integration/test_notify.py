@@ -214,3 +214,32 @@ def _final(estate: Estate, run_id: str) -> int:
             for r in store.audit_records()
             if r.action.startswith("notice_") and r.subject == run_id and r.details["final"]
         )
+
+
+def test_approvers_hear_before_a_gate_expires_and_when_the_run_ends_expired(
+    tmp_path: Path,
+    sshd: Sshd,
+    hooks,
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    url, got = hooks
+    extra = f"""
+    [notify.board]
+    webhook = "{url}/ok"
+    on = ["gate_expiring", "run_failed"]
+    """
+    estate = write_estate(tmp_path, sshd, hosts=1, extra=extra)
+    text = estate.inventory.read_text()
+    timed = text.replace(
+        "[environments.test]\napprovals = 1",
+        '[environments.test]\napprovals = 1\ngate_timeout = "4s"',
+    )
+    assert timed != text
+    estate.inventory.write_text(timed)
+    estate.pipeline("gated", GATED)
+    assert run_cli(estate, "run", "gated", "-p", "version=7.2.0") != 0, capsys.readouterr()
+    assert state_of(estate).status == "expired"
+    said = [json.loads(h["body"]) for h in got]
+    assert [m["notice"] for m in said] == ["gate_expiring", "run_failed"]
+    assert said[0]["gate"] == "change board" and said[1]["status"] == "expired"
+    assert said[1]["headline"].endswith(f"ended expired (run {state_of(estate).id})")
