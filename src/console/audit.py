@@ -143,6 +143,8 @@ def _describe(event: ev.Event) -> tuple[str, str, dict[str, Any]] | None:
             details["repeats"] = event.repeats
         if event.promotion:
             details["promotion"] = event.promotion
+        if event.follows:
+            details["follows"] = event.follows
         details["environments"] = event.environments
         return "run_launched", run, details
     if isinstance(event, ev.GateOpened):
@@ -176,6 +178,10 @@ def _describe(event: ev.Event) -> tuple[str, str, dict[str, Any]] | None:
         return "run_resumed", run, {"again": event.again}
     if isinstance(event, ev.RunFinished):
         return "run_finished", run, {"status": event.status, "message": event.message}
+    if isinstance(event, ev.FollowerLaunched):
+        return "follower_launched", run, {"follower": event.follower, "pipeline": event.pipeline}
+    if isinstance(event, ev.FollowerRefused):
+        return "follower_refused", run, {"pipeline": event.pipeline, "why": event.reason}
     if isinstance(event, ev.NoticeAttempted):
         details = {"target": event.target, "notice": event.notice, "attempt": event.attempt}
         details |= {"detail": event.detail, "final": event.final}

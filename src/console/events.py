@@ -123,6 +123,8 @@ class RunLaunched(Event):
     """Each target's environment, as the inventory put it at launch."""
     release: str | None = None
     """What the run releases: the value of the param its pipeline names (`release =`)."""
+    follows: str | None = None
+    """The run whose success launched this one (a pipeline's `then`)."""
     promotion: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per environment whose promotion rule held the launch, the earlier run that met it: its
     environment, id, the params' values it shared and when it succeeded."""
@@ -346,6 +348,25 @@ class NoticeAttempted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class FollowerLaunched(Event):
+    """The run succeeded and its runner launched what follows it: a run of its own."""
+
+    kind: ClassVar[str] = "follower_launched"
+    follower: str
+    pipeline: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FollowerRefused(Event):
+    """What follows the run was not launched: the run did not succeed, or the launch was
+    refused (the reason says which)."""
+
+    kind: ClassVar[str] = "follower_refused"
+    pipeline: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunFinished(Event):
     """The run ended with its final status."""
 
@@ -377,6 +398,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         RunInterrupted,
         RunResumed,
         NoticeAttempted,
+        FollowerLaunched,
+        FollowerRefused,
         RunFinished,
     )
 }

@@ -121,6 +121,10 @@ class RunState:
     last_event_at: float | None = None
     interrupted: ev.RunInterrupted | None = None
     resumed_by: list[str] = field(default_factory=list)
+    followers: list[tuple[str, str]] = field(default_factory=list)
+    """The runs launched when this one succeeded: (pipeline, run id)."""
+    chain_stopped: list[tuple[str, str]] = field(default_factory=list)
+    """What was to follow this run and was not launched: (pipeline, why)."""
     as_of: float | None = None
     """The moment a reader read this state as of (now, or `show --at`'s moment); None: as of
     its last event. Not from events: it only lets a live run's clock run to that moment."""
@@ -287,6 +291,14 @@ def _finished(s: RunState, e: ev.RunFinished) -> None:
             cell.status, cell.finished_at = "failed", e.at
 
 
+def _follower(s: RunState, e: ev.FollowerLaunched) -> None:
+    s.followers.append((e.pipeline, e.follower))
+
+
+def _follower_refused(s: RunState, e: ev.FollowerRefused) -> None:
+    s.chain_stopped.append((e.pipeline, e.reason))
+
+
 _HANDLERS: dict[type[ev.Event], Any] = {
     ev.RunLaunched: _launched,
     ev.RunStarted: _started,
@@ -304,6 +316,8 @@ _HANDLERS: dict[type[ev.Event], Any] = {
     ev.RunInterrupted: _interrupted,
     ev.RunResumed: _resumed,
     ev.RunFinished: _finished,
+    ev.FollowerLaunched: _follower,
+    ev.FollowerRefused: _follower_refused,
 }
 
 

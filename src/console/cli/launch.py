@@ -203,7 +203,7 @@ def configure_runner(p: argparse.ArgumentParser) -> None:
 
 def runner(args: argparse.Namespace, settings: Settings) -> int:
     """Execute a run that `run --detach`, `resume` or the console created, in this process."""
-    from console.ops.runner import runner_main
+    from console.ops.launch import runner_main
 
     status = runner_main(settings.store, args.run_id, args.accept_new_host_keys)
     return 0 if status == "ended" else EXIT_STATUS.get(status, 1)

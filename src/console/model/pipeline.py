@@ -179,6 +179,18 @@ class Stage(Strict):
         return self.batch or 1
 
 
+class Follower(Strict):
+    """A pipeline launched when a run of this one succeeds: its params and limit may use
+    the run's params as templates (`{{ version }}`)."""
+
+    pipeline: Name
+    params: dict[Name, str] = {}
+    limit: str | None = None
+    environments: list[Name] | None = None
+    """Where the follower goes when its targets span several environments; unset: the
+    environments of the run before it."""
+
+
 class Pipeline(Strict):
     """A named, parameterised sequence of stages over a set of target hosts."""
 
@@ -190,6 +202,8 @@ class Pipeline(Strict):
     release: Name | None = None
     """The param whose value names what a run releases (a version), for lead times."""
     stages: list[Stage] = Field(min_length=1)
+    then: list[Follower] = []
+    """What is launched, each a run of its own, when a run of this pipeline succeeds."""
 
     @model_validator(mode="after")
     def _release_is_a_param(self) -> Pipeline:

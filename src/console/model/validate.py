@@ -12,7 +12,7 @@ from console.model.inventory import Inventory
 from console.model.params import ParamError, coerce
 from console.model.pipeline import Step
 from console.model.problems import did_you_mean, path_text
-from console.model.templates import quoted_templates, secrets_in, unknown_names
+from console.model.templates import names_in, quoted_templates, secrets_in, unknown_names
 from console.model.trust import untrusted
 
 
@@ -24,7 +24,50 @@ def check_config(config: Config) -> list[Problem]:
         return problems  # pipeline checks would only repeat the inventory's mistakes
     for pipeline_file in config.pipelines.values():
         problems.extend(check_pipeline(config.inventory, pipeline_file, config.base_dir))
+    problems.extend(_check_chains(config))
     return problems
+
+
+def _check_chains(config: Config) -> Iterator[Problem]:
+    """What follows a pipeline names a pipeline, its params and templates, and no chain
+    comes back round to where it began (it would launch for ever)."""
+    for name, pf in config.pipelines.items():
+        given = set(pf.pipeline.params)
+        for i, follower in enumerate(pf.pipeline.then):
+            loc: tuple[str | int, ...] = ("then", i, "pipeline")
+            after = config.pipelines.get(follower.pipeline)
+            if after is None:
+                hint = did_you_mean(follower.pipeline, config.pipelines)
+                yield _problem(pf.source, loc, f"no pipeline '{follower.pipeline}'{hint}")
+                continue
+            for key, text in follower.params.items():
+                if key not in after.pipeline.params:
+                    hint = did_you_mean(key, after.pipeline.params)
+                    message = f"pipeline '{follower.pipeline}' has no param '{key}'{hint}"
+                    yield _problem(pf.source, ("then", i, "params", key), message)
+                for unknown in sorted(set(names_in(text)) - given):
+                    message = f"'{{{{ {unknown} }}}}' is not a param of '{name}'"
+                    yield _problem(pf.source, ("then", i, "params", key), message)
+        cycle = _chain_cycle(config, name)
+        if cycle:
+            message = f"what follows '{name}' comes back to it ({' -> '.join(cycle)})"
+            yield _problem(pf.source, ("then",), message)
+
+
+def _chain_cycle(config: Config, start: str) -> list[str]:
+    """A chain of followers from `start` back to it, if there is one."""
+    stack = [(start, [start])]
+    seen: set[str] = set()
+    while stack:
+        name, trail = stack.pop()
+        pf = config.pipelines.get(name)
+        for follower in pf.pipeline.then if pf else []:
+            if follower.pipeline == start:
+                return [*trail, start]
+            if follower.pipeline not in seen:
+                seen.add(follower.pipeline)
+                stack.append((follower.pipeline, [*trail, follower.pipeline]))
+    return []
 
 
 def _problem(source: SourceFile, loc: tuple[str | int, ...], message: str) -> Problem:

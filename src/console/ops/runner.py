@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, NoReturn
 
 from console import events as ev
-from console.errors import ConsoleError, UsageError, explain
+from console.errors import ConsoleError, UsageError
 from console.identity import current_operator
-from console.ops import governance
 from console.paths import StoreAddress, default_store_path, is_team_store
 from console.store import open_store
 
@@ -183,9 +182,10 @@ async def run_here(
     accept_new: bool,
     existing: list[ev.Event],
     display: Display | None = None,
+    after: Callable[[RunPlan, str], None] | None = None,
 ) -> str:
     """Execute a created run in this process, showing its progress; Ctrl-C and SIGTERM cancel
-    it cleanly. Its final status."""
+    it cleanly; then `after` (what follows the run). Its final status."""
     from console.engine.runner import Engine
 
     engine = Engine(plan, lambda: open_store(store), accept_new)
@@ -208,35 +208,13 @@ async def run_here(
             shown if isinstance(shown, contextlib.AbstractContextManager) else nullcontext(),
         ):
             holder.hold_run(plan.run_id)  # for as long as this process runs it
-            return await engine.execute(existing)
+            status = await engine.execute(existing)
+        if after is not None:
+            await asyncio.to_thread(after, engine.plan, status)
+        return status
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
-
-
-def runner_main(store: StoreAddress, ref: str, accept_new: bool) -> str:
-    """Execute, in this (detached) process, a run that a launch, a resume or the console
-    created; its final status. A run that cannot be planned again ends failed, in words."""
-    from console.engine.plan import plan_as_launched
-    from console.ops.runs import kept_scripts
-
-    as_batch()
-    with open_store(store) as reader:
-        run_id = reader.resolve_run(ref)
-        existing = [e.event for e in reader.read(run_id, exclude=(ev.Output.kind,))]
-        if any(isinstance(e, ev.RunFinished) for e in existing):
-            return "ended"  # it ended before this runner got to it (cancelled while queued)
-        launched = existing[0]
-        assert isinstance(launched, ev.RunLaunched)
-        try:
-            kept = kept_scripts(reader, launched)
-            plan = plan_as_launched(launched, reader.blob(launched.pipeline_digest), kept)
-        except ConsoleError as exc:  # the run must not wait for a runner that is not coming
-            fail(store, run_id, explain(exc))
-        differs = governance.refusal(reader, plan.config.inventory, plan.environments())
-        if differs:  # the inventory changed since the launch, away from the published policy
-            fail(store, run_id, differs)
-    return asyncio.run(run_here(plan, store, accept_new, existing))
 
 
 def as_batch() -> None:

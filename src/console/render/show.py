@@ -27,6 +27,9 @@ def run_json(state: RunState, operators: dict[str, Operator] | None = None) -> d
         "targets": state.targets,
         "environments": state.environments,
         "promotion": state.launched.promotion if state.launched else {},
+        "follows": state.launched.follows if state.launched else None,
+        "followers": [{"pipeline": p, "run": r} for p, r in state.followers],
+        "chain_stopped": [{"pipeline": p, "why": why} for p, why in state.chain_stopped],
         "created_at": iso(state.created_at),
         "started_at": iso(state.started_at),
         "finished_at": iso(state.finished_at),
@@ -67,6 +70,21 @@ def run_json(state: RunState, operators: dict[str, Operator] | None = None) -> d
     }
 
 
+def chain_said(state: RunState) -> list[str]:
+    """The run before this one in its chain, and what followed it (or why nothing did)."""
+    lines = (
+        [f"follows   run {state.launched.follows}"]
+        if state.launched and state.launched.follows
+        else []
+    )
+    lines += [f"then      {printable(p)}: run {r}" for p, r in state.followers]
+    lines += [
+        f"then      {printable(p)}: not launched — {printable(why)}"
+        for p, why in state.chain_stopped
+    ]
+    return lines
+
+
 def promotion_said(state: RunState) -> list[str]:
     """For each environment a promotion rule held the run to, the earlier run that met it."""
     found = state.launched.promotion if state.launched else {}
@@ -105,6 +123,7 @@ def show_text(state: RunState, operators: dict[str, Operator] | None = None) -> 
         f"operator  {state.operator}",
         f"params    {', '.join(f'{k}={v}' for k, v in state.params.items()) or '-'}",
         *(f"promoted  {said}" for said in promotion_said(state)),
+        *chain_said(state),
         f"started   {short_time(state.started_at)}   duration {format_duration(duration(state))}",
         "",
     ]

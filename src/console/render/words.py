@@ -35,6 +35,7 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
         f"launched {d.get('pipeline')} with {_params(d)} on {_hosts(d)}"
         + (f" in {', '.join(d['environments'])}" if d.get("environments") else "")
         + _promoted(d)
+        + (f"; follows run {d['follows']}" if d.get("follows") else "")
     ),
     "gate_opened": lambda d: (
         f"gate opened, needs {d.get('approvals_required')} approval(s): {d.get('message', '')}"
@@ -43,6 +44,9 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "gate_rejected": lambda d: f"rejected: {_decision(d)}",
     "gate_rejectd": lambda d: f"rejected: {_decision(d)}",
     "gate_closed": lambda d: f"gate closed: {d.get('outcome')}",
+    "follower_launched": lambda d: (
+        f"launched {d.get('pipeline')} after it: run {d.get('follower')}"
+    ),
     "notice_sent": lambda d: (
         f"told {d.get('target')} of {d.get('notice')} (try {d.get('attempt')}): {d.get('detail')}"
     ),

@@ -120,7 +120,6 @@ class DeliveryPane(Vertical):
         for label, width in DETAIL_COLUMNS:
             detail.add_column(label, key=label, width=width)
 
-
     def on_show(self) -> None:
         """The pane came to the front: measure (the first look folds the whole history, so
         a console that never shows the pane never pays for it)."""
