@@ -80,3 +80,25 @@ def host_history(runs: Iterable[RunState], host: str) -> list[HostStep]:
             if key not in last or found.at >= last[key].at:
                 last[key] = found
     return sorted(last.values(), key=lambda h: h.at, reverse=True)
+
+
+def chains(runs: Iterable[RunState]) -> list[list[RunState]]:
+    """Runs grouped by the chain they belong to (a run and those launched after it, by
+    `follows`), each chain in launch order, the chains newest first by their first run."""
+    known = {s.id: s for s in runs}
+    groups: dict[str, list[RunState]] = {}
+    for state in known.values():
+        groups.setdefault(_root(state, known), []).append(state)
+    ordered = [sorted(g, key=lambda s: s.created_at or 0) for g in groups.values()]
+    return sorted(ordered, key=lambda g: g[0].created_at or 0, reverse=True)
+
+
+def _root(state: RunState, known: dict[str, RunState]) -> str:
+    """The first run of a run's chain among the runs known (itself, when it follows none)."""
+    seen = {state.id}
+    while state.launched is not None and state.launched.follows in known:
+        state = known[state.launched.follows]
+        if state.id in seen:
+            break  # a loop written by hand: stop where it closes
+        seen.add(state.id)
+    return state.id

@@ -41,6 +41,7 @@ def launch(
     env: str = "staging",
     params: dict[str, object] | None = None,
     promotion: dict[str, dict[str, object]] | None = None,
+    follows: str | None = None,
 ) -> None:
     """A launched, started run."""
     store.create_run(
@@ -58,6 +59,7 @@ def launch(
             operator=operator,
             stages=plan(list(hosts)),
             promotion=promotion or {},
+            follows=follows,
         ),
         "",
     )

@@ -622,6 +622,51 @@ async def test_a_run_waiting_at_a_gate_keeps_counting_everywhere(
         await _settle(pilot, lambda: str(gates.get_cell_at((0, 6))) == waited)
 
 
+async def test_a_chain_of_runs_is_one_line_that_opens_into_its_runs(
+    console_app, tmp_path: Path
+) -> None:
+    store = seed.estate(tmp_path / "store.db")
+    first, second, third = "20261117-130000-ch01", "20261117-131000-ch02", "20261117-132000-ch03"
+    seed.launch(store, first, seed.T0 + 14400, operator="alice")
+    store.append([ev.RunFinished(run_id=first, at=seed.T0 + 14500, status="succeeded")])
+    seed.launch(store, second, seed.T0 + 14510, operator="alice", follows=first)
+    store.append(
+        [
+            ev.FollowerLaunched(
+                run_id=first, at=seed.T0 + 14505, follower=second, pipeline="deploy-ehr-web"
+            )
+        ]
+    )
+    app = console_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        runs = app.query_one("#runs", DataTable)
+        await _settle(pilot, lambda: runs.row_count == 4 and app.ready)
+        keys = [str(r.key.value) for r in runs.ordered_rows]
+        assert keys[0] == f"chain:{first}"  # the newest: one line for both runs
+        line = [str(c) for c in runs.get_row(f"chain:{first}")]
+        assert line[0].endswith(" running")  # where it has got to: the second run
+        assert line[1] == first and line[2] == "▸ deploy-ehr-web → deploy-ehr-web (2 runs)"
+        runs.focus()
+        runs.move_cursor(row=0)
+        await pilot.press("enter")
+        await _settle(pilot, lambda: runs.row_count == 6)
+        keys = [str(r.key.value) for r in runs.ordered_rows]
+        assert keys[:3] == [f"chain:{first}", first, second]
+        assert str(runs.get_row(second)[2]) == "  └ deploy-ehr-web"
+        seed.launch(store, third, seed.T0 + 14600, operator="alice", follows=second)
+        store.append([ev.RunFinished(run_id=second, at=seed.T0 + 14590, status="succeeded")])
+        await _settle(pilot, lambda: runs.row_count == 7)
+        assert "(3 runs)" in str(runs.get_row(f"chain:{first}")[2])
+        runs.move_cursor(row=2)
+        await pilot.press("enter")
+        await _settle(pilot, lambda: app.open_run == second)
+        await pilot.press("1")
+        runs.move_cursor(row=0)
+        runs.focus()
+        await pilot.press("enter")  # the line closes again
+        await _settle(pilot, lambda: runs.row_count == 4)
+
+
 async def test_c_on_a_production_run_asks_before_cancelling(console_app, tmp_path: Path) -> None:
     from console.ui.dialogs.confirm import ConfirmDialog
 

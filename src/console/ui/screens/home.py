@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from console.model.config import Config
     from console.state import RunState
 
+CHAIN = "chain:"
+"""The key prefix of a chain's line in the runs list (its first run's id follows)."""
+COLUMNS = ("status", "id", "pipeline", "operator", "started", "duration")
+
 RUN_STYLE = {
     "succeeded": "green",
     "failed": "bold red",
@@ -69,6 +73,8 @@ class HomePane(Vertical):
         self._clock = clock
         self._config: Config | None = None
         self._runs: dict[str, RunState] = {}
+        self._opened: set[str] = set()
+        """The chains (by their first run) shown run by run rather than as one line."""
 
     def compose(self) -> ComposeResult:
         yield Input(
@@ -114,8 +120,8 @@ class HomePane(Vertical):
         runs = self.query_one("#runs", DataTable)
         with cursor_kept(runs):
             added = [self.update_run(self._runs[run_id]) for run_id in changed]
-            if any(added):
-                runs.sort("started", key=str, reverse=True)  # cells are Text: compare words
+        if any(added):
+            self.fill_runs(self._runs, self.needle)  # a new run, or a new link in a chain
         table = self.query_one("#pipelines", DataTable)
         for name in {self._runs[r].pipeline for r in changed}:
             if name not in table.rows:
@@ -139,8 +145,9 @@ class HomePane(Vertical):
                 table.update_cell(run_id, "duration", took, update_width=True)
 
     def run_under_cursor(self) -> str | None:
-        """The run the runs list's cursor is on, if any."""
+        """The run the runs list's cursor is on (a chain's first run on its line), if any."""
         key = key_under_cursor(self.query_one("#runs", DataTable))
+        key = key.removeprefix(CHAIN) if key else key
         return key if key in self._runs else None
 
     def focus_filter(self) -> None:
@@ -175,8 +182,12 @@ class HomePane(Vertical):
 
     @on(DataTable.RowSelected, "#runs")
     def _run_chosen(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value:
-            self.post_message(self.RunChosen(event.row_key.value))
+        key = event.row_key.value
+        if key and key.startswith(CHAIN):  # a chain's line opens into its runs, and closes
+            self._opened ^= {key.removeprefix(CHAIN)}
+            self.fill_runs(self._runs, self.needle)
+        elif key:
+            self.post_message(self.RunChosen(key))
 
     def fill_pipelines(self, config: Config, runs: dict[str, RunState], needle: str) -> None:
         """List the pipelines that match the filter."""
@@ -205,31 +216,55 @@ class HomePane(Vertical):
             table.add_row(*cells, key=name)
 
     def fill_runs(self, runs: dict[str, RunState], needle: str) -> None:
-        """List the runs that match the filter, newest first."""
+        """List the runs that match the filter, newest first; a chain of runs as one line,
+        or (opened) that line and each of its runs under it."""
+        from console.runbook import chains
+
         table = self.query_one("#runs", DataTable)
+        now = self._clock()
         with cursor_kept(table):
             table.clear()
-            for state in sorted(runs.values(), key=lambda s: s.created_at or 0, reverse=True):
-                if matches(state, needle):
-                    table.add_row(*run_row(state, self._clock()), key=state.id)
+            for chain in chains(runs.values()):
+                if not any(matches(s, needle) for s in chain):
+                    continue
+                if len(chain) == 1:
+                    table.add_row(*run_row(chain[0], now), key=chain[0].id)
+                    continue
+                opened = chain[0].id in self._opened
+                table.add_row(*chain_row(chain, now, opened), key=CHAIN + chain[0].id)
+                for state in chain if opened else ():
+                    table.add_row(*run_row(state, now, member=True), key=state.id)
 
     def update_run(self, state: RunState) -> bool:
-        """Repaint one run's row, or add it (unsorted) when the filter lets it; whether it was
-        added."""
+        """Repaint a run's row and its chain's line; whether the run is new to the list (to
+        be placed by filling it again)."""
         table = self.query_one("#runs", DataTable)
+        now = self._clock()
+        chain = self._chain(state)
+        if len(chain) > 1 and CHAIN + chain[0].id in table.rows:
+            opened = chain[0].id in self._opened
+            self._repaint(table, CHAIN + chain[0].id, chain_row(chain, now, opened))
+            if state.id in table.rows:
+                self._repaint(table, state.id, run_row(state, now, member=True))
+            return opened and state.id not in table.rows
         if state.id in table.rows:
-            for key, value in zip(
-                ("status", "id", "pipeline", "operator", "started", "duration"),
-                run_row(state, self._clock()),
-                strict=True,
-            ):
-                if table.get_cell(state.id, key) != value:  # most batches change nothing here
-                    table.update_cell(state.id, key, value, update_width=True)
+            if len(chain) > 1:  # it just became the first of a chain
+                return True
+            self._repaint(table, state.id, run_row(state, now))
             return False
-        if not matches(state, self.needle):
-            return False
-        table.add_row(*run_row(state, self._clock()), key=state.id)
-        return True
+        return matches(state, self.needle) or len(chain) > 1
+
+    def _chain(self, state: RunState) -> list[RunState]:
+        from console.runbook import chains
+
+        if state.launched is None or (not state.launched.follows and not state.followers):
+            return [state]  # the usual run: alone, and no need to look further
+        return next(c for c in chains(self._runs.values()) if state in c)
+
+    def _repaint(self, table: DataTable[object], key: str, cells: tuple[object, ...]) -> None:
+        for column, value in zip(COLUMNS, cells, strict=True):
+            if table.get_cell(key, column) != value:  # most batches change nothing here
+                table.update_cell(key, column, value, update_width=True)
 
 
 def matches(state: RunState, needle: str) -> bool:
@@ -253,13 +288,31 @@ def last_runs(runs: dict[str, RunState]) -> dict[str, RunState]:
     return last
 
 
-def run_row(state: RunState, now: float) -> tuple[object, ...]:
-    """The runs table's cells for a run (a live run's duration up to `now`)."""
+def run_row(state: RunState, now: float, member: bool = False) -> tuple[object, ...]:
+    """The runs table's cells for a run (a live run's duration up to `now`; a run of an
+    opened chain indented under its line)."""
     return literal(
         status_text(state.status),
         state.id,
-        printable(state.pipeline),
+        ("  └ " if member else "") + printable(state.pipeline),
         printable(state.operator),
         short_time(state.started_at or state.created_at),
         format_duration(duration(state, now)),
+    )
+
+
+def chain_row(chain: list[RunState], now: float, opened: bool) -> tuple[object, ...]:
+    """A chain's line: where it has got to (its newest run's status, and why it stopped),
+    its first run, its pipelines in order, who launched it, when it began and for how long."""
+    first, last = chain[0], chain[-1]
+    took = (last.finished_at or now) - (first.started_at or first.created_at or now)
+    names = " → ".join(printable(s.pipeline) for s in chain)
+    mark = "▾" if opened else "▸"
+    return literal(
+        status_text(last.status),
+        first.id,
+        f"{mark} {names} ({len(chain)} runs)",
+        printable(first.operator),
+        short_time(first.started_at or first.created_at),
+        format_duration(max(0.0, took)),
     )
