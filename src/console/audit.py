@@ -154,12 +154,19 @@ def _describe(event: ev.Event) -> tuple[str, str, dict[str, Any]] | None:
     if isinstance(event, ev.GateDecided):
         details = {"reason": event.reason, "ticket": event.ticket, "emergency": event.emergency}
         details |= {"plan_digest": event.plan_digest, "signed": bool(event.signature)}
+        if event.automatic:
+            details |= {"automatic": True, "evidence": event.evidence}
         if event.signature:
             details |= {
                 "signature": event.signature,
                 "signed_document": decision_document(event).decode(),
             }
         return decision_action(event.decision), f"{run}/{event.step}", details
+    if isinstance(event, ev.GateChecked):
+        details = {"passed": event.passed, "results": event.results, "asked_by": event.asked_by}
+        return "gate_checked", f"{run}/{event.step}", details
+    if isinstance(event, ev.ChecksRequested):
+        return "checks_requested", f"{run}/{event.step}", {}
     if isinstance(event, ev.GateVoided):
         details = {"reason": event.reason, "old_digest": event.old_digest}
         return "approvals_voided", f"{run}/{event.step}", details | {"new_digest": event.new_digest}

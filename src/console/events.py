@@ -224,6 +224,8 @@ class GateOpened(Event):
     plan_digest: str = ""
     digest_parts: dict[str, Any] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=dict)
+    checks: int = 0
+    """How many checks the gate runs (on each host, or on the bastion) before it can pass."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -240,6 +242,34 @@ class GateDecided(Event):
     emergency: bool = False
     plan_digest: str = ""
     signature: str = ""
+    automatic: bool = False
+    """Decided by the gate's checks (an environment needing no approvals), not a person."""
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    """For an automatic decision: each check's result it was made on."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateChecked(Event):
+    """A gate ran its checks: each one's result (the check, where it ran, whether it passed
+    and why not), and whether they all passed."""
+
+    kind: ClassVar[str] = "gate_checked"
+    stage: str
+    step: str
+    results: list[dict[str, Any]]
+    passed: bool
+    asked_by: str = ""
+    """Who asked for this round (empty: the gate's first, when it opened)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChecksRequested(Event):
+    """Someone asked a gate's runner to run its checks again."""
+
+    kind: ClassVar[str] = "checks_requested"
+    stage: str
+    step: str
+    actor: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -388,6 +418,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         OutputRedacted,
         GateOpened,
         GateDecided,
+        GateChecked,
+        ChecksRequested,
         GateClosed,
         GateVoided,
         HostKeyAccepted,

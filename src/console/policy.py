@@ -72,6 +72,18 @@ class Policy:
         return " · ".join(parts)
 
 
+def automatic_problem(policy: Policy, step: Step) -> str | None:
+    """Why a gate cannot be decided: it needs no approvals and has no checks to decide it
+    (None when it can)."""
+    if policy.approvals or step.has_checks:
+        return None
+    where = ", ".join(policy.environments) or "its environment"
+    return (
+        f"gate '{step.name}' needs no approvals in {where} (approvals = 0) and has no checks "
+        "to decide it; give the gate checks, or set approvals"
+    )
+
+
 def _self_approval(name: str, env: Environment) -> bool:
     return env.self_approval if env.self_approval is not None else name not in SELF_APPROVAL_OFF
 
@@ -85,7 +97,9 @@ def _narrow(current: tuple[str, ...], more: list[str] | None) -> tuple[str, ...]
 
 def gate_policy(inventory: Inventory, environments: list[str], step: Step | None = None) -> Policy:
     """The strictest combination of the environments' policies and the gate step's own settings."""
-    policy = Policy(environments=tuple(environments))
+    governed = any(name in inventory.environments for name in environments)
+    # approvals start from none where environments govern them: each one's count raises it
+    policy = Policy(environments=tuple(environments), approvals=0 if governed else 1)
     for name in environments:
         env = inventory.environments.get(name)
         if env is None:
@@ -129,7 +143,7 @@ def _tighten(policy: Policy, step: Step) -> Policy:
     timeouts = [t for t in (policy.gate_timeout, step.gate_timeout) if t]
     return Policy(
         environments=policy.environments,
-        approvals=max(policy.approvals, step.approvals or 1),
+        approvals=max(policy.approvals, step.approvals or 0),
         approver_roles=_narrow(policy.approver_roles, step.approver_roles),
         self_approval=policy.self_approval and step.self_approval is not False,
         ticket_patterns=policy.ticket_patterns
@@ -298,6 +312,22 @@ def standing(
     return None
 
 
+def checks_problem(gate: Gate, decision: str) -> str | None:
+    """Why a gate cannot be approved yet: its checks have not passed (None when they have, or
+    it has none, or the decision is a rejection, which needs no checks)."""
+    if decision != "approve" or not gate.has_checks or gate.checks_passed:
+        return None
+    if gate.checks_passed is None:
+        return "its checks are still running; approve once they pass"
+    failed = "; ".join(
+        f"{r.get('check')} on {r.get('where')}: {r.get('detail')}" for r in gate.failing
+    )
+    return (
+        f"approval waits until its checks pass, and some failed ({failed}); run them again "
+        "with c on the gates pane, or opsconsole recheck"
+    )
+
+
 def judge(
     policy: Policy, ballot: Ballot, launcher: str, approved_before: bool, now: float
 ) -> tuple[str | None, bool]:
@@ -365,6 +395,9 @@ def judged(
     found: list[Judged] = []
     approvers: list[str] = []
     for decision in gate.decisions:
+        if decision.automatic:  # the checks' decision: no person, so none of a person's rules
+            found.append(Judged(decision, _automatic_problem(policy, gate, decision)))
+            continue
         problem = unsigned(policy, decision, operators)
         if problem is None and not gate.binds(decision):
             problem = "given for an earlier plan"
@@ -385,6 +418,18 @@ def judged(
             approvers.append(decision.actor)
         found.append(Judged(decision, problem))
     return found
+
+
+def _automatic_problem(policy: Policy, gate: Gate, decision: ev.GateDecided) -> str | None:
+    """Why a decision said to be the checks' does not count: only where no approvals are
+    needed, for the plan the gate shows, on checks that all passed."""
+    if policy.approvals:
+        return f"an automatic decision counts only where no approvals are needed ({policy.where} needs {policy.approvals})"
+    if not gate.binds(decision):
+        return "given for an earlier plan"
+    if decision.decision != "approve" or not gate.checks_passed or not decision.evidence:
+        return "an automatic decision stands only on checks that all passed"
+    return None
 
 
 def judge_gate(gate: Gate, launcher: str, operators: dict[str, Operator] | None) -> list[Judged]:

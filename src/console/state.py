@@ -61,6 +61,18 @@ class Gate:
     digest_parts: dict[str, Any] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=dict)
     voided: list[str] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    """The results of the gate's latest round of checks (none: it has none, or none ran yet)."""
+    has_checks: bool = False
+    checks_passed: bool | None = None
+    checks_at: float | None = None
+    checks_asked: str = ""
+    """Who asked for a round of checks that has not been run yet."""
+
+    @property
+    def failing(self) -> list[dict[str, Any]]:
+        """The checks of the latest round that did not pass."""
+        return [r for r in self.checks if not r.get("ok")]
 
     def binds(self, decision: ev.GateDecided) -> bool:
         """A decision counts only for the plan its approver was shown."""
@@ -219,6 +231,8 @@ def _gate_opened(s: RunState, e: ev.GateOpened) -> None:
     gate = s.gates.setdefault((e.stage, e.step), Gate(e.stage, e.step))
     gate.message, gate.approvals_required = e.message, e.approvals_required
     gate.opened_at, gate.expires_at, gate.outcome, gate.decisions = e.at, e.expires_at, None, []
+    gate.checks, gate.checks_passed, gate.checks_at = [], None, None  # a new plan: checked anew
+    gate.has_checks = e.checks > 0
     gate.plan_digest, gate.digest_parts, gate.policy = (
         e.plan_digest,
         dict(e.digest_parts),
@@ -233,6 +247,19 @@ def _gate_decided(s: RunState, e: ev.GateDecided) -> None:
     gate = s.gates.get((e.stage, e.step))
     if gate and gate.outcome is None:
         gate.decisions.append(e)
+
+
+def _gate_checked(s: RunState, e: ev.GateChecked) -> None:
+    gate = s.gates.get((e.stage, e.step))
+    if gate:
+        gate.checks, gate.checks_passed, gate.checks_at = list(e.results), e.passed, e.at
+        gate.checks_asked = ""
+
+
+def _checks_requested(s: RunState, e: ev.ChecksRequested) -> None:
+    gate = s.gates.get((e.stage, e.step))
+    if gate and gate.outcome is None:
+        gate.checks_asked = e.actor
 
 
 def _gate_voided(s: RunState, e: ev.GateVoided) -> None:
@@ -310,6 +337,8 @@ _HANDLERS: dict[type[ev.Event], Any] = {
     ev.GateDecided: _gate_decided,
     ev.GateClosed: _gate_closed,
     ev.GateVoided: _gate_voided,
+    ev.GateChecked: _gate_checked,
+    ev.ChecksRequested: _checks_requested,
     ev.RollbackStarted: _rollback,
     ev.CancelRequested: _cancel,
     ev.CancelRefused: _cancel_refused,

@@ -646,3 +646,59 @@ def test_a_service_name_the_environment_and_the_config_file_all_name_the_team_st
     (tmp_path / "config" / "opsconsole").mkdir(parents=True)
     (tmp_path / "config" / "opsconsole" / "config.toml").write_text('store = "service=ops"\n')
     assert listed() == ["r1"]
+
+
+def test_only_the_runner_records_a_decision_said_to_be_the_checks(
+    shared: tuple[str, str], pg_cluster: Cluster
+) -> None:
+    """A co-operator cannot pass a gate by writing an automatic decision by hand; they may ask
+    for the checks to run again; the run's own runner records the checks' decision."""
+    _, name = shared
+    data = {
+        "stage": "approval",
+        "step": "cb",
+        "decision": "approve",
+        "actor": "opsconsole",
+        "reason": "its 1 check(s) passed on h1",
+        "ticket": "",
+        "automatic": True,
+        "evidence": [{"check": "true", "where": "h1", "ok": True, "detail": "passed"}],
+    }
+    forged = pg_cluster.psql(SECOND_ACCOUNT, name, _append_sql("gate_decided", data))
+    assert forged.returncode != 0 and "an automatic decision is the runner's own" in forged.stderr
+    asked = {
+        "run_id": "r1",
+        "at": 1,
+        "kind": "checks_requested",
+        "version": 1,
+        "stage": "approval",
+        "step": "cb",
+        "data": {"stage": "approval", "step": "cb", "actor": "x"},
+    }
+    entry = {
+        "at": "2026-12-01T00:00:00.000000Z",
+        "action": "checks_requested",
+        "subject": "r1/cb",
+        "details": canonical({}).decode(),
+    }
+    sql = (
+        f"SELECT opsconsole.append_events('r1', NULL, '{json.dumps([asked])}'::jsonb, "
+        f"'{json.dumps([entry])}'::jsonb)"
+    )
+    done = pg_cluster.psql(SECOND_ACCOUNT, name, sql)
+    assert done.returncode == 0, done.stderr
+    with open_store(shared[0]) as store:
+        store.append(
+            [
+                ev.GateDecided(
+                    run_id="r1",
+                    at=time.time(),
+                    **{k: v for k, v in data.items() if k != "automatic"},
+                    automatic=True,
+                )
+            ]
+        )
+        kinds = [s.event.kind for s in store.read("r1")]
+        found = check_trail(store, None)
+    assert kinds[-2:] == ["checks_requested", "gate_decided"]
+    assert found.verdict.intact and not found.unrecorded

@@ -622,6 +622,63 @@ async def test_a_run_waiting_at_a_gate_keeps_counting_everywhere(
         await _settle(pilot, lambda: str(gates.get_cell_at((0, 6))) == waited)
 
 
+async def test_a_gate_shows_its_failing_checks_refuses_approval_and_c_runs_them_again(
+    console_app, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    store = seed.estate(tmp_path / "store.db")
+    waiting = "20261117-110000-cccc"
+    opened = store.read(waiting, kinds=("gate_opened",))[0].event
+    assert isinstance(opened, ev.GateOpened)
+    results = [
+        {
+            "check": "curl -fsS https://ehr-web-stg-01/health",
+            "where": "ehr-web-stg-01",
+            "ok": False,
+            "detail": "exit status 7",
+        },
+        {
+            "check": "curl -fsS https://ehr-web-stg-02/health",
+            "where": "ehr-web-stg-02",
+            "ok": True,
+            "detail": "passed",
+        },
+    ]
+    store.append(
+        [
+            dataclasses.replace(opened, at=seed.T0 + 7300, checks=1),
+            ev.GateChecked(
+                run_id=waiting,
+                at=seed.T0 + 7301,
+                stage="approval",
+                step="change board",
+                results=results,
+                passed=False,
+            ),
+        ]
+    )
+    app = console_app(operator="carol")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _settle(pilot, lambda: app.ready)
+        await pilot.press("3")
+        gates = app.query_one("#gate-list", DataTable)
+        await _settle(pilot, lambda: gates.row_count == 1)
+        assert "checks ✗ 1 of 2" in str(gates.get_row_at(0)[7])
+        detail = app.query_one("#gate-detail")
+        said = "✗ curl -fsS https://ehr-web-stg-01/health on ehr-web-stg-01: exit status 7"
+        await _settle(pilot, lambda: said in str(detail.render()))
+        assert "(c runs the checks again)" in str(detail.render())
+        await pilot.press("a")
+        await pilot.pause(0.3)
+        assert not isinstance(app.screen, DecisionDialog)  # refused before any reason is typed
+        await pilot.press("c")
+        await _settle(pilot, lambda: bool(store.read(waiting, kinds=("checks_requested",))))
+        asked = store.read(waiting, kinds=("checks_requested",))[0].event
+        assert isinstance(asked, ev.ChecksRequested) and asked.actor == "carol"
+        await _settle(pilot, lambda: "checks running" in str(gates.get_row_at(0)[7]))
+
+
 async def test_a_chain_of_runs_is_one_line_that_opens_into_its_runs(
     console_app, tmp_path: Path
 ) -> None:

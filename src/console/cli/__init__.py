@@ -32,6 +32,7 @@ def commands() -> list[Command]:
         "replay",
         "approve",
         "reject",
+        "recheck",
         "rerun",
         "resume",
         "cancel",

@@ -1,4 +1,5 @@
-"""Commands that decide gates: approve and reject."""
+"""Commands that decide gates: approve and reject; and recheck, which runs a gate's checks
+again."""
 
 from __future__ import annotations
 
@@ -62,7 +63,26 @@ def reject(args: argparse.Namespace, settings: Settings) -> int:
     return decide(args, settings, "reject")
 
 
+def configure_recheck(p: argparse.ArgumentParser) -> None:
+    """Which run and gate."""
+    p.add_argument("run", help=RUN_HELP)
+    p.add_argument("--gate", metavar="NAME", help="which gate, when several are open")
+
+
+def recheck(args: argparse.Namespace, settings: Settings) -> int:
+    """Ask a gate's runner to run its checks again."""
+    from console.ops.config import load
+    from console.ops.decide import request_checks
+    from console.store import open_store
+
+    config = load(settings)
+    with open_store(settings.store) as store:
+        print(request_checks(store, config.inventory, args.run, args.gate, settings.operator))
+    return 0
+
+
 COMMANDS = [
     ("approve", "approve a run's open gate", lambda p: configure_decision(p, False), approve),
     ("reject", "reject a run's open gate", lambda p: configure_decision(p, True), reject),
+    ("recheck", "run an open gate's checks again", configure_recheck, recheck),
 ]

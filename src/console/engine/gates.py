@@ -11,12 +11,14 @@ from console.engine.digest import Current, changes, current_parts, digest_of, di
 from console.model.pipeline import Stage
 from console.model.templates import render
 from console.policy import Policy, for_store, gate_policy, may_launch, tally
-from console.state import apply
+from console.state import Gate, apply
 from console.store import Store
 
 if TYPE_CHECKING:
     from console.engine.runner import Engine
 
+AUTOMATIC = "opsconsole"
+"""Who an automatic gate's decision names: no person, the console on its checks' word."""
 EXPIRING_BEFORE = 15 * 60.0
 """How long before a gate expires its approvers are told (a quarter of a shorter timeout)."""
 RECHECK_SECONDS = 5.0
@@ -30,12 +32,13 @@ class GateWatcher:
         self._engine = engine
         self._reader = reader
         self._seen = 0
+        self._hosts: list[str] = []
         self.verdict = ""
 
     async def _poll(self) -> list[ev.Event]:
         """New decisions and cancel requests written by any process since the last look."""
         run_id = self._engine.plan.run_id
-        kinds = (ev.GateDecided.kind, ev.CancelRequested.kind)
+        kinds = (ev.GateDecided.kind, ev.CancelRequested.kind, ev.ChecksRequested.kind)
         found = await asyncio.to_thread(self._reader.read, run_id, self._seen, kinds)
         if found:
             self._seen = found[-1].id
@@ -65,6 +68,8 @@ class GateWatcher:
             gate = state.gates.get((event.stage, event.step))
             if gate is None or event not in gate.decisions:  # a resumed run has read it already
                 apply(state, event)
+        elif isinstance(event, ev.ChecksRequested):
+            apply(state, event)
 
     def _may_not_cancel(self, actor: str) -> str | None:
         """Why `actor` may not stop this run: cancelling is a launch right."""
@@ -72,8 +77,12 @@ class GateWatcher:
         why = may_launch(plan.config.inventory, plan.environments(), actor)
         return f"{actor} may not cancel run {plan.run_id}: {why}" if why else None
 
-    async def wait(self, stage: Stage, cancelled: asyncio.Event) -> ev.GateOutcome:
-        """Open the stage's gate and wait until it is approved, rejected, expired or cancelled."""
+    async def wait(
+        self, stage: Stage, cancelled: asyncio.Event, hosts: list[str] | None = None
+    ) -> ev.GateOutcome:
+        """Open the stage's gate (running its checks on `hosts`) and wait until it is
+        approved, rejected, expired or cancelled."""
+        self._hosts = list(hosts or [])
         engine, step = self._engine, stage.steps[0]
         policy = for_store(
             gate_policy(engine.plan.config.inventory, engine.plan.environments(), step),
@@ -127,6 +136,7 @@ class GateWatcher:
                 plan_digest=digest_of(parts),
                 digest_parts=parts,
                 policy=policy.as_dict(),
+                checks=len(stage.steps[0].checks or []) + len(stage.steps[0].local_checks or []),
             )
         )
 
@@ -144,6 +154,10 @@ class GateWatcher:
         checked, decisions = time.monotonic(), 0
         warned = expires is None
         while True:
+            gate = engine.state.gates[(stage.name, step)]
+            if stage.steps[0].has_checks and (gate.checks_passed is None or gate.checks_asked):
+                await self._check(stage, gate.checks_asked)
+                continue
             if not warned and expires is not None and expires - time.time() <= _warning(policy):
                 warned = True  # once: the approvers hear that time is running out
                 engine.notices.tell("gate_expiring", (step, message, policy.approvals))
@@ -173,13 +187,56 @@ class GateWatcher:
             if rejection is not None:
                 self.verdict = f"rejected by {rejection.actor}: {rejection.reason}"
                 return "rejected"
-            if len(approvers) >= policy.approvals:
-                self.verdict = "approved by " + ", ".join(approvers)
+            passed = gate.checks_passed is not False  # approvals wait while a check fails
+            if passed and len(approvers) >= policy.approvals:
+                if not policy.approvals:
+                    self._decide_automatically(stage, gate)
+                    self.verdict = "approved by its checks, which all passed"
+                else:
+                    self.verdict = "approved by " + ", ".join(approvers)
                 return "approved"
             if expires is not None and time.time() >= expires:
                 self.verdict = f"expired after waiting {policy.gate_timeout:.0f} s for approvals"
                 return "expired"
             await asyncio.sleep(0.1)
+
+    async def _check(self, stage: Stage, asked_by: str) -> None:
+        """Run the gate's checks on the run's hosts and the bastion, and record the round."""
+        from console.engine.checks import run_checks
+
+        engine, step = self._engine, stage.steps[0]
+        results = await run_checks(engine, step, self._hosts)
+        engine.emit(
+            ev.GateChecked(
+                run_id=engine.plan.run_id,
+                at=time.time(),
+                stage=stage.name,
+                step=step.name,
+                results=results,
+                passed=all(r["ok"] for r in results),
+                asked_by=asked_by,
+            )
+        )
+
+    def _decide_automatically(self, stage: Stage, gate: Gate) -> None:
+        """Record the decision a gate needing no approvals took on its checks' results."""
+        engine = self._engine
+        results = gate.checks
+        where = {r["where"] for r in results}
+        engine.emit(
+            ev.GateDecided(
+                run_id=engine.plan.run_id,
+                at=time.time(),
+                stage=stage.name,
+                step=gate.step,
+                decision="approve",
+                actor=AUTOMATIC,
+                reason=f"its {len(results)} check(s) passed on {', '.join(sorted(where))}",
+                plan_digest=gate.plan_digest,
+                automatic=True,
+                evidence=results,
+            )
+        )
 
     async def _adopt(self, now: Current) -> str | None:
         """Take up the plan as it is now (its new script bytes kept in the store first), or

@@ -19,7 +19,7 @@ from console.model.inventory import Inventory
 from console.model.params import resolve_params
 from console.model.pipeline import Pipeline, Step
 from console.model.problems import did_you_mean
-from console.policy import may_launch, one_environment
+from console.policy import automatic_problem, gate_policy, may_launch, one_environment
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,11 @@ def plan_run(
     refused = may_launch(inventory, plan.environments(), operator)
     if refused:
         raise LaunchRefused(refused)
+    for stage in pf.pipeline.stages:
+        for step in stage.steps if stage.is_gate else ():
+            undecided = automatic_problem(gate_policy(inventory, plan.environments(), step), step)
+            if undecided:
+                raise UsageError(undecided)
     return plan
 
 

@@ -27,7 +27,7 @@ from console.model.pipeline import Pipeline, Stage, Step
 from console.model.templates import secrets_in
 from console.state import RunState, apply
 from console.store import EventWriter, Store
-from console.transport.ssh import SshPool
+from console.transport.ssh import OutputSink, SshPool
 from console.transport.target import HostTarget, host_target
 
 Listener = Callable[[ev.Event], None]
@@ -172,7 +172,8 @@ class Engine:
         inventory = self.plan.config.inventory
         for stage in self.plan.pipeline.stages:
             for step in [*stage.steps, *stage.on_failure]:
-                for name in secrets_in(step.run or step.check or ""):
+                texts = [step.run or step.check or "", *(step.checks or [])]
+                for name in {n for text in texts for n in secrets_in(text)}:
                     if name not in self._secrets:
                         source = inventory.secrets[name]
                         value = await asyncio.to_thread(
@@ -220,7 +221,7 @@ class Engine:
                     ev.StageStarted(run_id=self.plan.run_id, at=time.time(), stage=stage.name)
                 )
             if stage.is_gate:
-                outcome = await watcher.wait(stage, self._cancelled)
+                outcome = await watcher.wait(stage, self._cancelled, active)
                 self._finish_stage(stage, "ok" if outcome == "approved" else outcome, [])
                 if outcome != "approved":
                     return _gate_status(outcome), f"gate '{stage.steps[0].name}' {watcher.verdict}"
@@ -370,8 +371,10 @@ class Engine:
         await asyncio.gather(task, return_exceptions=True)
         return Outcome("failed", message=f"cancelled by {self.state.cancel_requested_by}")
 
-    def _context(self, stage: str, step: Step, host: str) -> StepContext:
-        sink = self._outputs.sink(stage, step.name, host)
+    def _context(
+        self, stage: str, step: Step, host: str, sink: OutputSink | None = None
+    ) -> StepContext:
+        sink = sink or self._outputs.sink(stage, step.name, host)
         inventory = self.plan.config.inventory
         if host not in self._targets:
             self._targets[host] = host_target(inventory, host, self.plan.config.base_dir)
@@ -385,6 +388,14 @@ class Engine:
             self._secrets,
             self._book,
         )
+
+    def check_context(self, step: Step, host: str) -> StepContext:
+        """What a gate's check needs on a host; its output is not kept (its result is)."""
+        return self._context("", step, host, _discard)
+
+    def masked(self, text: str) -> str:
+        """Words from a host with every secret masked."""
+        return self._outputs.masked(text)
 
     def _skip(self, stage: Stage, steps: list[Step], host: str, name: str | None = None) -> Outcome:
         for step in steps:
@@ -466,3 +477,7 @@ def _gate_status(outcome: ev.GateOutcome) -> ev.FinalStatus:
 async def _sleep_or_cancel(seconds: float, cancelled: asyncio.Event) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(cancelled.wait(), seconds)
+
+
+def _discard(stream: str, data: bytes) -> None:
+    """Where a gate check's output goes: nowhere (its result is what is recorded)."""

@@ -46,7 +46,8 @@ class Promotion(Strict):
 class Environment(Strict):
     """An environment such as dev, staging or prod, with the approval policy of its gates."""
 
-    approvals: int = Field(default=1, ge=1)
+    approvals: int = Field(default=1, ge=0)
+    """Distinct approvals a gate here needs; 0: its checks decide it (an automatic gate)."""
     approver_roles: list[str] = []
     self_approval: bool | None = None
     """May the launcher approve their own run's gates? Unset: no in staging and prod, yes elsewhere."""

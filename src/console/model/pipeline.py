@@ -85,6 +85,16 @@ class Step(Strict):
     ticket_pattern: str | None = None
     gate_timeout: Duration | None = None
     signed_approvals: bool | None = None
+    checks: list[str] | None = None
+    """Commands a gate runs on the run's hosts when it opens (as `check` steps do): its
+    approval waits until they pass; with no approvals needed, they are its decision."""
+    local_checks: list[list[str]] | None = None
+    """Commands a gate runs on the bastion, without a shell (each word a template)."""
+
+    @property
+    def has_checks(self) -> bool:
+        """Whether the step is a gate with checks of its own."""
+        return bool(self.checks or self.local_checks)
 
     @field_validator("ticket_pattern")
     @classmethod
@@ -102,10 +112,19 @@ class Step(Strict):
             raise ValueError(
                 f"step '{self.name}' has {len(kinds)} kinds ({', '.join(kinds)}); give it exactly one"
             )
-        if self.gate is not None and (self.hosts is not None or self.retries):
+        if self.gate is not None and self.hosts is not None:
+            raise ValueError(f"gate '{self.name}' applies to the whole run; remove 'hosts'")
+        if self.gate is not None and self.retries and not self.has_checks:
             raise ValueError(
-                f"gate '{self.name}' applies to the whole run; remove 'hosts'/'retries'"
+                f"gate '{self.name}' has no checks to retry; remove 'retries' or give it checks"
             )
+        if self.has_checks and self.gate is None:
+            raise ValueError(
+                f"step '{self.name}' has checks, which only a gate step can have; a check "
+                'step is `check = "…"`'
+            )
+        if any(not argv for argv in self.local_checks or []):
+            raise ValueError(f"gate '{self.name}' has an empty local check; give each its argv")
         policy = [k for k in GATE_POLICY if getattr(self, k) is not None]
         if policy and self.gate is None:
             raise ValueError(

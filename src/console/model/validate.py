@@ -255,8 +255,12 @@ def _check_step(
     var_names = _common_vars(inv, [h for h in hosts if h in targets] or targets)
     params = set(pf.pipeline.params)
     secrets = set(inv.secrets)
+    for i, argv in enumerate(step.local_checks or []):
+        for name in sorted({n for word in argv for n in names_in(word)} - params):
+            message = f"a bastion check may use only the run's params, not '{{{{ {name} }}}}'"
+            yield _problem(src, (*loc, "local_checks", i), message)
     for key, text in _templated_fields(step):
-        if key[0] not in ("run", "check") and secrets_in(text):
+        if key[0] not in ("run", "check", "checks") and secrets_in(text):
             message = "secrets may be used only in run and check commands"
             yield _problem(src, (*loc, *key), message)
             continue
@@ -301,11 +305,13 @@ def _check_script(
         yield _problem(src, loc, f"the script '{script}' is refused: {why}")
 
 
-def _templated_fields(step: Step) -> Iterator[tuple[tuple[str, ...], str]]:
+def _templated_fields(step: Step) -> Iterator[tuple[tuple[str | int, ...], str]]:
     for kind in ("run", "check", "gate"):
         value = getattr(step, kind)
         if value is not None:
             yield (kind,), value
+    for i, command in enumerate(step.checks or []):
+        yield ("checks", i), command
     for kind in ("upload", "download"):
         transfer = getattr(step, kind)
         if transfer is not None:

@@ -13,7 +13,16 @@ from console.errors import GateRefused, WrongState
 from console.ops import governance
 from console.ops.rights import refuse
 from console.ops.runs import read_state
-from console.policy import Ballot, Policy, judge, must_be_signed, standing, tally
+from console.policy import (
+    Ballot,
+    Policy,
+    checks_problem,
+    judge,
+    may_launch,
+    must_be_signed,
+    standing,
+    tally,
+)
 from console.signing import SigningError, sign
 from console.state import Gate, RunState
 from console.store import Store
@@ -61,7 +70,7 @@ def may_decide(
     policy, roles, approved = _who(inventory, state, gate, actor)
     problem = standing(
         policy, Ballot(actor, roles, decision), state.operator, approved, time.time()
-    )
+    ) or checks_problem(gate, decision)
     return f"{problem} (run {state.id}, gate '{gate.step}')" if problem else None
 
 
@@ -103,6 +112,7 @@ def record_decision(store: Store, inventory: Inventory, request: DecisionRequest
     now = time.time()
     assume_signed = replace(ballot, signed=True)  # signing comes last: no prompt for a refusal
     problem, emergency = judge(policy, assume_signed, state.operator, approved, now)
+    problem = problem or checks_problem(gate, request.decision)
     if problem:
         why = f"{problem} (run {state.id}, gate '{gate.step}')"
         refuse(store, request.actor, request.decision, subject, why, **tried)
@@ -135,3 +145,34 @@ def _signed(event: ev.GateDecided, key: str | None, policy: Policy) -> ev.GateDe
     if policy.signed_approvals:
         raise GateRefused(must_be_signed(policy.where, why))
     return event
+
+
+def request_checks(
+    store: Store, inventory: Inventory, run: str, gate: str | None, actor: str
+) -> str:
+    """Ask a gate's runner to run its checks again (anyone who may launch into the run's
+    environments or decide its gates may); refused in words, and on the trail, otherwise."""
+    state = read_state(store, run)
+    found = _open_gate(state, gate)
+    subject = f"{state.id}/{found.step}"
+    if not found.has_checks:
+        raise WrongState(f"gate '{found.step}' of run {state.id} has no checks to run again")
+    policy, roles, _ = _who(inventory, state, found, actor)
+    launch = may_launch(inventory, state.environments, actor)
+    decide = standing(policy, Ballot(actor, roles, "reject"), state.operator, False, time.time())
+    if launch and decide:
+        refuse(
+            store,
+            actor,
+            "recheck",
+            subject,
+            f"{actor} may neither launch nor decide here: {decide}",
+        )
+    store.append(
+        [
+            ev.ChecksRequested(
+                run_id=state.id, at=time.time(), stage=found.stage, step=found.step, actor=actor
+            )
+        ]
+    )
+    return f"asked the runner of run {state.id} to run the checks of gate '{found.step}' again"

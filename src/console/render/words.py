@@ -26,6 +26,9 @@ def _decision(d: dict[str, Any]) -> str:
         parts.append(f"ticket {d['ticket']}")
     if d.get("emergency"):
         parts.append("emergency change")
+    if d.get("automatic"):
+        parts.append("by its checks, automatically")
+        return "; ".join(parts)
     parts.append("signed" if d.get("signed") else "not signed")
     return "; ".join(parts)
 
@@ -44,6 +47,17 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "gate_rejected": lambda d: f"rejected: {_decision(d)}",
     "gate_rejectd": lambda d: f"rejected: {_decision(d)}",
     "gate_closed": lambda d: f"gate closed: {d.get('outcome')}",
+    "gate_checked": lambda d: (
+        "checks passed"
+        if d.get("passed")
+        else "checks failed: "
+        + "; ".join(
+            f"{r.get('check')} on {r.get('where')}: {r.get('detail')}"
+            for r in d.get("results", [])
+            if isinstance(r, dict) and not r.get("ok")
+        )
+    ),
+    "checks_requested": lambda d: "asked for the gate's checks to run again",
     "follower_launched": lambda d: (
         f"launched {d.get('pipeline')} after it: run {d.get('follower')}"
     ),

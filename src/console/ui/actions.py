@@ -152,6 +152,20 @@ class Actions:
         dialog = DecisionDialog(decision, run_id, gate, found, promotion_said(state))
         self._app.push_screen(dialog, decided)
 
+    def recheck(self, run_id: str, step: str) -> None:
+        """Ask a gate's runner to run its checks again (refused in words when it cannot)."""
+        self._in_thread(lambda: self._recheck(run_id, step))
+
+    def _recheck(self, run_id: str, step: str) -> None:
+        from console.ops.decide import request_checks
+        from console.store import open_store
+
+        with open_store(self._app.store_path) as store:
+            said = request_checks(
+                store, self._app.config.inventory, run_id, step, self._app.operator
+            )
+        self._say(said)
+
     def ask_rerun(self, run_id: str, failed_only: bool) -> None:
         """What re-running a run would do, confirmed (with the version, if its pipeline
         changed since), then the launch."""

@@ -74,6 +74,7 @@ class OpsConsoleApp(App[None]):
         Binding("a", "decide('approve')", "Approve", id="gate.approve"),
         Binding("r", "decide('reject')", "Reject", id="gate.reject"),
         Binding("c", "cancel_run", "Cancel run", id="run.cancel"),
+        Binding("c", "recheck", "Run checks", id="gate.recheck"),
         Binding("p", "replay", "Replay", id="run.replay"),
         Binding("R", "rerun(False)", "Re-run", id="run.rerun"),
         Binding("F", "rerun(True)", "Re-run failed", id="run.rerun_failed"),
@@ -445,6 +446,19 @@ class OpsConsoleApp(App[None]):
             self.notify("No gate is waiting for a decision.", severity="warning")
             return
         self.actions.ask_decision(as_decision(decision), *chosen)
+
+    def action_recheck(self) -> None:
+        """Ask the runner of the gate under the cursor to run its checks again."""
+        from console.ui.screens.panes import GatesPane
+
+        gates = self.mounted(GatesPane)
+        chosen = gates.selected() if gates is not None else None
+        if self._still_loading():
+            return
+        if chosen is None:
+            self.notify("No gate is waiting for a decision.", severity="warning")
+            return
+        self.actions.recheck(chosen[0], chosen[2])
 
     def action_cancel_run(self) -> None:
         """Ask the open run to stop."""

@@ -7,6 +7,7 @@ WHERE: dict[str, tuple[str, ...]] = {
     "launch": ("home:pipelines",),
     "filter": ("home", "gates", "audit"),
     "decide": ("gates:gate-list",),
+    "recheck": ("gates:gate-list",),
     "cancel_run": ("run",),
     "replay": ("run", "home:runs"),
     "rerun": ("run", "home:runs"),

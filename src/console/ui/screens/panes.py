@@ -364,6 +364,11 @@ def gate_detail(state: RunState, gate: Gate, found: list[Judged]) -> str:
         if j.problem
     )
     line += "".join(f"; promoted, {said}" for said in promotion_said(state))
+    line += "".join(
+        f"; ✗ {r.get('check')} on {r.get('where')}: {r.get('detail')}" for r in gate.failing
+    )
+    if gate.failing:
+        line += " (c runs the checks again)"
     return printable(line)
 
 
@@ -378,4 +383,21 @@ def approvals_cell(gate: Gate, found: list[Judged]) -> str:
         for j in found
         if j.problem and j.decision.decision == "approve"
     )
-    return printable(f"{len(counted(found))} of {gate.approvals_required}{roles}{own}{ignored}")
+    checks = _checks_said(gate)
+    if not gate.approvals_required:
+        return printable(f"automatic: {checks or 'no checks'}{ignored}")
+    checks = f" · {checks}" if checks else ""
+    return printable(
+        f"{len(counted(found))} of {gate.approvals_required}{roles}{own}{checks}{ignored}"
+    )
+
+
+def _checks_said(gate: Gate) -> str:
+    """Where a gate's checks stand, in a few words."""
+    if not gate.has_checks:
+        return ""
+    if gate.checks_asked or gate.checks_passed is None:
+        return "checks running"
+    if gate.checks_passed:
+        return f"checks ✓ {len(gate.checks)}"
+    return f"checks ✗ {len(gate.failing)} of {len(gate.checks)}"
