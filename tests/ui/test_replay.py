@@ -266,3 +266,40 @@ async def test_the_console_records_a_run_whose_runner_died_as_interrupted(
         assert app.runs[WAITING].status == "interrupted"
     kinds = [s.event.kind for s in SQLiteStore(tmp_path / "store.db").read(WAITING)]
     assert kinds.count("run_interrupted") == 1
+
+
+async def test_the_replay_of_a_chain_moves_from_run_to_run(console_app, tmp_path: Path) -> None:
+    """n and N move to the next and previous run of a chain; played to its end, a run's
+    replay goes on into the run its success launched."""
+    store = seed.estate(tmp_path / "store.db")
+    first, second = "20261117-130000-ch01", "20261117-131000-ch02"
+    seed.launch(store, first, seed.T0 + 14400)
+    store.append(
+        [
+            ev.RunFinished(run_id=first, at=seed.T0 + 14402, status="succeeded"),
+            ev.FollowerLaunched(
+                run_id=first, at=seed.T0 + 14403, follower=second, pipeline="deploy-ehr-web"
+            ),
+        ]
+    )
+    seed.launch(store, second, seed.T0 + 14404, follows=first)
+    store.append([ev.RunFinished(run_id=second, at=seed.T0 + 14406, status="succeeded")])
+    app = console_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, lambda: app.ready and first in app.runs)
+        app.show_run(first)
+        await _settle(pilot, lambda: app.mounted(RunMatrix) is not None)
+        await pilot.press("p")
+        await _settle(pilot, lambda: isinstance(app.screen, ReplayScreen) and app.screen.timeline)
+        screen = app.screen
+        assert isinstance(screen, ReplayScreen)
+        await pilot.press("n")
+        await _settle(pilot, lambda: screen.run_id == second)
+        assert second in str(screen.query_one("#replay-title").render())
+        await pilot.press("N")
+        await _settle(pilot, lambda: screen.run_id == first)
+        await pilot.press("g")
+        for _ in range(5):
+            await pilot.press("plus")  # as fast as it draws
+        await pilot.press("space")
+        await _settle(pilot, lambda: screen.run_id == second)  # played on into the next run

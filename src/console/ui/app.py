@@ -402,7 +402,19 @@ class OpsConsoleApp(App[None]):
         if isinstance(self.screen, ModalScreen):  # the dialog's own footer shows its keys
             return action not in CONSOLE_ACTIONS
         focused = self.focused.id if self.focused is not None else None
+        if action == "recheck" and applies(action, self.nav.active, focused):
+            return self._gate_has_checks()
         return applies(action, self.nav.active, focused)
+
+    def _gate_has_checks(self) -> bool:
+        """Whether the gate under the gates pane's cursor has checks to run again."""
+        from console.ui.screens.panes import GatesPane
+
+        gates = self.mounted(GatesPane)
+        chosen = gates.selected() if gates is not None else None
+        state = self.runs.get(chosen[0]) if chosen else None
+        gate = state.gates.get((chosen[1], chosen[2])) if state and chosen else None
+        return gate is not None and gate.has_checks
 
     def action_keys(self) -> None:
         """? shows the keys of the focused pane, and hides them again."""

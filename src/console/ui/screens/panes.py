@@ -315,6 +315,7 @@ class GatesPane(Vertical):
             else None
         )
         self.query_one("#gate-detail", Plain).update(self._details.get(key or "", ""))
+        self.app.refresh_bindings()  # `c` shows only on a gate with checks
 
 
 def gate_fields(state: RunState, gate: Gate) -> dict[str, str | list[str]]:

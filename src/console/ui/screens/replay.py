@@ -64,6 +64,8 @@ class ReplayScreen(Screen[None]):
         Binding("f", "failure", "First failure", priority=True, id="replay.failure"),
         Binding("g", "edge('start')", "Start", priority=True, id="replay.start"),
         Binding("G", "edge('end')", "End", priority=True, id="replay.end"),
+        Binding("n", "chain(1)", "Next run in chain", priority=True, id="replay.chain_next"),
+        Binding("N", "chain(-1)", "Prev run in chain", priority=True, id="replay.chain_prev"),
         Binding("escape,q", "close", "Close replay", priority=True, id="replay.close"),
     ]
 
@@ -99,22 +101,36 @@ class ReplayScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._store = open_store(self._store_path)
-        self.timeline = Timeline(self._store, self.run_id)
+        self._load(self.run_id)
+        self.query_one(RunMatrix).focus()
+        self.set_interval(TICK, self._frame)
+
+    def _load(self, run_id: str) -> None:
+        """Replay this run from its launch (the next or previous of a chain, or the first)."""
+        assert self._store is not None
+        self.run_id = run_id
+        self.timeline = Timeline(self._store, run_id)
         gc.freeze()  # the run's events live as long as the replay: no collection walks them
         self.cursor, self.at = self.timeline.first, self.timeline.start_at
         self._landmarks = self.timeline.landmarks()
+        self._shown, self._cell, self._logs_at = {}, None, -1
         self.query_one(RunMatrix).show(self.timeline.state(self.cursor))
-        self.query_one(RunMatrix).focus()
         self._draw()
-        self.set_interval(TICK, self._frame)
+        self.refresh_bindings()  # n and N show where the chain goes on
 
     def on_unmount(self) -> None:
         if self._store is not None:
             self._store.close()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Typing in the output's search box is text, not replay keys."""
-        return not isinstance(self.focused, Input)
+        """Typing in the output's search box is text, not replay keys; n and N show only in
+        a chain."""
+        if isinstance(self.focused, Input):
+            return False
+        if action == "chain" and self.timeline is not None:
+            direction = parameters[0] if parameters and isinstance(parameters[0], int) else 1
+            return self._chained(direction) is not None
+        return True
 
     # ── moving the cursor ────────────────────────────────────────────────────
     def move(self, cursor: int, at: float | None = None) -> None:
@@ -135,6 +151,10 @@ class ReplayScreen(Screen[None]):
         cursor = max(timeline.at_time(at), self.cursor)
         if at >= timeline.end_at:
             self.playing, cursor = False, timeline.last
+            if self._chained(1):  # a chain plays on into the run its success launched
+                self.action_chain(1)
+                self.playing = True
+                return
         self.move(cursor, at)
 
     def action_play(self) -> None:
@@ -180,6 +200,24 @@ class ReplayScreen(Screen[None]):
         assert self.timeline is not None
         self.playing = False
         self.move(self.timeline.first if edge == "start" else self.timeline.last)
+
+    def action_chain(self, direction: int) -> None:
+        """The run this one's success launched, or the run whose success launched this one."""
+        found = self._chained(direction)
+        if found is None:
+            where = "after" if direction > 0 else "before"
+            self.notify(f"No run of this chain comes {where} this one.", severity="information")
+            return
+        self.playing = False
+        self._load(found)
+
+    def _chained(self, direction: int) -> str | None:
+        """The next (1) or previous (-1) run of this run's chain, if there is one."""
+        assert self.timeline is not None
+        state = self.timeline.state(self.timeline.last)
+        if direction < 0:
+            return state.launched.follows if state.launched else None
+        return state.followers[0][1] if state.followers else None
 
     def action_close(self) -> None:
         """Leave the replay."""
