@@ -21,14 +21,19 @@ def _demo(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_demo_runs_the_default_pipeline_through_its_gate() -> None:
+    """Into staging, whose gates need no approvals: the gate's health checks pass it."""
     result = _demo()
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "embedded SSH hosts on loopback" in out
-    assert "waiting at gate 'change board'" in out
-    assert "okafor approved gate 'change board' (simulated change board)" in out
+    assert "waiting at gate 'change board'" in out and "its checks decide it" in out
+    assert "✓ gate 'change board': 4 check(s) passed" in out
+    assert "approved gate" not in out  # nobody did: the board is not asked in staging
+    run_id = out.split(" as run ")[1].split()[0]
+    said = f"demo: webhook ehr-ops got: deploy-ehr-web 4.2.0 in staging succeeded (run {run_id})"
+    assert said in out  # the sample's notification, sent to the demo's receiver
     assert "✓ rollout / health @ ehr-web-stg-02: ok" in out
-    assert out.rstrip().endswith("succeeded")
+    assert f"run {out.split(' as run ')[1].split()[0]} succeeded\n" in out
 
 
 def test_demo_reaches_production_databases_through_the_jump_host() -> None:
@@ -92,6 +97,7 @@ def test_the_demo_console_shows_a_production_change_through_to_the_end(tmp_path)
             "prod takes deploy-ehr-web version=4.2.0: it succeeded in staging", term.started
         )
         sent = term.press("\r")
+        term.wait_for("change-board got: deploy-ehr-web", sent, timeout=60)  # the webhook
         term.wait_for("okafor approved gate 'change board'", sent, timeout=60)
         term.wait_for("lindqvist approved gate 'change board'", sent, timeout=60)
         term.wait_for("✓ succeeded", sent, timeout=60)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import signal
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,8 +75,11 @@ def _leave(signum: int, _frame: object) -> None:
 
 async def _demo(args: argparse.Namespace, settings: Settings, source: Path, work: Path) -> int:
     from console.demo.estate import start_estate
+    from console.demo.receiver import Receiver
 
-    estate = await start_estate(source, work)
+    told: list[Callable[[str], None]] = [lambda text: print(f"demo: webhook {text}", flush=True)]
+    receiver = Receiver(lambda text: told[0](text), work / "notifications.log")
+    estate = await start_estate(source, work, receiver.url)
     store = _store(args, work)
     here = dataclasses.replace(settings, inventory=estate.inventory, pipelines=None, store=store)
     try:
@@ -82,9 +87,10 @@ async def _demo(args: argparse.Namespace, settings: Settings, source: Path, work
             return await _serve(here)
         if sys.stdout.isatty() and not args.plain:
             history = source if _history_wanted(args, store) else None
-            return await _console(here, not args.no_auto_approve, history)
+            return await _console(here, not args.no_auto_approve, history, told)
         return await _run(args, here)
     finally:
+        receiver.stop()
         await estate.close()
 
 
@@ -112,7 +118,12 @@ def _history_wanted(args: argparse.Namespace, store: Path) -> bool:
         return not opened.runs(limit=1)
 
 
-async def _console(settings: Settings, board: bool, history: Path | None) -> int:
+async def _console(
+    settings: Settings,
+    board: bool,
+    history: Path | None,
+    told: list[Callable[[str], None]],
+) -> int:
     """The full-screen console on the demo estate, with the simulated change board deciding
     its gates (unless told not to) and, on a first start, the demo's history being written;
     the hosts, the board and the history's writing live as long as it does."""
@@ -122,6 +133,14 @@ async def _console(settings: Settings, board: bool, history: Path | None) -> int
 
     config = load(settings)
     app = make_app(config, settings)
+    log = settings.require_inventory().parent / "notifications.log"
+
+    def toast(text: str) -> None:
+        """A message arrived (in the receiver's thread): a toast, while the console is open."""
+        with contextlib.suppress(RuntimeError):  # it closed: the log still has it
+            app.call_from_thread(app.notify, f"{text} (all of it in {log})", title="Webhook")
+
+    told[0] = toast
     approving = approve_gates(settings.store, config.inventory, say=False) if board else None
     watching = asyncio.create_task(approving) if approving else None
     stop = threading.Event()

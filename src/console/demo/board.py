@@ -84,8 +84,10 @@ async def _decide_due(
 ) -> None:
     """Record each board member's decision on a gate once its moment has come (a rejection
     needs one member only)."""
-    if gate.opened_at is None:
-        return
+    if gate.opened_at is None or not gate.approvals_required:
+        return  # a gate that needs no approvals is its checks' to decide
+    if board.decision == "approve" and gate.has_checks and not gate.checks_passed:
+        return  # approval waits for the gate's checks, for the board as for anyone
     deciding = gate.approvals_required if board.decision == "approve" else 1
     for n, approver in enumerate(DEMO_APPROVERS[:deciding]):
         key = (state.id, gate.stage, gate.step, approver)

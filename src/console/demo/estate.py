@@ -47,8 +47,9 @@ def _sandboxed(vars_: dict[str, Any], root: Path) -> dict[str, Any]:
     }
 
 
-async def start_estate(source: Path, work: Path) -> Estate:
-    """Serve every host of an inventory file and write the demo's copy of it into `work`."""
+async def start_estate(source: Path, work: Path, hooks: str | None = None) -> Estate:
+    """Serve every host of an inventory file and write the demo's copy of it into `work`
+    (its webhooks sent to the demo's receiver at `hooks`; without one, nowhere)."""
     source = source.resolve()  # its folder is linked from elsewhere: a relative one would dangle
     data = tomllib.loads(source.read_text())
     client_key = new_client_key(work / "demo_key")
@@ -75,6 +76,7 @@ async def start_estate(source: Path, work: Path) -> Estate:
         "name": data["inventory"]["name"] + " (demo)",
     }
     _demo_operators(data)
+    _local_webhooks(data, hooks)
     _link_local_files(source.parent, work)
     target = work / "inventory.toml"
     target.write_text(tomli_w.dumps(_host_paths(data, hosts)))
@@ -94,6 +96,21 @@ def _demo_operators(data: dict[str, Any]) -> None:
     operators.setdefault(current_operator(), {"roles": ["ops"]})
     for name in DEMO_APPROVERS:
         operators[name] = {"roles": ["change-board"]}
+
+
+def _local_webhooks(data: dict[str, Any], hooks: str | None) -> None:
+    """The sample's webhooks go to the demo's receiver, each under its own path; targets it
+    cannot receive (mail, commands) are left out, as are all of them without a receiver."""
+    targets = data.pop("notify", {})
+    if hooks is None:
+        return
+    data["notify"] = {
+        name: {**target, "webhook": f"{hooks}/{name}", "attempts": 2, "timeout": "3s"}
+        for name, target in targets.items()
+        if "webhook" in target
+    }
+    for target in data["notify"].values():
+        target.pop("token", None)  # the demo has no secrets to send
 
 
 def _host_paths(data: dict[str, Any], hosts: dict[str, DemoHost]) -> dict[str, Any]:

@@ -16,11 +16,26 @@ if TYPE_CHECKING:
 
 
 def _gate_hint(state: RunState, event: ev.GateOpened) -> str:
+    where = f"⏸ waiting at gate '{printable(event.step)}': {printable(event.message)} — "
+    if not event.approvals_required:
+        return where + "no approvals are needed here: its checks decide it"
+    checks = f" once its {event.checks} check(s) pass" if event.checks else ""
     return (
-        f"⏸ waiting at gate '{printable(event.step)}': {printable(event.message)} — "
-        f"needs {event.approvals_required} approval(s); "
+        where + f"needs {event.approvals_required} approval(s){checks}; "
         f"run `opsconsole approve {state.id}` (or `reject`) from another terminal"
     )
+
+
+def _checked(event: ev.GateChecked) -> str:
+    """A round of a gate's checks, in a line: passed, or what failed where."""
+    if event.passed:
+        return f"✓ gate '{printable(event.step)}': {len(event.results)} check(s) passed"
+    failed = "; ".join(
+        f"{printable(str(r.get('check')))} on {r.get('where')}: {printable(str(r.get('detail')))}"
+        for r in event.results
+        if not r.get("ok")
+    )
+    return f"✗ gate '{printable(event.step)}': checks failed ({failed}); `opsconsole recheck {event.run_id}` runs them again"
 
 
 class PlainProgress:
@@ -46,6 +61,8 @@ class PlainProgress:
             return f"── stage {printable(event.stage)}"
         if isinstance(event, ev.GateOpened):
             return _gate_hint(self.state, event)
+        if isinstance(event, ev.GateChecked):
+            return _checked(event)
         if isinstance(event, ev.GateClosed):
             return f"gate '{printable(event.step)}' {event.outcome}"
         if isinstance(event, ev.RollbackStarted):
@@ -101,6 +118,8 @@ class RichProgress:
                 self.console.print(Text(PlainProgress(self.state)._line(event) or ""))
         elif isinstance(event, ev.GateOpened):
             self.console.print(Text(_gate_hint(self.state, event)))
+        elif isinstance(event, ev.GateChecked):
+            self.console.print(Text(_checked(event)))
         elif isinstance(event, ev.RunFinished | ev.RollbackStarted):
             self.console.print(Text(PlainProgress(self.state)._line(event) or ""))
 

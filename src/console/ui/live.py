@@ -140,7 +140,12 @@ class Live:
 
         for stored in events:
             event = stored.event
-            if isinstance(event, ev.GateDecided) and event.actor != self._app.operator:
+            if isinstance(event, ev.GateDecided) and event.automatic:
+                self._app.notify(
+                    f"gate '{event.step}' of run {event.run_id} passed on its checks",
+                    title="Gate decision",
+                )
+            elif isinstance(event, ev.GateDecided) and event.actor != self._app.operator:
                 verb = "approved" if event.decision == "approve" else "rejected"
                 self._app.notify(
                     f"{event.actor} {verb} gate '{event.step}' of run {event.run_id}",
