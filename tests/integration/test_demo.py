@@ -237,3 +237,17 @@ def test_a_history_stopped_part_way_leaves_the_store_as_it_was(tmp_path) -> None
     assert made == 0
     with open_store(tmp_path / "demo.db") as store:
         assert not store.runs() and store.audit_head()[0] == 0
+
+
+def test_a_new_server_is_provisioned_hardened_and_given_the_ehr_release_one_run_after_another() -> (
+    None
+):
+    """The sample's chain: provision-server, then harden-baseline, then deploy-ehr-web, each a
+    run of its own launched by the one before when it succeeds; the demo waits for them all."""
+    result = _demo("provision-server", "-p", "team=ehr", "--env", "staging")
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    said = [line for line in out.splitlines() if line.startswith("demo: then ")]
+    assert [line.split()[2] for line in said] == ["harden-baseline", "deploy-ehr-web"]
+    assert out.count(") succeeded\n") == 2  # both followers' runs
+    assert "deploy-ehr-web 4.2.0 in staging succeeded" in out  # its notification, too

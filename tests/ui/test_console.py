@@ -59,7 +59,7 @@ async def test_home_lists_pipelines_and_runs_from_the_store(console_app, tmp_pat
             "20261117-090000-aaaa",
         ]
         pipelines = app.query_one("#pipelines", DataTable)
-        assert pipelines.row_count == 5
+        assert pipelines.row_count == 6
         assert str(pipelines.get_cell("deploy-ehr-web", "last")) == "⏸ waiting"
         assert app.query_one(ConsoleHeader).pending == 1
 
@@ -354,7 +354,7 @@ async def test_the_first_frame_comes_before_the_configuration(tmp_path: Path) ->
             pilot, lambda: any("still loading" in str(n.message) for n in app._notifications)
         )
         release.set()
-        await _settle(pilot, lambda: app.query_one("#pipelines", DataTable).row_count == 5)
+        await _settle(pilot, lambda: app.query_one("#pipelines", DataTable).row_count == 6)
         assert "Mercy General" in str(app.query_one(ConsoleHeader).render())
 
     def broken():  # type: ignore[no-untyped-def]
@@ -466,7 +466,7 @@ async def test_the_home_cursors_stay_on_what_was_chosen_while_runs_arrive(
     async with app.run_test(size=SIZE) as pilot:
         runs = app.query_one("#runs", DataTable)
         pipelines = app.query_one("#pipelines", DataTable)
-        await _settle(pilot, lambda: runs.row_count == 3 and pipelines.row_count == 5)
+        await _settle(pilot, lambda: runs.row_count == 3 and pipelines.row_count == 6)
         await pilot.press("down", "down")  # the third pipeline
         chosen = pipelines.coordinate_to_cell_key(pipelines.cursor_coordinate).row_key.value
         await pilot.press("tab", "down")  # the second run

@@ -60,7 +60,7 @@ async def _screen_shows(app, pilot, kind: type) -> None:  # type: ignore[no-unty
 
 
 async def home(app, pilot) -> None:  # type: ignore[no-untyped-def]
-    assert app.query_one("#pipelines", DataTable).row_count == 5
+    assert app.query_one("#pipelines", DataTable).row_count == 6
 
 
 async def run_view(app, pilot) -> None:  # type: ignore[no-untyped-def]

@@ -168,7 +168,7 @@ def test_validate_command_prints_problems_and_exits_2(tmp_path: Path, capsys) ->
 def test_validate_accepts_the_sample(capsys) -> None:
     root = Path(__file__).resolve().parents[2]
     assert main(["validate", "--inventory", str(root / "sample_inventory.toml")]) == 0
-    assert "5 pipelines" in capsys.readouterr().out
+    assert "6 pipelines" in capsys.readouterr().out
 
 
 def test_missing_inventory_is_a_sentence(tmp_path: Path, capsys) -> None:

@@ -21,6 +21,7 @@ from console.settings import Settings
 if TYPE_CHECKING:
     from textual.app import App
 
+    from console.model.config import Config
     from console.paths import StoreAddress
 
 DEFAULT_PIPELINE = "deploy-ehr-web"
@@ -229,10 +230,36 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     shown = progress(sys.stdout.isatty() and not args.plain)
     try:
         status = await launch.launch_here(settings.store, planned, False, shown)
+        if not args.no_auto_approve:  # the board decides the followers' gates as well
+            board = asyncio.create_task(approve_gates(settings.store, config.inventory, None, True))
+        status = await _chain_ended(settings, config, planned.run_id, status)
     finally:
         if board:
             board.cancel()
     return EXIT_STATUS.get(status, 1)
+
+
+async def _chain_ended(settings: Settings, config: Config, run_id: str, status: str) -> str:
+    """Wait for the runs a run's success launched (its hosts live only as long as the demo),
+    saying how each ended; the last one's status."""
+    from console.ops.runs import read_state
+    from console.store import open_store
+
+    with open_store(settings.store) as store:
+        state = read_state(store, run_id)
+        then = len(config.pipelines[state.pipeline].pipeline.then)
+        while len(state.followers) + len(state.chain_stopped) < then:  # its runner says soon
+            await asyncio.sleep(0.25)
+            state = read_state(store, run_id)
+        for pipeline, why in state.chain_stopped:
+            print(f"demo: {pipeline} was not launched: {why}", flush=True)
+        for pipeline, follower in state.followers:
+            print(f"demo: then {pipeline} as run {follower} (a runner of its own)", flush=True)
+            while not (after := read_state(store, follower)).is_final:
+                await asyncio.sleep(0.25)
+            print(f"demo: run {follower} ({pipeline}) {after.status}", flush=True)
+            status = await _chain_ended(settings, config, follower, after.status)
+    return status
 
 
 COMMANDS = [("demo", "run the bundled sample on embedded SSH hosts", configure, demo)]
