@@ -243,3 +243,48 @@ def test_approvers_hear_before_a_gate_expires_and_when_the_run_ends_expired(
     assert [m["notice"] for m in said] == ["gate_expiring", "run_failed"]
     assert said[0]["gate"] == "change board" and said[1]["status"] == "expired"
     assert said[1]["headline"].endswith(f"ended expired (run {state_of(estate).id})")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_whoever_finds_a_runner_gone_tells_of_the_interruption(  # type: ignore[no-untyped-def]
+    tmp_path: Path, sshd: Sshd, hooks, request, kind: str
+) -> None:
+    import os
+    import signal
+
+    from tests.helpers import show_json
+
+    url, got = hooks
+    extra = f"""
+    [notify.board]
+    webhook = "{url}/ok"
+    on = ["run_interrupted"]
+    """
+    estate = write_estate(tmp_path, sshd, hosts=1, extra=extra)
+    estate.pipeline("gated", GATED)
+    if kind == "postgresql":
+        from dataclasses import replace
+
+        estate = replace(estate, store=request.getfixturevalue("team_store"))
+    assert run_cli(estate, "run", "gated", "-p", "version=7.3.0", "--detach") == 0
+    run_id = state_of(estate).id
+    wait_for(lambda: state_of(estate).status == "waiting", what="the gate to open")
+    os.kill(state_of(estate).runner_pid or 0, signal.SIGKILL)
+    wait_for(lambda: show_json(estate, run_id)["status"] == "interrupted", 30, "interrupted")
+    assert not got  # seen is not recorded: nobody tells of it yet
+    from console.ops.runs import record_lost_runner
+
+    with open_store(estate.store) as store:  # what a console watching the run does
+        record_lost_runner(store, run_id)
+    wait_for(lambda: bool(got), 30, "the interruption's notification")
+    said = json.loads(got[0]["body"])
+    assert said["notice"] == "run_interrupted" and said["run_id"] == run_id
+    assert said[
+        "headline"
+    ] == f"gated 7.2.0 in test was cut off (its runner is gone) (run {run_id})".replace(
+        "7.2.0", "7.3.0"
+    )
+    wait_for(lambda: _final(estate, run_id) == 1, 30, "the try's record")
+    with open_store(estate.store) as store:
+        record = next(r for r in store.audit_records() if r.action == "notice_sent")
+    assert record.details["target"] == "board" and record.details["notice"] == "run_interrupted"

@@ -702,3 +702,53 @@ def test_only_the_runner_records_a_decision_said_to_be_the_checks(
         found = check_trail(store, None)
     assert kinds[-2:] == ["checks_requested", "gate_decided"]
     assert found.verdict.intact and not found.unrecorded
+
+
+def test_others_record_a_notification_only_of_a_recorded_interruption(
+    shared: tuple[str, str], pg_cluster: Cluster
+) -> None:
+    """A co-operator may not write notifications into another's run, except the telling of
+    its interruption once that is recorded (its runner is gone: whoever found it tells)."""
+    _, name = shared
+
+    def notice(which: str) -> str:
+        data = {
+            "target": "board",
+            "notice": which,
+            "attempt": 1,
+            "sent": True,
+            "detail": "HTTP 200",
+            "final": True,
+        }
+        event = {"run_id": "r1", "at": 1, "kind": "notice_attempted", "version": 1, "data": data}
+        details = {
+            "target": "board",
+            "notice": which,
+            "attempt": 1,
+            "detail": "HTTP 200",
+            "final": True,
+        }
+        entry = {
+            "at": "2026-12-01T00:00:00.000000Z",
+            "action": "notice_sent",
+            "subject": "r1",
+            "details": canonical(details).decode(),
+        }
+        return (
+            f"SELECT opsconsole.append_events('r1', NULL, '{json.dumps([event])}'::jsonb, "
+            f"'{json.dumps([entry])}'::jsonb)"
+        )
+
+    early = pg_cluster.psql(SECOND_ACCOUNT, name, notice("run_interrupted"))
+    assert (
+        early.returncode != 0
+        and "only the runner of run r1 records its notifications" in early.stderr
+    )
+    with open_store(shared[0]) as store:
+        store.append(
+            [ev.RunInterrupted(run_id="r1", at=time.time(), pid=1, node="elsewhere", unknown=[])]
+        )
+    other = pg_cluster.psql(SECOND_ACCOUNT, name, notice("run_succeeded"))
+    assert other.returncode != 0
+    told = pg_cluster.psql(SECOND_ACCOUNT, name, notice("run_interrupted"))
+    assert told.returncode == 0, told.stderr

@@ -44,6 +44,7 @@ def commands() -> list[Command]:
         "policy",
         "demo",
         "_runner",
+        "_tell_interrupted",
     ]
     return [found[name] for name in order]
 

@@ -195,6 +195,19 @@ def cancel(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def configure_teller(p: argparse.ArgumentParser) -> None:
+    """The run whose interruption to tell of."""
+    p.add_argument("run_id")
+
+
+def teller(args: argparse.Namespace, settings: Settings) -> int:
+    """Tell the people who asked to hear that a run was cut off (a process of its own)."""
+    from console.ops.interrupted import tell_interrupted
+
+    tell_interrupted(settings.store, args.run_id)
+    return 0
+
+
 def configure_runner(p: argparse.ArgumentParser) -> None:
     """The run a detached runner executes."""
     p.add_argument("run_id")
@@ -221,4 +234,5 @@ COMMANDS = [
     ("resume", "go on with an interrupted run from its unfinished steps", configure_resume, resume),
     ("cancel", "ask a run to stop", configure_cancel, cancel),
     ("_runner", argparse.SUPPRESS, configure_runner, runner),
+    ("_tell_interrupted", argparse.SUPPRESS, configure_teller, teller),
 ]

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from console import events as ev
 from console import secrets
 from console.errors import UsageError
+from console.model.config import Config
 from console.model.inventory import NotifyTarget
 from console.notify.deliver import NotSent, deliver
 from console.notify.message import Notice, masked
-
-if TYPE_CHECKING:
-    from console.engine.runner import Engine
 
 BACKOFF = 1.0
 """Seconds before the second try; each wait after is twice the one before."""
@@ -24,20 +23,33 @@ DRAIN = 60.0
 """How long a runner whose run has ended still tries the notifications under way."""
 
 
-class Notifier:
-    """The run's notifications under way."""
+@dataclass(frozen=True)
+class About:
+    """The run a notification is about, as the sender knows it."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    config: Config
+    run_id: str
+    pipeline: str
+    environments: list[str]
+    operator: str
+    release: str | None
+
+
+class Notifier:
+    """A run's notifications under way: sent by its runner, or (its interruption) by
+    whoever found the runner gone; each try recorded through `emit`."""
+
+    def __init__(self, about: Callable[[], About], emit: Callable[[ev.Event], None]) -> None:
+        self._about, self._emit = about, emit
         self._tasks: set[asyncio.Task[None]] = set()
 
     def subscribed(self, notice: str) -> list[tuple[str, NotifyTarget]]:
         """The targets that hear about this notice in the run's environments."""
-        plan = self._engine.plan
-        envs = set(plan.environments())
+        about = self._about()
+        envs = set(about.environments)
         return [
             (name, target)
-            for name, target in plan.config.inventory.notify.items()
+            for name, target in about.config.inventory.notify.items()
             if notice in target.on and (not target.environments or envs & set(target.environments))
         ]
 
@@ -53,18 +65,17 @@ class Notifier:
             task.add_done_callback(self._tasks.discard)
 
     def _message(self, notice: str, gate: tuple[str, str, int] | None, status: str) -> Notice:
-        plan = self._engine.plan
-        launched = self._engine.state.launched
+        about = self._about()
         step, words, approvals = gate or ("", "", 0)
-        patterns = plan.config.inventory.redact
+        patterns = about.config.inventory.redact
         waiting = f"{masked(words, patterns)} ({approvals} approval(s))" if gate else ""
         return Notice(
             notice,
-            plan.run_id,
-            plan.pipeline.name,
-            plan.environments(),
-            launched.release if launched else None,
-            plan.operator,
+            about.run_id,
+            about.pipeline,
+            about.environments,
+            about.release,
+            about.operator,
             waiting,
             step,
             status,
@@ -99,7 +110,7 @@ class Notifier:
 
     def _credentials(self, target: NotifyTarget) -> dict[str, str]:
         """The secrets a target logs in with, read from their sources now."""
-        config = self._engine.plan.config
+        config = self._about().config
         names = [target.token, target.email.password if target.email else None]
         return {
             n: secrets.resolve(n, config.inventory.secrets[n], config.base_dir) for n in names if n
@@ -108,9 +119,9 @@ class Notifier:
     def _record(
         self, name: str, message: Notice, attempt: int, sent: bool, detail: str, final: bool
     ) -> None:
-        self._engine.emit(
+        self._emit(
             ev.NoticeAttempted(
-                run_id=self._engine.plan.run_id,
+                run_id=message.run_id,
                 at=time.time(),
                 target=name,
                 notice=message.notice,

@@ -16,7 +16,7 @@ from console import events as ev
 from console import secrets
 from console.engine.files import FileBook, RunFiles, file_sha256, latest_files, short
 from console.engine.gates import GateWatcher
-from console.engine.notices import Notifier
+from console.engine.notices import About, Notifier
 from console.engine.outputs import StepOutputs
 from console.engine.plan import RunPlan
 from console.engine.steps import Outcome, StepContext, execute
@@ -63,7 +63,21 @@ class Engine:
         self._secrets: dict[str, str] = {}
         self._book = FileBook(plan.files)
         self._outputs = StepOutputs(plan.run_id, self.emit, plan.config.inventory.redact)
-        self.notices = Notifier(self)
+        self.notices = Notifier(self._about, self.emit)
+
+    def _about(self) -> About:
+        """The run, for its notifications (the plan as it is now: a gate may adopt another)."""
+        launched = self.state.launched
+        plan = self.plan
+        release = launched.release if launched else None
+        return About(
+            plan.config,
+            plan.run_id,
+            plan.pipeline.name,
+            plan.environments(),
+            plan.operator,
+            release,
+        )
 
     def _key_accepted(self, host: str, fingerprint: str, known_hosts: Path) -> None:
         """A new host key was trusted because the operator asked for it: the audit trail says so."""

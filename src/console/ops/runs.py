@@ -59,6 +59,9 @@ def record_lost_runner(store: Store, ref: str) -> RunState:
     if lost is not None:
         store.append([lost])
         fold([lost], state)
+        from console.ops.runner import spawn_teller
+
+        spawn_teller(store.location, state.id)  # the people who asked to hear of it
     return state
 
 

@@ -39,6 +39,9 @@ OTHERS_RECORD = (
 OTHERS_MAY_6 = f"{OTHERS_MAY}, 'checks_requested'"
 """From schema 6 on: others may also ask a gate's runner to run its checks again."""
 OTHERS_RECORD_6 = f"{OTHERS_RECORD}, 'checks_requested'"
+OTHERS_MAY_7 = f"{OTHERS_MAY_6}, 'notice_attempted'"
+"""From schema 7 on: whoever finds a runner gone also tells of the run's interruption."""
+OTHERS_RECORD_7 = f"{OTHERS_RECORD_6}, 'notice_sent', 'notice_failed'"
 
 LIFELINE = "'run_interrupted', 'run_resumed'"
 """The events that say a run's runner is gone (or replaced): the database takes them only while
@@ -933,6 +936,140 @@ MIGRATIONS.append(
     """
 )
 
+MIGRATIONS.append(
+    f"""
+    -- Why a notification's try cannot be recorded (NULL when it may): the run's runner records
+    -- its own; anyone else only the telling of the run's interruption, once it is recorded
+    -- (its runner is gone, so whoever found it so tells the people who asked to hear).
+    CREATE FUNCTION {SCHEMA}.notice_problem(p_run text, p_data jsonb) RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog, {SCHEMA}, pg_temp AS $$
+        SELECT CASE
+            WHEN EXISTS (SELECT 1 FROM {SCHEMA}.runs WHERE id = p_run AND actor = session_user)
+              OR EXISTS (SELECT 1 FROM {SCHEMA}.events WHERE run_id = p_run
+                         AND kind = 'run_resumed' AND actor = session_user) THEN NULL
+            WHEN p_data->>'notice' = 'run_interrupted'
+              AND EXISTS (SELECT 1 FROM {SCHEMA}.events WHERE run_id = p_run
+                          AND kind = 'run_interrupted') THEN NULL
+            ELSE format('only the runner of run %s records its notifications; others only '
+                        'the telling of its interruption, once it is recorded', p_run)
+        END
+    $$;
+
+    -- (The functions whole again: schema 6's text stays as it was released.)
+    CREATE OR REPLACE FUNCTION {SCHEMA}.put_events(p_events jsonb) RETURNS void
+    LANGUAGE plpgsql SET search_path = pg_catalog, {SCHEMA}, pg_temp AS $$
+    DECLARE
+        ask jsonb;
+    BEGIN
+        IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_events) x
+                   WHERE NOT EXISTS (SELECT 1 FROM {SCHEMA}.runs r WHERE r.id = x->>'run_id')) THEN
+            RAISE EXCEPTION 'events may be appended only to runs in the store'
+                USING ERRCODE = 'foreign_key_violation';
+        END IF;
+        IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_events) x
+                   WHERE x->>'kind' NOT IN ({OTHERS_MAY_7})
+                     AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.runs r
+                                     WHERE r.id = x->>'run_id' AND r.actor = session_user)
+                     AND NOT EXISTS (SELECT 1 FROM {SCHEMA}.events v
+                                     WHERE v.run_id = x->>'run_id' AND v.kind = 'run_resumed'
+                                       AND v.actor = session_user)) THEN
+            RAISE EXCEPTION 'only whoever launched or resumed a run may append what its runner '
+                'records; others may decide its gates, ask it to cancel, or find its runner gone'
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        FOR ask IN SELECT v FROM jsonb_array_elements(p_events) v
+                 WHERE v->>'kind' IN ({OTHERS_MAY_7}) LOOP
+            IF ask->>'kind' IN ({LIFELINE})
+               AND NOT pg_try_advisory_xact_lock({RUNNER_LOCK}, hashtext(ask->>'run_id')) THEN
+                RAISE EXCEPTION 'the runner of run % is alive (its session holds the run''s '
+                    'lock), so the run can be neither found gone nor resumed', ask->>'run_id'
+                    USING ERRCODE = 'insufficient_privilege';
+            END IF;
+            PERFORM {SCHEMA}.refuse_if(CASE ask->>'kind'
+                WHEN 'gate_decided' THEN
+                    CASE WHEN coalesce((ask->'data'->>'automatic')::boolean, false)
+                         THEN {SCHEMA}.automatic_problem(ask->>'run_id')
+                         ELSE {SCHEMA}.decision_problem(ask->>'run_id', ask->'data'->>'decision')
+                    END
+                WHEN 'notice_attempted' THEN {SCHEMA}.notice_problem(ask->>'run_id', ask->'data')
+                WHEN 'checks_requested' THEN
+                    CASE WHEN {SCHEMA}.decision_problem(ask->>'run_id', 'reject') IS NOT NULL
+                         THEN {SCHEMA}.launch_problem({SCHEMA}.run_environments(ask->>'run_id'))
+                    END
+                WHEN 'run_interrupted' THEN NULL
+                ELSE {SCHEMA}.launch_problem({SCHEMA}.run_environments(ask->>'run_id'))
+            END);
+        END LOOP;
+        -- whoever the client says acted, the database says who did
+        INSERT INTO {SCHEMA}.events (run_id, at, kind, version, host, stage, step, data, blob)
+        SELECT e->>'run_id', (e->>'at')::double precision, e->>'kind', (e->>'version')::integer,
+               e->>'host', e->>'stage', e->>'step',
+               CASE WHEN e->>'kind' = 'output' THEN e->>'data'
+                    ELSE (e->'data'
+                          || CASE WHEN e->'data' ? 'actor'
+                                  THEN jsonb_build_object('actor', session_user::text)
+                                  ELSE '{{}}'::jsonb END
+                          || CASE WHEN e->'data' ? 'operator'
+                                  THEN jsonb_build_object('operator', session_user::text)
+                                  ELSE '{{}}'::jsonb END)::text
+               END,
+               decode(e->>'blob', 'base64')
+        FROM jsonb_array_elements(p_events) WITH ORDINALITY AS batch(e, n)
+        ORDER BY n;  -- ids in the batch's order
+    END $$;
+
+    -- (The function whole again.) What others append, and a launch, must come with its audit record: the record the
+    -- client sends (the database numbers, attributes and chains it) for each such event, with
+    -- the action and subject console.audit gives it, and a decision's reason and ticket.
+    CREATE OR REPLACE FUNCTION {SCHEMA}.unrecorded(p_events jsonb, p_entries jsonb) RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog, {SCHEMA}, pg_temp AS $$
+        SELECT format('%s in run %s must come with its audit record', e->>'kind', e->>'run_id')
+        FROM jsonb_array_elements(p_events) e
+        WHERE e->>'kind' IN ({OTHERS_MAY_7}, 'run_launched')
+          AND NOT EXISTS (
+              SELECT 1 FROM jsonb_array_elements(coalesce(p_entries, '[]'::jsonb)) a
+              WHERE a->>'action' = CASE e->>'kind'
+                      WHEN 'gate_decided' THEN CASE e->'data'->>'decision'
+                          WHEN 'approve' THEN 'gate_approved' ELSE 'gate_rejected' END
+                      WHEN 'notice_attempted' THEN CASE WHEN (e->'data'->>'sent')::boolean
+                          THEN 'notice_sent' ELSE 'notice_failed' END
+                      ELSE e->>'kind' END
+                AND a->>'subject' = e->>'run_id'
+                    || CASE WHEN e->>'kind' IN ('gate_decided', 'checks_requested')
+                            THEN '/' || (e->>'step') ELSE '' END
+                AND (e->>'kind' <> 'gate_decided'
+                     OR ((a->>'details')::jsonb->>'reason' IS NOT DISTINCT FROM e->'data'->>'reason'
+                         AND (a->>'details')::jsonb->>'ticket'
+                             IS NOT DISTINCT FROM e->'data'->>'ticket')))
+        LIMIT 1
+    $$;
+
+    -- (The function whole again.) Notifications others send are dated by the server too.
+    CREATE OR REPLACE FUNCTION {SCHEMA}.append_events(
+        p_run text, p_if_newest bigint, p_events jsonb, p_entries jsonb
+    ) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {SCHEMA}, pg_temp AS $$
+    DECLARE
+        stamp timestamptz := date_trunc('microseconds', clock_timestamp());
+    BEGIN
+        p_events := {SCHEMA}.stamped(p_events, 'kind', ARRAY[{OTHERS_MAY_7}],
+                                      to_jsonb(extract(epoch FROM stamp)::double precision));
+        p_entries := {SCHEMA}.stamped(p_entries, 'action', ARRAY[{OTHERS_RECORD_7}],
+            to_jsonb(to_char(stamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')));
+        PERFORM {SCHEMA}.refuse_if({SCHEMA}.unrecorded(p_events, p_entries));
+        PERFORM pg_advisory_xact_lock({WRITE_LOCK});
+        IF p_if_newest IS NOT NULL AND p_if_newest <> (
+            SELECT coalesce(max(id), 0) FROM {SCHEMA}.events WHERE run_id = p_run
+        ) THEN
+            RAISE EXCEPTION 'run % changed since it was read', p_run USING ERRCODE = '{RUN_CHANGED}';
+        END IF;
+        PERFORM {SCHEMA}.put_events(p_events);
+        PERFORM {SCHEMA}.chain(p_entries);
+    END $$;
+
+    """
+)
+
 GRANTS: list[str] = [
     f"""
     REVOKE ALL ON SCHEMA {SCHEMA} FROM PUBLIC;
@@ -959,6 +1096,7 @@ GRANTS: list[str] = [
     """,
     "",  # promotion_problem is create_run's; create_run keeps its grant
     "",  # automatic_problem is put_events'; the functions replaced keep their grants
+    "",  # notice_problem is put_events'; the functions replaced keep their grants
 ]
 """What operators may do with each migration's objects (all else revoked): granted again by
 every `store init`, up to the schema it leaves."""
