@@ -94,3 +94,35 @@ def test_host_belongs_to_recordings_only(tmp_path: Path, capsys) -> None:  # typ
     args = ["export", RUN, "--format", "md", "--host", "h1", "--store", str(path)]
     assert main(args) == 2
     assert "use it with --format cast" in capsys.readouterr().err
+
+
+def test_the_report_names_the_run_that_let_it_in_and_what_followed(tmp_path: Path) -> None:
+    from console import events as ev
+    from console.ops.runs import read_state
+    from console.render.report import markdown
+
+    store = seed.estate(tmp_path / "store.db")
+    met = {"environment": "staging", "run": "20261117-090000-aaaa", "same": {"version": "4.2.0"}}
+    seed.launch(
+        store,
+        "20261117-120000-prod",
+        seed.T0 + 7210,
+        env="prod",
+        promotion={"prod": {**met, "succeeded_at": seed.T0 + 30}},
+        follows="20261117-090000-aaaa",
+    )
+    store.append(
+        [
+            ev.FollowerRefused(
+                run_id="20261117-120000-prod",
+                at=seed.T0 + 7300,
+                pipeline="tell",
+                reason="param 'who' is required",
+            )
+        ]
+    )
+    text = markdown(read_state(store, "20261117-120000-prod"))
+    said = "- **Promoted:** prod: staging run 20261117-090000-aaaa succeeded first \\(version=4.2.0"
+    assert said in text  # Markdown's brackets escaped
+    assert "- **Follows:** run 20261117-090000-aaaa" in text
+    assert "- **Then:** tell: not launched — param 'who' is required" in text

@@ -46,6 +46,8 @@ class Section:
 
 def facts(state: RunState) -> list[tuple[str, str]]:
     """The run at a glance: outcome, who, when, what with."""
+    from console.render.show import chain_said, promotion_said
+
     outcome = f"{STATUS_MARK.get(state.status, '?')} {state.status}"
     return [
         ("Outcome", f"{outcome} — {state.message}" if state.message else outcome),
@@ -53,6 +55,8 @@ def facts(state: RunState) -> list[tuple[str, str]]:
         ("Launched by", state.operator),
         ("Environments", ", ".join(state.environments) or "-"),
         ("Params", ", ".join(f"{k}={v}" for k, v in state.params.items()) or "none"),
+        *(("Promoted", said) for said in promotion_said(state)),  # the run that let it in
+        *((line.split()[0].capitalize(), line.split(None, 1)[1]) for line in chain_said(state)),
         ("Targets", f"{len(state.targets)} hosts: {', '.join(state.targets)}"),
         ("Created", iso(state.created_at) or "-"),
         ("Finished", iso(state.finished_at) or "-"),
