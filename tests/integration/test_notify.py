@@ -272,10 +272,11 @@ def test_whoever_finds_a_runner_gone_tells_of_the_interruption(  # type: ignore[
     os.kill(state_of(estate).runner_pid or 0, signal.SIGKILL)
     wait_for(lambda: show_json(estate, run_id)["status"] == "interrupted", 30, "interrupted")
     assert not got  # seen is not recorded: nobody tells of it yet
+    from console.ops.interrupted import spawn_teller
     from console.ops.runs import record_lost_runner
 
     with open_store(estate.store) as store:  # what a console watching the run does
-        record_lost_runner(store, run_id)
+        record_lost_runner(store, run_id, spawn_teller)
     wait_for(lambda: bool(got), 30, "the interruption's notification")
     said = json.loads(got[0]["body"])
     assert said["notice"] == "run_interrupted" and said["run_id"] == run_id

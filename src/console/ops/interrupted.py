@@ -5,6 +5,10 @@ console or a command, does not wait on them), each try an event of the run."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import subprocess
+import sys
+import threading
 
 from console.paths import StoreAddress
 from console.store import open_store
@@ -43,3 +47,25 @@ def tell_interrupted(where: StoreAddress, run_id: str) -> int:
         return count
 
     return asyncio.run(tell())
+
+
+def spawn_teller(where: StoreAddress, run_id: str) -> None:
+    """Start the process that tells of a run's interruption, detached from this one; where no
+    process may be started (the interpreter is not this account's to run), a thread here."""
+    try:
+        subprocess.Popen(
+            [sys.executable, "-m", "console", "_tell_interrupted", run_id, "--store", str(where)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError:
+        threading.Thread(target=_tell_here, args=(where, run_id), daemon=True).start()
+
+
+def _tell_here(where: StoreAddress, run_id: str) -> None:
+    """Tell of an interruption in this process, as far as it gets before it ends; the tries it
+    makes are on the run, and one it cannot make leaves nothing half-done."""
+    with contextlib.suppress(Exception):  # the recording it follows has been done already
+        tell_interrupted(where, run_id)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from console import events as ev
 from console.errors import RunChanged, WrongState
+from console.ops.interrupted import spawn_teller
 from console.ops.rights import authorize
 from console.ops.runs import (
     NON_OUTPUT,
@@ -101,7 +102,7 @@ def prepare(store: Store, config: Config, actor: str, ref: str) -> Resumable:
     runner's loss recorded first, if nobody has yet); refused in words otherwise."""
     from console.engine.plan import plan_as_launched
 
-    state = record_lost_runner(store, ref)
+    state = record_lost_runner(store, ref, spawn_teller)
     seen = store.newest_id(state.id)
     state = stored_state(store, state.id)  # reflects at least every event up to `seen`
     authorize(store, config.inventory, actor, "resume", state)

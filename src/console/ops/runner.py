@@ -250,14 +250,3 @@ def lower_autogroup(nice: int) -> None:
             time.sleep(0.11)
         except OSError:
             return
-
-
-def spawn_teller(where: StoreAddress, run_id: str) -> None:
-    """Start the process that tells of a run's interruption, detached from this one."""
-    subprocess.Popen(
-        [sys.executable, "-m", "console", "_tell_interrupted", run_id, "--store", str(where)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )

@@ -8,10 +8,12 @@ import os
 import re
 import socket
 import time
+from collections.abc import Callable
 
 from console import events as ev
 from console.durations import parse_duration, utc_moment
 from console.errors import UsageError
+from console.paths import StoreAddress
 from console.state import Cell, RunState, fold
 from console.store import Store
 
@@ -51,17 +53,18 @@ def observed(state: RunState, alive: bool | None = None) -> RunState:
     return fold([lost], copy.deepcopy(state))
 
 
-def record_lost_runner(store: Store, ref: str) -> RunState:
+def record_lost_runner(
+    store: Store, ref: str, recorded: Callable[[StoreAddress, str], None] | None = None
+) -> RunState:
     """Record that a run's runner is gone, once, naming the steps it was running (their
-    outcome is unknown); the run's state after it."""
+    outcome is unknown), then call `recorded` (who tells of it); the run's state after it."""
     state = stored_state(store, ref)
     lost = lost_runner(state, _alive_by_store(store, state))
     if lost is not None:
         store.append([lost])
         fold([lost], state)
-        from console.ops.runner import spawn_teller
-
-        spawn_teller(store.location, state.id)  # the people who asked to hear of it
+        if recorded is not None:
+            recorded(store.location, state.id)
     return state
 
 

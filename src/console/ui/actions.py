@@ -258,12 +258,13 @@ class Actions:
         self._in_thread(lambda: self._record_lost(run_ids))
 
     def _record_lost(self, run_ids: list[str]) -> None:
+        from console.ops.interrupted import spawn_teller
         from console.ops.runs import record_lost_runner
         from console.store import open_store
 
         with open_store(self._app.store_path) as store:
             for run_id in run_ids:
-                record_lost_runner(store, run_id)  # the store feed brings the record back
+                record_lost_runner(store, run_id, spawn_teller)  # the feed brings it back
 
     def preview_rerun(
         self, state: RunState, failed_only: bool, confirm: Callable[[RerunPreview], None]
