@@ -408,10 +408,7 @@ class OpsConsoleApp(App[None]):
 
     def _gate_has_checks(self) -> bool:
         """Whether the gate under the gates pane's cursor has checks to run again."""
-        from console.ui.screens.panes import GatesPane
-
-        gates = self.mounted(GatesPane)
-        chosen = gates.selected() if gates is not None else None
+        chosen = self._gate_under_cursor()
         state = self.runs.get(chosen[0]) if chosen else None
         gate = state.gates.get((chosen[1], chosen[2])) if state and chosen else None
         return gate is not None and gate.has_checks
@@ -448,29 +445,32 @@ class OpsConsoleApp(App[None]):
     def action_decide(self, decision: str) -> None:
         """Approve or reject the gate under the cursor on the gates pane."""
         from console.events import as_decision
-        from console.ui.screens.panes import GatesPane
 
-        gates = self.mounted(GatesPane)
-        chosen = gates.selected() if gates is not None else None
-        if self._still_loading():
-            return
-        if chosen is None:
-            self.notify("No gate is waiting for a decision.", severity="warning")
-            return
-        self.actions.ask_decision(as_decision(decision), *chosen)
+        chosen = self._gate_to_act_on()
+        if chosen is not None:
+            self.actions.ask_decision(as_decision(decision), *chosen)
 
     def action_recheck(self) -> None:
         """Ask the runner of the gate under the cursor to run its checks again."""
+        chosen = self._gate_to_act_on()
+        if chosen is not None:
+            self.actions.recheck(chosen[0], chosen[2])
+
+    def _gate_to_act_on(self) -> tuple[str, str, str] | None:
+        """The (run, stage, step) under the gates pane's cursor, once the console has loaded;
+        None (said, when there is no gate) otherwise."""
+        if self._still_loading():
+            return None
+        chosen = self._gate_under_cursor()
+        if chosen is None:
+            self.notify("No gate is waiting for a decision.", severity="warning")
+        return chosen
+
+    def _gate_under_cursor(self) -> tuple[str, str, str] | None:
         from console.ui.screens.panes import GatesPane
 
         gates = self.mounted(GatesPane)
-        chosen = gates.selected() if gates is not None else None
-        if self._still_loading():
-            return
-        if chosen is None:
-            self.notify("No gate is waiting for a decision.", severity="warning")
-            return
-        self.actions.recheck(chosen[0], chosen[2])
+        return gates.selected() if gates is not None else None
 
     def action_cancel_run(self) -> None:
         """Ask the open run to stop."""
