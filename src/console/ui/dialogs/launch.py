@@ -233,6 +233,8 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
         shown = self.query_one("#promotion", Static)
         shown.update("\n".join(lines))
         shown.set_class(bool(unmet), "error")
+        if lines:  # below the fields on a small terminal: brought into view
+            self.call_after_refresh(shown.scroll_visible, animate=False)
 
     def on_input_submitted(self) -> None:
         self._launch()
@@ -250,7 +252,9 @@ class LaunchDialog(ModalScreen[LaunchRequest | None]):
             return
         unmet = self._unmet.get(_promoted_by(self.plan))
         if unmet:
-            self.query_one("#error", Label).update(printable(unmet))
+            error = self.query_one("#error", Label)
+            error.update(printable(unmet))
+            self.call_after_refresh(error.scroll_visible, animate=False)
             return
         protected = typed_confirmation(self.config.inventory, self.plan.environments())
         if protected and self.query_one("#confirm", Input).value.strip() != protected:
