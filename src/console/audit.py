@@ -193,6 +193,10 @@ def _describe(event: ev.Event) -> tuple[str, str, dict[str, Any]] | None:
         details = {"target": event.target, "notice": event.notice, "attempt": event.attempt}
         details |= {"detail": event.detail, "final": event.final}
         return ("notice_sent" if event.sent else "notice_failed"), run, details
+    if isinstance(event, ev.FileTransferred):
+        details = {"stage": event.stage, "source": event.source, "size": event.size}
+        details |= {"sha256": event.sha256, "destinations": event.destinations}
+        return "file_transferred", f"{run}/{event.step}", details
     if isinstance(event, ev.OutputRedacted):
         details = {"stage": event.stage, "step": event.step, "counts": event.counts}
         return "output_redacted", f"{run}/{event.host}", details

@@ -97,6 +97,11 @@ class TransferFailed(ConsoleError):
     place (a failed step, not an unreachable host)."""
 
 
+class TransferCut(TransferFailed):
+    """The connection carrying a file went away part-way: another attempt may go on from the
+    part the destination holds."""
+
+
 def explain(exc: ConsoleError) -> str:
     """What a person is told about an error they can fix: every problem of a configuration."""
     if isinstance(exc, ConfigError):

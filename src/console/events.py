@@ -201,6 +201,24 @@ class StepFinished(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class FileTransferred(Event):
+    """One read of a file sent to its destinations: where from, how large, its SHA-256 and how
+    each destination ended (never a byte of what it holds)."""
+
+    kind: ClassVar[str] = "file_transferred"
+    stage: str
+    step: str
+    source: str
+    """`host:path` for a file on a host, `bastion:path` for one here."""
+    size: int
+    sha256: str
+    """What the source and the runner agreed the file is; empty when it was never read."""
+    destinations: dict[str, dict[str, Any]]
+    """Per host (`bastion` for a download): `path`, `result` ("ok" or why not) and
+    `resumed_from` (bytes a part already held, verified)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class OutputRedacted(Event):
     """The inventory's patient-data patterns masked this many matches in a step's output."""
 
@@ -416,6 +434,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Output,
         StepFinished,
         OutputRedacted,
+        FileTransferred,
         GateOpened,
         GateDecided,
         GateChecked,

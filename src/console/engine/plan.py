@@ -19,6 +19,7 @@ from console.model.inventory import Inventory
 from console.model.params import resolve_params
 from console.model.pipeline import Pipeline, Step
 from console.model.problems import did_you_mean
+from console.model.templates import render
 from console.policy import automatic_problem, gate_policy, may_launch, one_environment
 
 
@@ -95,6 +96,7 @@ def plan_run(
         )
     hosts = in_environments(config, pipeline_name, hosts, environments)
     plan = RunPlan(run_id or new_run_id(), config, pf, params, hosts, operator, limit, repeats)
+    _check_transfer_sources(plan)
     refused = may_launch(inventory, plan.environments(), operator)
     if refused:
         raise LaunchRefused(refused)
@@ -104,6 +106,23 @@ def plan_run(
             if undecided:
                 raise UsageError(undecided)
     return plan
+
+
+def _check_transfer_sources(plan: RunPlan) -> None:
+    """Every transfer reads from one host of the run, named before anything is launched."""
+    inventory = plan.config.inventory
+    for stage in plan.pipeline.stages:
+        for step in [*stage.steps, *stage.on_failure]:
+            if step.transfer is None:
+                continue
+            for host in plan.step_hosts(step, plan.hosts):
+                values = resolve.template_values(inventory, host, plan.params)
+                named = render(step.transfer.source, values, None)
+                _, why = resolve.transfer_source(inventory, named, plan.hosts)
+                if why:
+                    raise UsageError(
+                        f"step '{step.name}' of stage '{stage.name}': {why}; nothing was launched"
+                    )
 
 
 def target_environments(inventory: Inventory, pipeline: Pipeline, hosts: list[str]) -> list[str]:

@@ -19,8 +19,10 @@ from console.engine.gates import GateWatcher
 from console.engine.notices import About, Notifier
 from console.engine.outputs import StepOutputs
 from console.engine.plan import RunPlan
+from console.engine.rendezvous import Rendezvous
 from console.engine.steps import Outcome, StepContext, execute
-from console.errors import UsageError
+from console.engine.transfers import Spot, Transfers
+from console.errors import TransferFailed, UsageError
 from console.model import resolve
 from console.model.config import Config
 from console.model.pipeline import Pipeline, Stage, Step
@@ -64,6 +66,10 @@ class Engine:
         self._book = FileBook(plan.files)
         self._outputs = StepOutputs(plan.run_id, self.emit, plan.config.inventory.redact)
         self.notices = Notifier(self._about, self.emit)
+        self._dropped: set[str] = set()
+        """Hosts that failed a stage: the run neither runs on them nor reads from them."""
+        masked = self._outputs.masked
+        self._transfers = Transfers(plan.run_id, self._pool, self.emit, masked, self._source_of)
 
     def _about(self) -> About:
         """The run, for its notifications (the plan as it is now: a gate may adopt another)."""
@@ -78,6 +84,23 @@ class Engine:
             plan.operator,
             release,
         )
+
+    def _source_of(self, named: str) -> HostTarget:
+        """The host a transfer reads from, which must be one of the run's, still in it."""
+        host, why = resolve.transfer_source(self.plan.config.inventory, named, self.plan.hosts)
+        if why:
+            raise TransferFailed(f"{why}; nothing was sent")
+        if host in self._dropped:
+            raise TransferFailed(
+                f"the transfer's source {host} failed earlier in this run; nothing was sent"
+            )
+        return self._target(host)
+
+    def _target(self, host: str) -> HostTarget:
+        if host not in self._targets:
+            inventory, base = self.plan.config.inventory, self.plan.config.base_dir
+            self._targets[host] = host_target(inventory, host, base)
+        return self._targets[host]
 
     def _key_accepted(self, host: str, fingerprint: str, known_hosts: Path) -> None:
         """A new host key was trusted because the operator asked for it: the audit trail says so."""
@@ -229,6 +252,7 @@ class Engine:
                         f"stage '{stage.name}' {before.status} before the runner stopped",
                     )
                 active = [h for h in active if h not in before.failed_hosts]
+                self._dropped.update(before.failed_hosts)
                 continue
             if before is None or before.started_at is None:
                 self.emit(
@@ -242,6 +266,7 @@ class Engine:
                 continue
             failed, touched = await self._stage(stage, active)
             active = [h for h in active if h not in failed]
+            self._dropped.update(failed)
             over = _over_threshold(stage, len(failed), len(touched) or 1)
             if self._cancelled.is_set():
                 self._finish_stage(stage, "cancelled", failed)
@@ -274,6 +299,7 @@ class Engine:
         touched: list[str] = []
         size = stage.batch_size(len(hosts))
         self._pool.expect(min(size, len(hosts)))  # their windows share one budget
+        self._transfers.rendezvous = Rendezvous()
         if stage.strategy == "parallel":
             limit = asyncio.Semaphore(size)
             await asyncio.gather(
@@ -306,7 +332,18 @@ class Engine:
             return
         touched.append(host)
         steps = [s for s in stage.steps if host in self.plan.step_hosts(s, [host])]
+        meeting = self._transfers.rendezvous
+        meeting.enter(host, [stage.steps.index(s) for s in steps])
+        try:
+            await self._steps_on(stage, steps, host, failed)
+        finally:
+            meeting.leave(host)
+
+    async def _steps_on(
+        self, stage: Stage, steps: list[Step], host: str, failed: list[str]
+    ) -> None:
         for index, step in enumerate(steps):
+            self._transfers.rendezvous.at(host, stage.steps.index(step))
             earlier = self._finished_before.get((stage.name, step.name, host))
             if earlier in ("ok", "skipped"):
                 continue  # finished by the runner before a resume
@@ -340,7 +377,9 @@ class Engine:
                     attempt=attempt,
                 )
             )
-            outcome = await self._attempt(step, ctx)
+            place = None if stage_name else stage.steps.index(step)
+            spot = Spot(name, step.name, place, attempt <= step.retries)
+            outcome = await self._attempt(step, replace(ctx, spot=spot))
             self._outputs.flush(name, step.name, host)
             if outcome.key_refused:
                 self.emit(
@@ -389,18 +428,16 @@ class Engine:
         self, stage: str, step: Step, host: str, sink: OutputSink | None = None
     ) -> StepContext:
         sink = sink or self._outputs.sink(stage, step.name, host)
-        inventory = self.plan.config.inventory
-        if host not in self._targets:
-            self._targets[host] = host_target(inventory, host, self.plan.config.base_dir)
-        values = resolve.template_values(inventory, host, self.plan.params)
+        values = resolve.template_values(self.plan.config.inventory, host, self.plan.params)
         return StepContext(
-            self._targets[host],
+            self._target(host),
             values,
             self.plan.config.base_dir,
             self._pool,
             sink,
             self._secrets,
             self._book,
+            self._transfers,
         )
 
     def check_context(self, step: Step, host: str) -> StepContext:

@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from console import events as ev
+from console.engine import transfers
 from console.engine.files import FileBook
+from console.engine.transfers import Spot, Transfers
 from console.errors import HostKeyRejected, TransferFailed, TransportError
 from console.model.base import Scalar
-from console.model.pipeline import Step, Transfer
+from console.model.pipeline import Step
 from console.model.templates import refer_to_secrets, render, render_shell, secrets_in
 from console.secrets import prologue, stdin_for
 from console.transport import sftp
@@ -49,6 +51,10 @@ class StepContext:
     """The run's secret values by name (held in memory only, handed over on stdin)."""
     files: FileBook = field(default_factory=FileBook)
     """The local files the run's plan binds: scripts' bytes, uploads' digests."""
+    transfers: Transfers | None = None
+    """The run's file sends (uploads and transfers meet there to share one read)."""
+    spot: Spot | None = None
+    """Where in the run this attempt is, for a step that sends a file."""
 
 
 async def execute(step: Step, ctx: StepContext) -> Outcome:
@@ -75,7 +81,12 @@ async def _dispatch(step: Step, ctx: StepContext) -> Outcome:
     if step.script is not None:
         return await _script(step, ctx)
     if step.upload is not None:
-        return await _upload(step.upload, ctx)
+        return await _upload(step, ctx)
+    if step.transfer is not None:
+        assert ctx.transfers is not None and ctx.spot is not None
+        args = (ctx.transfers, ctx.spot, ctx.target, ctx.values, step, ctx.sink)
+        dest, digest = await transfers.transfer(*args)
+        return Outcome("ok", 0, file=dest, digest=digest)
     if step.download is not None:
         src = render(step.download.src, ctx.values, None)
         rendered = render(step.download.dest, ctx.values, None)
@@ -104,16 +115,14 @@ async def _command(
     )
 
 
-async def _upload(transfer: Transfer, ctx: StepContext) -> Outcome:
+async def _upload(step: Step, ctx: StepContext) -> Outcome:
     """Send a local file bound to the plan; its bytes must be the ones bound."""
-    path = os.path.normpath(render(transfer.src, ctx.values, None))
-    dest = render(transfer.dest, ctx.values, None)
+    assert step.upload is not None and ctx.transfers is not None and ctx.spot is not None
+    path = os.path.normpath(render(step.upload.src, ctx.values, None))
     expected, produced = ctx.files.expected(path)
-    local = ctx.base_dir / path
-    digest = await sftp.upload(
-        ctx.pool, ctx.target, local, dest, transfer.mode, expected, path, produced
-    )
-    ctx.sink("stdout", f"uploaded {path} to {dest} (sha256 {digest})\n".encode())
+    local = (ctx.base_dir, path, expected, produced)
+    args = (ctx.transfers, ctx.spot, ctx.target, ctx.values, step, local, ctx.sink)
+    path, digest = await transfers.upload(*args)
     return Outcome("ok", 0, file=path, digest=digest)
 
 

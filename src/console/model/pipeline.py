@@ -9,7 +9,7 @@ from pydantic import Field, field_validator, model_validator
 
 from console.model.base import Duration, Name, Scalar, Strict, check_regex
 
-STEP_KINDS = ("run", "script", "upload", "download", "check", "gate")
+STEP_KINDS = ("run", "script", "upload", "download", "transfer", "check", "gate")
 GATE_POLICY = (
     "approvals",
     "approver_roles",
@@ -51,7 +51,8 @@ class Param(Strict):
 
 
 class Transfer(Strict):
-    """Source and destination of an SFTP transfer; `mode` applies to uploads."""
+    """Source and destination of an SFTP transfer; `mode` applies where it lands on a host
+    (unset: the source's permission bits, as scp keeps them)."""
 
     src: str = Field(min_length=1)
     dest: str = Field(min_length=1)
@@ -65,14 +66,22 @@ class Transfer(Strict):
         return value
 
 
+class HostTransfer(Transfer):
+    """A file sent from one host (`from`: a host, or a group of one) to the step's hosts,
+    through the runner's memory."""
+
+    source: str = Field(alias="from", min_length=1)
+
+
 class Step(Strict):
-    """One step: exactly one of run, script, upload, download, check or gate."""
+    """One step: exactly one of run, script, upload, download, transfer, check or gate."""
 
     name: str = Field(min_length=1, max_length=120)
     run: str | None = None
     script: str | None = None
     upload: Transfer | None = None
     download: Transfer | None = None
+    transfer: HostTransfer | None = None
     check: str | None = None
     gate: str | None = None
     timeout: Duration | None = None
@@ -134,7 +143,7 @@ class Step(Strict):
 
     @property
     def kind(self) -> str:
-        """The step's kind: run, script, upload, download, check or gate."""
+        """The step's kind: run, script, upload, download, transfer, check or gate."""
         return next(k for k in STEP_KINDS if getattr(self, k) is not None)
 
 

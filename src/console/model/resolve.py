@@ -103,3 +103,27 @@ def template_values(
     for name, value in host_vars(inventory, host).items():
         values[f"vars.{name}"] = value
     return values
+
+
+def transfer_source(inventory: Inventory, named: str, among: list[str]) -> tuple[str, str]:
+    """The host a transfer's `from` names (a host, or a group of one host) and, when it names
+    none the run may read from, why not."""
+    if named in inventory.hosts:
+        host = named
+    elif named in inventory.groups:
+        found = [h for h in inventory.hosts if h in members(inventory, named)]
+        if len(found) != 1:
+            held = ", ".join(found[:5]) or "no hosts"
+            return "", (
+                f"a transfer comes from one host, and the group '{named}' holds {len(found)} "
+                f"({held}); name one host"
+            )
+        host = found[0]
+    else:
+        return "", f"the transfer's source '{named}' is neither a host nor a group"
+    if host not in among:
+        return "", (
+            f"the transfer's source {host} is not one of this run's hosts; a run reads only "
+            "from hosts it targets (add it to --limit, or to the pipeline's targets)"
+        )
+    return host, ""

@@ -259,6 +259,10 @@ def _check_step(
         for name in sorted({n for word in argv for n in names_in(word)} - params):
             message = f"a bastion check may use only the run's params, not '{{{{ {name} }}}}'"
             yield _problem(src, (*loc, "local_checks", i), message)
+    if step.transfer is not None and not names_in(step.transfer.source):
+        _, why = resolve.transfer_source(inv, step.transfer.source, targets)
+        if why:
+            yield _problem(src, (*loc, "transfer", "from"), why)
     for key, text in _templated_fields(step):
         if key[0] not in ("run", "check", "checks") and secrets_in(text):
             message = "secrets may be used only in run and check commands"
@@ -312,11 +316,13 @@ def _templated_fields(step: Step) -> Iterator[tuple[tuple[str | int, ...], str]]
             yield (kind,), value
     for i, command in enumerate(step.checks or []):
         yield ("checks", i), command
-    for kind in ("upload", "download"):
+    for kind in ("upload", "download", "transfer"):
         transfer = getattr(step, kind)
         if transfer is not None:
             yield (kind, "src"), transfer.src
             yield (kind, "dest"), transfer.dest
+    if step.transfer is not None:
+        yield ("transfer", "from"), step.transfer.source
 
 
 def _common_vars(inv: Inventory, hosts: list[str]) -> set[str]:

@@ -1,10 +1,10 @@
 """SFTP transfers that never leave a partial, unverified or unapproved file at the destination.
 
-An upload streams its source to a temporary name beside the destination, hashing the bytes
-as they leave; it is renamed into place only when those bytes are the ones the run bound
-(so a file changed after its approval never replaces anything) and the host's SHA-256 of
-what it received agrees. A download is written under a temporary name and renamed once
-the bytes agree with the host's SHA-256.
+Uploads and host-to-host transfers go through `broadcast.send`: one read of the source for
+every destination, each written under a private part name and renamed into place only once
+its host's SHA-256 is the source's (and, for an upload, the one the run bound). A download is
+hashed as it is written here, checked against the host's own SHA-256 computed meanwhile, and
+renamed into place; it is refused before it starts when it would not fit.
 """
 
 from __future__ import annotations
@@ -14,73 +14,60 @@ import contextlib
 import errno
 import hashlib
 import os
-import posixpath
 import secrets
-import shlex
 import stat
-from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import BinaryIO
 
 import asyncssh
 
-from console.errors import TransferFailed, TransportError
+from console.errors import TransferFailed
 from console.model.trust import untrusted
+from console.transport.broadcast import READ_AHEAD, send
+from console.transport.landing import BLOCK, Landing, size_text
+from console.transport.sources import HostSource, LocalSource, MemorySource
 from console.transport.ssh import SshPool, _lost
 from console.transport.target import HostTarget
 
-BLOCK = 1 << 20
-"""The most bytes read from a local file at a time."""
+
+@contextlib.asynccontextmanager
+async def host_source(pool: SshPool, target: HostTarget, path: str) -> AsyncIterator[HostSource]:
+    """A regular file on a host, open for reading over SFTP while the context lasts."""
+    conn = await pool.connect(target)
+    try:
+        async with conn.start_sftp_client() as client:
+            info = await client.stat(path)
+            if not stat.S_ISREG(info.permissions or 0):
+                raise TransferFailed(
+                    f"{target.name}:{path} is not a regular file; nothing was sent"
+                )
+            async with client.open(path, "rb") as remote:
+                source = HostSource(pool, target, path, remote)
+                source.size, source.mode = info.size or 0, (info.permissions or 0o600) & 0o777
+                yield source
+    except asyncssh.SFTPNoSuchFile:
+        raise TransferFailed(f"{target.name}:{path} does not exist; nothing was sent") from None
+    except asyncssh.SFTPError as exc:
+        raise TransferFailed(f"cannot read {target.name}:{path}: {exc.reason}") from None
+    except (asyncssh.Error, OSError) as exc:
+        raise _lost(target, exc) from None
 
 
-def sha256_file(path: Path) -> str:
-    """The SHA-256 of a local file."""
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-async def remote_sha256(pool: SshPool, target: HostTarget, path: str) -> str:
-    """The SHA-256 of a remote file, computed on the host with sha256sum."""
-    out: list[bytes] = []
-    result = await pool.run(
-        target, f"sha256sum -- {shlex.quote(path)}", lambda _s, d: out.append(d)
-    )
-    text = b"".join(out).decode(errors="replace").split()
-    if result.exit_code != 0 or not text:
-        raise TransferFailed(
-            f"cannot compute the checksum of {path} on '{target.name}' "
-            "(is sha256sum installed there?)"
-        )
-    return text[0]
-
-
-Blocks = Callable[[int, "hashlib._Hash"], AsyncIterator[bytes]]
-"""Yields a source's bytes in blocks of at most the given size, each hashed on the way."""
-
-
-async def upload(
-    pool: SshPool,
-    target: HostTarget,
-    local: Path,
-    dest: str,
-    mode: str | None,
-    expected: str,
-    shown: str,
-    produced: bool = False,
-) -> str:
-    """Send a local file to `dest`, reading it once; refused before it is put in place when
-    its bytes are not the `expected` SHA-256. `produced`: a file this run's download wrote."""
-    handle = _open_source(local, shown, produced)
-    with handle:
-        return await _deliver(pool, target, dest, mode, expected, shown, _file_blocks(handle))
+def local_source(local: Path, shown: str, produced: bool, sealed: str) -> LocalSource:
+    """An upload's bound file, open for reading (the caller closes `handle`)."""
+    return LocalSource(_open_source(local, shown, produced), shown, sealed)
 
 
 async def put_bytes(
     pool: SshPool, target: HostTarget, data: bytes, dest: str, mode: str, expected: str, shown: str
 ) -> str:
     """Send bytes held in memory (a script the store kept) to `dest`, verified the same way."""
-    return await _deliver(pool, target, dest, mode, expected, shown, _memory_blocks(data))
+    landing = Landing(target, dest, int(mode, 8), secrets.token_hex(6))
+    await send(pool, MemorySource(data, shown, int(mode, 8)), [landing], expected)
+    if landing.error is not None:
+        raise landing.error
+    return expected
 
 
 def _open_source(local: Path, shown: str, produced: bool) -> BinaryIO:
@@ -121,131 +108,66 @@ def _no_follow(path: str, flags: int) -> int:
     return os.open(path, flags | os.O_NOFOLLOW)
 
 
-def _file_blocks(handle: BinaryIO) -> Blocks:
-    async def blocks(size: int, digest: hashlib._Hash) -> AsyncIterator[bytes]:
-        while block := await asyncio.to_thread(_read_hashed, handle, size, digest):
-            yield block
+async def download(pool: SshPool, target: HostTarget, src: str, local: Path) -> str:
+    """Download `src` to a local path through a private temporary name; its verified SHA-256.
 
-    return blocks
-
-
-def _read_hashed(handle: BinaryIO, size: int, digest: hashlib._Hash) -> bytes:
-    """Read the next block and add it to the hash (in a thread: both let go of the GIL)."""
-    block = handle.read(size)
-    digest.update(block)
-    return block
-
-
-def _memory_blocks(data: bytes) -> Blocks:
-    async def blocks(size: int, digest: hashlib._Hash) -> AsyncIterator[bytes]:
-        digest.update(data)
-        view = memoryview(data)
-        for start in range(0, len(data), size):
-            yield bytes(view[start : start + size])
-
-    return blocks
-
-
-async def _deliver(
-    pool: SshPool,
-    target: HostTarget,
-    dest: str,
-    mode: str | None,
-    expected: str,
-    shown: str,
-    blocks: Blocks,
-) -> str:
-    """Stream to a temporary name beside `dest` and rename it into place once verified."""
-    temp = posixpath.join(
-        posixpath.dirname(dest) or ".",
-        f".{posixpath.basename(dest)}.opsconsole-{secrets.token_hex(4)}",
-    )
-    conn = await pool.connect(target)
+    Refused before a byte moves when the local folder has too little room for it."""
+    local.parent.mkdir(parents=True, exist_ok=True)
+    temp = local.with_name(f".{local.name}.opsconsole-{secrets.token_hex(4)}")
     try:
-        async with conn.start_sftp_client() as sftp:
+        async with host_source(pool, target, src) as source:
+            _check_local_room(local.parent, source.size, source.shown)
+            host = asyncio.ensure_future(source.digest(0, source.size))
             try:
-                sent = await _stream(sftp, temp, blocks, pool.transfer_budget)
-                _refuse_changed(sent, expected, shown, target)
-                if mode:
-                    await sftp.chmod(temp, int(mode, 8))
-                actual = await remote_sha256(pool, target, temp)
-                if actual != expected:
-                    raise TransferFailed(
-                        f"checksum mismatch after upload to {dest}: "
-                        f"sent {expected}, host has {actual}; nothing was replaced"
-                    )
-                await sftp.posix_rename(temp, dest)
-            except BaseException:
-                await _remove_quietly(sftp, temp)
-                raise
-    except asyncssh.SFTPError as exc:
-        raise TransferFailed(f"upload to {dest} failed: {exc.reason}") from None
-    except (asyncssh.Error, OSError) as exc:
-        if isinstance(exc, TransportError):
-            raise
-        raise _lost(target, exc) from None
-    return expected
+                read = await _write_local(source, temp)
+                held = await host
+            finally:
+                host.cancel()
+                await asyncio.gather(host, return_exceptions=True)
+        if read != held:
+            raise TransferFailed(
+                f"checksum mismatch downloading {src}: host has {held}, "
+                f"received {read}; nothing was written"
+            )
+        os.replace(temp, local)
+    except OSError as exc:
+        raise TransferFailed(f"cannot write {local}: {exc.strerror}; nothing was kept") from None
+    finally:
+        temp.unlink(missing_ok=True)
+    return held
 
 
-def _refuse_changed(sent: str, expected: str, shown: str, target: HostTarget) -> None:
-    if sent != expected:
+def _check_local_room(folder: Path, size: int, shown: str) -> None:
+    room = os.statvfs(folder)
+    free = room.f_bavail * room.f_frsize
+    if size > free:
         raise TransferFailed(
-            f"{shown} changed since it was bound to this run (sha256 {expected[:16]}… then, "
-            f"{sent[:16]}… now): it is not what was approved, and nothing was put in place "
-            f"on '{target.name}'"
+            f"{shown} is {size_text(size)} and {folder} has {size_text(free)} free; free some "
+            "space there or download it elsewhere; nothing was written"
         )
 
 
-async def _stream(sftp: asyncssh.SFTPClient, temp: str, blocks: Blocks, budget: int) -> str:
-    """Write the blocks to `temp` with up to `budget` bytes in flight; their SHA-256."""
+async def _write_local(source: HostSource, temp: Path) -> str:
+    """Read the source once, writing it to a file only this account may read (it may hold
+    patients' data, on a machine operators share); the SHA-256 of the bytes."""
     digest = hashlib.sha256()
-    size = max(32 << 10, min(BLOCK, budget // 4))
-    writes: deque[tuple[asyncio.Future[int], int]] = deque()
-    async with sftp.open(temp, "wb") as remote:
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        reads: list[asyncio.Future[bytes]] = []
+        offset = 0
         try:
-            offset, in_flight = 0, 0
-            async for block in blocks(size, digest):
-                while writes and in_flight + len(block) > budget:
-                    done, length = writes.popleft()
-                    await done
-                    in_flight -= length
-                writes.append((asyncio.ensure_future(remote.write(block, offset)), len(block)))
-                offset, in_flight = offset + len(block), in_flight + len(block)
-            while writes:
-                await writes.popleft()[0]
+            while offset < source.size or reads:
+                while offset < source.size and len(reads) < READ_AHEAD:
+                    length = min(BLOCK, source.size - offset)
+                    reads.append(asyncio.ensure_future(source.read(offset, length)))
+                    offset += length
+                block = await reads.pop(0)
+                if not block:
+                    raise TransferFailed(f"{source.shown} became shorter while it was read")
+                digest.update(block)
+                await asyncio.to_thread(out.write, block)
         finally:
-            for pending, _ in writes:
+            for pending in reads:
                 pending.cancel()
-            await asyncio.gather(*(w for w, _ in writes), return_exceptions=True)
+            await asyncio.gather(*reads, return_exceptions=True)
     return digest.hexdigest()
-
-
-async def download(pool: SshPool, target: HostTarget, src: str, local: Path) -> str:
-    """Download `src` to a local path through a temporary name; returns the verified SHA-256."""
-    expected = await remote_sha256(pool, target, src)
-    local.parent.mkdir(parents=True, exist_ok=True)
-    temp = local.with_name(f".{local.name}.opsconsole-{secrets.token_hex(4)}")
-    conn = await pool.connect(target)
-    try:
-        async with conn.start_sftp_client() as sftp:
-            await sftp.get(src, str(temp))
-        temp.chmod(stat.S_IMODE(temp.stat().st_mode) & ~0o022)  # no one else may change it
-        actual = sha256_file(temp)
-        if actual != expected:
-            raise TransferFailed(
-                f"checksum mismatch downloading {src}: host has {expected}, "
-                f"received {actual}; nothing was written"
-            )
-        os.replace(temp, local)
-    except asyncssh.SFTPError as exc:
-        raise TransferFailed(f"download of {src} failed: {exc.reason}") from None
-    except (asyncssh.Error, OSError) as exc:
-        raise _lost(target, exc) from None
-    finally:
-        temp.unlink(missing_ok=True)
-    return expected
-
-
-async def _remove_quietly(sftp: asyncssh.SFTPClient, path: str) -> None:
-    with contextlib.suppress(asyncssh.Error, OSError):
-        await sftp.remove(path)
