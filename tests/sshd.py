@@ -101,8 +101,10 @@ class Sshd:
         return f"[127.0.0.1]:{self.port} {self.host_key.split()[0]} {self.host_key.split()[1]}\n"
 
 
-def start_sshd(folder: Path) -> Sshd:
-    """Start OpenSSH's sshd on a free loopback port with generated keys and its own config."""
+def start_sshd(folder: Path, extra: str = "", sftp_log: bool = False) -> Sshd:
+    """Start OpenSSH's sshd on a free loopback port with generated keys and its own config;
+    `extra` lines are added to it, and `sftp_log` logs every file SFTP opens and closes (with
+    the bytes read and written) to its log."""
     folder.mkdir(parents=True, exist_ok=True)
     host_key = _keygen(folder / "host_ed25519")
     client_pub = _keygen(folder / "client_ed25519")
@@ -129,8 +131,9 @@ def start_sshd(folder: Path) -> Sshd:
         MaxStartups 2000:30:2000
         MaxSessions 1000
         LogLevel ERROR
-        Subsystem sftp internal-sftp
+        Subsystem sftp {_sftp_logger(folder) if sftp_log else "internal-sftp"}
         """)
+        + extra
     )
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
@@ -141,6 +144,20 @@ def start_sshd(folder: Path) -> Sshd:
     server = Sshd(port, folder, host_key, folder / "client_ed25519", known, process, login_user())
     known.write_text(server.known_line())
     return server
+
+
+SFTP_SERVER = "/usr/lib/openssh/sftp-server"
+
+
+def _sftp_logger(folder: Path) -> Path:
+    """An SFTP subsystem that logs each file's opening and closing to `folder/sftp.log`."""
+    log = folder / "sftp.log"
+    log.touch()
+    log.chmod(0o666)
+    wrapper = folder / "sftp-logged"
+    wrapper.write_text(f"#!/bin/sh\nexec {SFTP_SERVER} -e -l INFO 2>>{log}\n")
+    wrapper.chmod(0o755)
+    return wrapper
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], folder: Path) -> None:

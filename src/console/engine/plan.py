@@ -109,20 +109,34 @@ def plan_run(
 
 
 def _check_transfer_sources(plan: RunPlan) -> None:
-    """Every transfer reads from one host of the run, named before anything is launched."""
-    inventory = plan.config.inventory
+    """Every transfer reads from one host of the run, named (and its path) before anything is
+    launched."""
     for stage in plan.pipeline.stages:
         for step in [*stage.steps, *stage.on_failure]:
-            if step.transfer is None:
-                continue
-            for host in plan.step_hosts(step, plan.hosts):
-                values = resolve.template_values(inventory, host, plan.params)
-                named = render(step.transfer.source, values, None)
-                _, why = resolve.transfer_source(inventory, named, plan.hosts)
+            for host in plan.step_hosts(step, plan.hosts) if step.transfer else ():
+                why = transfer_source(plan, step, host)[2]
                 if why:
                     raise UsageError(
                         f"step '{step.name}' of stage '{stage.name}': {why}; nothing was launched"
                     )
+
+
+def transfer_source(plan: RunPlan, step: Step, host: str) -> tuple[str, str, str]:
+    """Where a transfer step on `host` reads from: (source host, its path there, why not)."""
+    assert step.transfer is not None
+    inventory = plan.config.inventory
+    values = resolve.template_values(inventory, host, plan.params)
+    source, why = resolve.transfer_source(
+        inventory, render(step.transfer.source, values, None), plan.hosts
+    )
+    if why:
+        return "", "", why
+    try:
+        there = resolve.template_values(inventory, source, plan.params)
+        return source, render(step.transfer.src, there, None), ""
+    except KeyError as exc:
+        name = exc.args[0]
+        return "", "", f"its src uses {{{{ {name} }}}}, which the source {source} has no value for"
 
 
 def target_environments(inventory: Inventory, pipeline: Pipeline, hosts: list[str]) -> list[str]:

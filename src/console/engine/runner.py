@@ -18,7 +18,7 @@ from console.engine.files import FileBook, RunFiles, file_sha256, latest_files, 
 from console.engine.gates import GateWatcher
 from console.engine.notices import About, Notifier
 from console.engine.outputs import StepOutputs
-from console.engine.plan import RunPlan
+from console.engine.plan import RunPlan, transfer_source
 from console.engine.rendezvous import Rendezvous
 from console.engine.steps import Outcome, StepContext, execute
 from console.engine.transfers import Spot, Transfers
@@ -85,16 +85,17 @@ class Engine:
             release,
         )
 
-    def _source_of(self, named: str) -> HostTarget:
-        """The host a transfer reads from, which must be one of the run's, still in it."""
-        host, why = resolve.transfer_source(self.plan.config.inventory, named, self.plan.hosts)
+    def _source_of(self, step: Step, host: str) -> tuple[HostTarget, str]:
+        """The host a transfer reads from, which must be one of the run's, still in it, and
+        the path there."""
+        source, src, why = transfer_source(self.plan, step, host)
         if why:
             raise TransferFailed(f"{why}; nothing was sent")
-        if host in self._dropped:
+        if source in self._dropped:
             raise TransferFailed(
-                f"the transfer's source {host} failed earlier in this run; nothing was sent"
+                f"the transfer's source {source} failed earlier in this run; nothing was sent"
             )
-        return self._target(host)
+        return self._target(source), src
 
     def _target(self, host: str) -> HostTarget:
         if host not in self._targets:

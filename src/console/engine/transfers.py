@@ -19,16 +19,17 @@ from console.errors import TransferFailed, TransportError
 from console.model.base import Scalar
 from console.model.pipeline import Step
 from console.model.templates import render
+from console.sizes import size_text
 from console.transport import sftp
 from console.transport.broadcast import Sent, send
-from console.transport.landing import Landing, size_text
+from console.transport.landing import Landing
 from console.transport.sources import Source
 from console.transport.ssh import OutputSink, SshPool
 from console.transport.target import HostTarget
 
-SourceOf = Callable[[str], HostTarget]
-"""The host a transfer's rendered `from` names, refused (TransferFailed) when the run may not
-read from it."""
+SourceOf = Callable[[Step, str], tuple[HostTarget, str]]
+"""The host a transfer step on a host reads from and the path there; refused (TransferFailed)
+when the run may not read from it."""
 
 
 @dataclass(frozen=True)
@@ -136,17 +137,19 @@ async def transfer(
     """Send a file from the host `from` names to this host, through memory; (dest, SHA-256)."""
     spec = step.transfer
     assert spec is not None
-    named = render(spec.source, values, None)
-    src = render(spec.src, values, None)
+    origin, src = transfers.source_of(step, target.name)
     dest = render(spec.dest, values, None)
-    origin = transfers.source_of(named)
     landing = _landing(transfers, spot, target, dest, spec.mode, sink)
 
     async def start(landings: list[Landing]) -> None:
+        sent = False
         try:
             async with sftp.host_source(transfers.pool, origin, src) as source:
                 await _send_and_record(transfers, spot, source, landings, "", source.shown)
-        except (TransferFailed, TransportError) as exc:  # the source could not be read
+                sent = True
+        except (TransferFailed, TransportError) as exc:
+            if sent:
+                return  # the source went away as it was let go: what was sent is recorded
             for each in landings:
                 each.fail(exc)
             transfers.record(spot, f"{origin.name}:{src}", Sent(0, ""), landings)

@@ -268,12 +268,14 @@ def _check_step(
             message = "secrets may be used only in run and check commands"
             yield _problem(src, (*loc, *key), message)
             continue
-        for name in unknown_names(text, params, var_names, secrets):
+        # a transfer's `src` is a path on its source host, any of the targets
+        known_vars = _any_vars(inv, targets) if key == ("transfer", "src") else var_names
+        for name in unknown_names(text, params, known_vars, secrets):
             known = [
                 *params,
                 "host.name",
                 "host.address",
-                *(f"vars.{v}" for v in var_names),
+                *(f"vars.{v}" for v in known_vars),
                 *(f"secret.{n}" for n in secrets),
             ]
             yield _problem(
@@ -323,6 +325,10 @@ def _templated_fields(step: Step) -> Iterator[tuple[tuple[str | int, ...], str]]
             yield (kind, "dest"), transfer.dest
     if step.transfer is not None:
         yield ("transfer", "from"), step.transfer.source
+
+
+def _any_vars(inv: Inventory, hosts: list[str]) -> set[str]:
+    return {name for h in hosts for name in resolve.host_vars(inv, h)}
 
 
 def _common_vars(inv: Inventory, hosts: list[str]) -> set[str]:

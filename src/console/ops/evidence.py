@@ -31,6 +31,7 @@ runs/RUN/events.jsonl    the run's recorded events (output excepted), in order
 runs/RUN/output/HOST.txt each host's output, with control sequences removed
 runs/RUN/pipeline.toml   the pipeline's text as it ran
 approvals.json           every gate decision: who, when, reason, ticket, the plan digest it binds to
+transfers.json           every file a run moved: from where, size, SHA-256, each destination's result
 decisions/SEQ.json(.sig) each signed decision: the exact signed bytes and its SSH signature
 audit.jsonl              the audit records concerning these runs, ending with the chain head
 allowed_signers          the operators' public keys from the inventory
@@ -78,8 +79,20 @@ def _fill(
     for run_id in run_ids:
         approvals.extend(_run(store, run_id, folder / "runs" / run_id))
     (folder / "approvals.json").write_text(json.dumps(approvals, indent=2, sort_keys=True) + "\n")
+    moved = [_transfer(s.event) for r in run_ids for s in store.read(r, kinds=(_MOVED,))]
+    (folder / "transfers.json").write_text(json.dumps(moved, indent=2, sort_keys=True) + "\n")
     records = [r for r in store.audit_records() if _concerns(r, run_ids)]
     _audit(records, store.audit_head(), folder)
+
+
+_MOVED = ev.FileTransferred.kind
+
+
+def _transfer(event: ev.Event) -> dict[str, Any]:
+    """One file a run moved, as the manifest lists it (never its content)."""
+    assert isinstance(event, ev.FileTransferred)
+    keep = ("stage", "step", "source", "size", "sha256", "destinations")
+    return {"run_id": event.run_id, "at": event.at} | {k: getattr(event, k) for k in keep}
 
 
 def _run(store: Store, run_id: str, folder: Path) -> list[dict[str, Any]]:

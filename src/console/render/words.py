@@ -9,6 +9,7 @@ from typing import Any
 
 from console.audit import AuditRecord
 from console.sanitize import printable
+from console.sizes import size_text
 
 
 def _params(d: dict[str, Any]) -> str:
@@ -81,6 +82,7 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "run_finished": lambda d: (
         f"run {d.get('status')}" + (f": {d['message']}" if d.get("message") else "")
     ),
+    "file_transferred": lambda d: _moved(d),
     "output_redacted": lambda d: (
         "masked "
         + ", ".join(f"{n} {k}" for k, n in (d.get("counts") or {}).items())
@@ -143,3 +145,17 @@ def whole(record: AuditRecord) -> str:
 def _printable_lines(lines: list[str]) -> str:
     """The lines, each made safe to show (details come from files and from people)."""
     return "\n".join(printable(part) for line in lines for part in line.split("\n"))
+
+
+def _moved(details: dict[str, Any]) -> str:
+    """A transfer as one line: what went where, and how each destination ended."""
+    places = details.get("destinations") or {}
+    ok = [host for host, d in places.items() if d.get("result") == "ok"]
+    failed = [
+        f"{host} ({d.get('result')})" for host, d in places.items() if d.get("result") != "ok"
+    ]
+    line = (
+        f"sent {details.get('source')} ({size_text(int(details.get('size') or 0))}, sha256 "
+        f"{str(details.get('sha256') or '')[:16]}…) to {len(ok)} of {len(places)}"
+    )
+    return line + (f"; not to {', '.join(failed)}" if failed else "")

@@ -16,7 +16,8 @@ from collections import deque
 from dataclasses import dataclass
 
 from console.errors import TransferCut, TransferFailed, TransportError
-from console.transport.landing import BLOCK, Landing, size_text
+from console.sizes import size_text
+from console.transport.landing import BLOCK, Landing
 from console.transport.sources import Source
 from console.transport.ssh import SshPool
 
@@ -74,8 +75,6 @@ async def send(pool: SshPool, source: Source, landings: list[Landing], expected:
         raise
     finally:
         await asyncio.gather(*(landing.close(pool) for landing in landings))
-        for landing in landings:
-            landing.done.set()
 
 
 async def _whole(source: Source, expected: str) -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import asyncssh
 
 from console.errors import TransferCut, TransferFailed, TransportError
+from console.sizes import size_text
 from console.transport.sources import host_digest
 from console.transport.ssh import SshPool, _lost
 from console.transport.target import HostTarget
@@ -65,8 +66,8 @@ class Landing:
 
     @property
     def live(self) -> bool:
-        """Still taking bytes."""
-        return self.error is None and not self.dropped
+        """Still taking bytes (or about to be put in place)."""
+        return self.error is None and not self.dropped and not self.delivered
 
     def fail(self, exc: BaseException) -> None:
         """Stop sending here, keeping the first reason."""
@@ -230,13 +231,3 @@ class Landing:
             return
         with contextlib.suppress(asyncssh.Error, OSError):
             await sftp.wait_closed()
-
-
-def size_text(size: int) -> str:
-    """A byte count as people read it: 3.2 GiB, 512 KiB, 12 B."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"

@@ -24,8 +24,9 @@ import asyncssh
 
 from console.errors import TransferFailed
 from console.model.trust import untrusted
+from console.sizes import size_text
 from console.transport.broadcast import READ_AHEAD, send
-from console.transport.landing import BLOCK, Landing, size_text
+from console.transport.landing import BLOCK, Landing
 from console.transport.sources import HostSource, LocalSource, MemorySource
 from console.transport.ssh import SshPool, _lost
 from console.transport.target import HostTarget
