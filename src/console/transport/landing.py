@@ -21,7 +21,7 @@ import asyncssh
 
 from console.errors import TransferCut, TransferFailed, TransportError
 from console.sizes import size_text
-from console.transport.sources import host_digest
+from console.transport.sources import hashed, host_digest
 from console.transport.ssh import SshPool, _lost
 from console.transport.target import HostTarget
 
@@ -122,7 +122,7 @@ class Landing:
 
     async def prefix_digest(self, pool: SshPool, length: int) -> str:
         """The host's SHA-256 of the part's first `length` bytes."""
-        command = f"head -c {length} < {shlex.quote(self.part)} | sha256sum"
+        command = hashed(f"< {shlex.quote(self.part)}", f"head -c {length}")
         return await host_digest(pool, self.target, command, f"{self.target.name}:{self.part}")
 
     async def begin(self, offset: int) -> None:
@@ -194,7 +194,7 @@ class Landing:
             await self._sftp.chmod(self.part, self.mode if self.mode is not None else mode)
             shown = f"{self.target.name}:{self.part}"
             quoted = shlex.quote(self.part)
-            held = await host_digest(pool, self.target, f"sha256sum < {quoted}", shown)
+            held = await host_digest(pool, self.target, hashed(f"< {quoted}"), shown)
             if held != digest:
                 self.keep_part = False
                 raise TransferFailed(

@@ -1,8 +1,8 @@
 """Where a file's bytes come from: a file on the bastion, bytes in memory, or a file on a host.
 
 Each source reads a range at a time and can say the SHA-256 of a range, computed where the
-bytes are (a host's digest by `sha256sum` on that host), so that what the runner streamed can
-be checked against what the source holds.
+bytes are (a host's digest computed on that host), so that what the runner streamed can be
+checked against what the source holds.
 """
 
 from __future__ import annotations
@@ -97,24 +97,41 @@ class HostSource:
         return data
 
     async def digest(self, start: int, end: int) -> str:
-        """`sha256sum` of the range, run on the host (only the range is read there)."""
+        """The SHA-256 of the range, computed on the host (only the range is read there)."""
         quoted = shlex.quote(self.path)
         if (start, end) == (0, self.size):
-            command = f"sha256sum < {quoted}"
+            command = hashed(f"< {quoted}")
         else:
-            command = f"tail -c +{start + 1} < {quoted} | head -c {end - start} | sha256sum"
+            command = hashed(f"< {quoted}", f"tail -c +{start + 1} | head -c {end - start}")
         return await host_digest(self.pool, self.target, command, self.shown)
 
 
+HASHER = (
+    'if command -v openssl >/dev/null 2>&1; then h="openssl dgst -sha256 -r"; '
+    "else h=sha256sum; fi; "
+)
+"""Chooses how a host hashes: OpenSSL where it is installed (it uses the processor's SHA
+instructions: 1 GB/s here, where coreutils' sha256sum reads 240 MB/s), else sha256sum. Both
+print the digest first."""
+
+
+def hashed(redirect: str, feed: str = "") -> str:
+    """A shell command that prints the SHA-256 of what `feed` (reading `redirect`) writes, or of
+    the file `redirect` reads when there is no feed."""
+    if not feed:
+        return f"{HASHER}$h {redirect}"
+    return f"{HASHER}{feed} {redirect} | $h"
+
+
 async def host_digest(pool: SshPool, target: HostTarget, command: str, shown: str) -> str:
-    """The digest a `… | sha256sum` command prints on a host."""
+    """The digest a `hashed` command prints on a host."""
     out: list[bytes] = []
     result = await pool.run(target, command, lambda _s, d: out.append(d))
     words = b"".join(out).decode(errors="replace").split()
     if result.exit_code != 0 or not words or len(words[0]) != 64:
         raise TransferFailed(
             f"cannot compute the checksum of {shown} on '{target.name}' "
-            "(is sha256sum installed there, and the file readable?)"
+            "(is openssl or sha256sum installed there, and the file readable?)"
         )
     return words[0]
 
