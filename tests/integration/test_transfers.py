@@ -3,14 +3,16 @@ place only when verified, and gone on from where a cut left off, against real ss
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -362,3 +364,55 @@ def test_a_transfer_to_a_host_without_room_is_refused_there_and_goes_on_elsewher
     )
     assert list(small_disk.iterdir()) == []
     assert (estate.work / "h2" / "batch.tgz").read_bytes() == data
+
+
+def test_a_part_left_by_someone_else_is_never_written_through_nor_gone_on_from(
+    estate: Estate, sshd: Sshd, tmp_path: Path
+) -> None:
+    from console.model.load import load_config
+    from console.transport.broadcast import send
+    from console.transport.landing import Landing
+    from console.transport.sftp import local_source
+    from console.transport.ssh import SshPool
+    from console.transport.target import host_target
+
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    data = _payload(private / "release.tar", 3)
+    digest = hashlib.sha256(data).hexdigest()
+    victim = estate.work / "victim"
+    victim.write_bytes(b"not to be touched\n")
+    config = load_config(estate.inventory)
+
+    async def deliver(dest: Path, plant: Callable[[Path], None]) -> Landing:
+        pool = SshPool()
+        target = host_target(config.inventory, "h1", config.base_dir)
+        landing = Landing(target, str(dest), 0o640, "sametag", keep_part=True)
+        plant(Path(landing.part))
+        source = local_source(private / "release.tar", "release.tar", False, digest)
+        try:
+            with source.handle:
+                await send(pool, source, [landing], digest)
+        finally:
+            await pool.close()
+        return landing
+
+    def symlink(part: Path) -> None:  # a link where the part goes, to a file of someone else's
+        part.symlink_to(victim)
+
+    def forged(part: Path) -> None:  # a private-looking part whose bytes are not the source's
+        part.write_bytes(b"\0" * (2 << 20))
+        part.chmod(0o600)
+        shutil.chown(part, user=sshd.user)
+
+    def open_to_all(part: Path) -> None:  # a part others could have written
+        part.write_bytes(data[: 2 << 20])
+        part.chmod(0o666)
+
+    for name, plant in (("a", symlink), ("b", forged), ("c", open_to_all)):
+        landing = asyncio.run(deliver(estate.work / name, plant))
+        assert landing.delivered and landing.error is None, (name, landing.error)
+        assert landing.resumed_from == 0  # nothing it did not write itself is gone on from
+        assert (estate.work / name).read_bytes() == data
+        assert victim.read_bytes() == b"not to be touched\n"
+    assert not list(estate.work.glob(".*.part"))
