@@ -331,8 +331,10 @@ class Engine:
         if self._cancelled.is_set():
             self._skip_hosts(stage, [host])
             return
-        touched.append(host)
         steps = [s for s in stage.steps if host in self.plan.step_hosts(s, [host])]
+        if not steps:
+            return  # nothing of this stage is for it: it neither counts nor rolls back here
+        touched.append(host)
         meeting = self._transfers.rendezvous
         meeting.enter(host, [stage.steps.index(s) for s in steps])
         try:

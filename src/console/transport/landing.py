@@ -122,7 +122,7 @@ class Landing:
 
     async def prefix_digest(self, pool: SshPool, length: int) -> str:
         """The host's SHA-256 of the part's first `length` bytes."""
-        command = hashed(f"< {shlex.quote(self.part)}", f"head -c {length}")
+        command = hashed(f"head -c {length} < {shlex.quote(self.part)}")
         return await host_digest(pool, self.target, command, f"{self.target.name}:{self.part}")
 
     async def begin(self, offset: int) -> None:

@@ -102,7 +102,7 @@ class HostSource:
         if (start, end) == (0, self.size):
             command = hashed(f"< {quoted}")
         else:
-            command = hashed(f"< {quoted}", f"tail -c +{start + 1} | head -c {end - start}")
+            command = hashed(f"tail -c +{start + 1} < {quoted} | head -c {end - start}")
         return await host_digest(self.pool, self.target, command, self.shown)
 
 
@@ -115,12 +115,12 @@ instructions: 1 GB/s here, where coreutils' sha256sum reads 240 MB/s), else sha2
 print the digest first."""
 
 
-def hashed(redirect: str, feed: str = "") -> str:
-    """A shell command that prints the SHA-256 of what `feed` (reading `redirect`) writes, or of
-    the file `redirect` reads when there is no feed."""
-    if not feed:
-        return f"{HASHER}$h {redirect}"
-    return f"{HASHER}{feed} {redirect} | $h"
+def hashed(feed: str) -> str:
+    """A shell command that prints the SHA-256 of a file (`feed` is `< PATH`) or of what a
+    pipeline writes (`feed` is that pipeline)."""
+    if feed.startswith("<"):
+        return f"{HASHER}$h {feed}"
+    return f"{HASHER}{feed} | $h"
 
 
 async def host_digest(pool: SshPool, target: HostTarget, command: str, shown: str) -> str:
