@@ -51,6 +51,8 @@ async def send(pool: SshPool, source: Source, landings: list[Landing], expected:
         tail = asyncio.ensure_future(source.digest(start, source.size)) if start else None
         try:
             read = await _stream(source, live, start, pool.transfer_budget)
+            if not any(landing.live for landing in live):
+                return Sent(source.size, expected)  # every destination failed on its own
             digest = await whole
             agreed = await tail if tail else digest
             if read != agreed:
