@@ -346,6 +346,8 @@ def test_a_download_that_would_not_fit_is_refused_before_a_byte_moves(
         "there or download it elsewhere; nothing was written"
     )
     assert list(small_disk.iterdir()) == []
+    [refused] = _sent(estate)  # the refusal is on the record too
+    assert refused.destinations["bastion"]["result"] == cell.message and refused.size == 4 << 20
 
 
 def test_a_transfer_to_a_host_without_room_is_refused_there_and_goes_on_elsewhere(
@@ -418,3 +420,27 @@ def test_a_part_left_by_someone_else_is_never_written_through_nor_gone_on_from(
         assert (estate.work / name).read_bytes() == data
         assert victim.read_bytes() == b"not to be touched\n"
     assert not list(estate.work.glob(".*.part"))
+
+
+def test_a_download_lands_readable_by_its_operator_alone(estate: Estate) -> None:
+    src = estate.work / "results.tgz"
+    data = _payload(src, 1)
+    estate.pipeline(
+        "fetch",
+        f"""
+        name = "fetch"
+        targets = ["h1"]
+        [[stages]]
+        name = "s"
+          [[stages.steps]]
+          name = "down"
+          download = {{ src = "{src}", dest = "got/results.tgz" }}
+        """,
+    )
+    assert run_cli(estate, "run", "fetch") == 0
+    got = estate.root / "got" / "results.tgz"
+    assert got.read_bytes() == data
+    assert got.stat().st_mode & 0o777 == 0o600  # patients' data, on a machine operators share
+    assert [p.name for p in got.parent.iterdir()] == ["results.tgz"]
+    [sent] = _sent(estate)
+    assert sent.source == f"h1:{src}" and sent.destinations["bastion"]["result"] == "ok"

@@ -88,12 +88,7 @@ async def _dispatch(step: Step, ctx: StepContext) -> Outcome:
         dest, digest = await transfers.transfer(*args)
         return Outcome("ok", 0, file=dest, digest=digest)
     if step.download is not None:
-        src = render(step.download.src, ctx.values, None)
-        rendered = render(step.download.dest, ctx.values, None)
-        local = _inside(ctx.base_dir, rendered)
-        digest = await sftp.download(ctx.pool, ctx.target, src, local)
-        ctx.sink("stdout", f"downloaded {src} to {local} (sha256 {digest})\n".encode())
-        return Outcome("ok", 0, file=os.path.normpath(rendered), digest=digest)
+        return await _download(step, ctx)
     raise AssertionError(f"step kind {step.kind} is not executed on hosts")
 
 
@@ -124,6 +119,24 @@ async def _upload(step: Step, ctx: StepContext) -> Outcome:
     args = (ctx.transfers, ctx.spot, ctx.target, ctx.values, step, local, ctx.sink)
     path, digest = await transfers.upload(*args)
     return Outcome("ok", 0, file=path, digest=digest)
+
+
+async def _download(step: Step, ctx: StepContext) -> Outcome:
+    """Bring a host's file here, verified; recorded whether or not it came."""
+    assert step.download is not None and ctx.transfers is not None and ctx.spot is not None
+    src = render(step.download.src, ctx.values, None)
+    rendered = render(step.download.dest, ctx.values, None)
+    shown = f"{ctx.target.name}:{src}"
+    sizes: list[int] = []
+    try:
+        local = _inside(ctx.base_dir, rendered)
+        digest = await sftp.download(ctx.pool, ctx.target, src, local, sizes)
+    except (TransferFailed, TransportError) as exc:
+        ctx.transfers.received(ctx.spot, shown, rendered, sizes, "", str(exc))
+        raise
+    ctx.transfers.received(ctx.spot, shown, rendered, sizes, digest, "ok")
+    ctx.sink("stdout", f"downloaded {src} to {local} (sha256 {digest})\n".encode())
+    return Outcome("ok", 0, file=os.path.normpath(rendered), digest=digest)
 
 
 async def _script(step: Step, ctx: StepContext) -> Outcome:

@@ -95,6 +95,25 @@ class Transfers:
             )
         )
 
+    def received(
+        self, spot: Spot, shown: str, path: str, sizes: list[int], digest: str, result: str
+    ) -> None:
+        """A download as an event: the bastion is its one destination."""
+        self.emit(
+            ev.FileTransferred(
+                run_id=self.run_id,
+                at=time.time(),
+                stage=spot.stage,
+                step=spot.step,
+                source=shown,
+                size=sizes[0] if sizes else 0,
+                sha256=digest,
+                destinations={
+                    "bastion": {"path": path, "result": self.masked(result), "resumed_from": 0}
+                },
+            )
+        )
+
     def _why(self, landing: Landing) -> str:
         if landing.dropped:
             return "cancelled"

@@ -109,14 +109,19 @@ def _no_follow(path: str, flags: int) -> int:
     return os.open(path, flags | os.O_NOFOLLOW)
 
 
-async def download(pool: SshPool, target: HostTarget, src: str, local: Path) -> str:
-    """Download `src` to a local path through a private temporary name; its verified SHA-256.
+async def download(
+    pool: SshPool, target: HostTarget, src: str, local: Path, sizes: list[int] | None = None
+) -> str:
+    """Download `src` to a local path through a private temporary name; its verified SHA-256
+    (its size goes into `sizes` once known).
 
     Refused before a byte moves when the local folder has too little room for it."""
     local.parent.mkdir(parents=True, exist_ok=True)
     temp = local.with_name(f".{local.name}.opsconsole-{secrets.token_hex(4)}")
     try:
         async with host_source(pool, target, src) as source:
+            if sizes is not None:
+                sizes.append(source.size)
             _check_local_room(local.parent, source.size, source.shown)
             host = asyncio.ensure_future(source.digest(0, source.size))
             try:
