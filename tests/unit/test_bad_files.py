@@ -119,3 +119,28 @@ def test_any_damage_to_the_inventory_is_a_config_error(
         load_config(inventory, ROOT / "pipelines")
     except ConfigError as exc:
         assert exc.problems and all(str(p) for p in exc.problems)
+
+
+def test_a_transfer_from_nowhere_or_with_another_hosts_names_is_located(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inventory = tmp_path / "inventory.toml"
+    inventory.write_text(SAMPLE.replace('pipelines = "pipelines"', 'pipelines = "own"', 1))
+    (tmp_path / "own").mkdir()
+    sample = (ROOT / "pipelines" / "transfer-lab-results.toml").read_text()
+    (tmp_path / "own" / "lab.toml").write_text(
+        sample.replace('from = "{{ source }}"', 'from = "lab-stg-09"').replace(
+            "{{ vars.spool_dir }}/results", "{{ vars.spool_dri }}/results"
+        )
+    )
+    code = main(["validate", "--inventory", str(inventory)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert (
+        "[stages[1].steps[1].transfer.from]: the transfer's source 'lab-stg-09' is neither" in err
+    )
+    # `src` is a path on the source host: its names are the lab hosts' (filetransfer has none)
+    assert (
+        "[stages[1].steps[1].transfer.src]: unknown template name 'vars.spool_dri'; "
+        "did you mean 'vars.spool_dir'?" in err
+    )
