@@ -393,10 +393,9 @@ def test_a_part_left_by_someone_else_is_never_written_through_nor_gone_on_from(
         target = host_target(config.inventory, "h1", config.base_dir)
         landing = Landing(target, str(dest), 0o640, "sametag", keep_part=True)
         plant(Path(landing.part))
-        source = local_source(private / "release.tar", "release.tar", False, digest)
         try:
-            with source.handle:
-                await send(pool, source, [landing], digest)
+            async with local_source(private / "release.tar", "release.tar", False, digest) as src:
+                await send(pool, src, [landing], digest)
         finally:
             await pool.close()
         return landing
@@ -444,3 +443,39 @@ def test_a_download_lands_readable_by_its_operator_alone(estate: Estate) -> None
     assert [p.name for p in got.parent.iterdir()] == ["results.tgz"]
     [sent] = _sent(estate)
     assert sent.source == f"h1:{src}" and sent.destinations["bastion"]["result"] == "ok"
+
+
+def test_an_upload_whose_file_is_gone_when_it_is_sent_is_recorded_as_refused(
+    estate: Estate,
+) -> None:
+    release = estate.root / "release.tar"
+    _payload(release, 1)
+    estate.pipeline(
+        "ship",
+        f"""
+        name = "ship"
+        targets = ["h1", "h2"]
+        [[stages]]
+        name = "pause"
+          [[stages.steps]]
+          name = "wait for the test"
+          run = "while [ ! -e {estate.work}/go ]; do sleep 0.05; done"
+        [[stages]]
+        name = "deliver"
+          [[stages.steps]]
+          name = "release"
+          upload = {{ src = "release.tar", dest = "{estate.work}/{{{{ host.name }}}}.tar" }}
+        """,
+    )
+    result = spawn_cli(estate, "run", "ship", "--detach")
+    assert result.returncode == 0, result.stderr
+    run_id = result.stdout.strip()
+    wait_for(lambda: show_json(estate, run_id)["status"] == "running", 60, "the run")
+    release.unlink()  # the file the launch bound is gone before it is sent
+    (estate.work / "go").touch()
+    wait_for(lambda: show_json(estate, run_id)["finished_at"] is not None, 60, "the run's end")
+    [refused] = _sent(estate)
+    why = "the local file release.tar does not exist; nothing was sent"
+    assert {h: d["result"] for h, d in refused.destinations.items()} == {"h1": why, "h2": why}
+    assert (refused.source, refused.size, refused.sha256) == ("bastion:release.tar", 0, "")
+    assert not list(estate.work.glob("h*.tar"))

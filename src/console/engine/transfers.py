@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Hashable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,13 +137,11 @@ async def upload(
     landing = _landing(transfers, spot, target, dest, step.upload.mode, sink)
 
     async def start(landings: list[Landing]) -> None:
-        source = sftp.local_source(base / path, path, produced, expected)
-        with source.handle:
-            await _send_and_record(transfers, spot, source, landings, expected, f"bastion:{path}")
+        opened = sftp.local_source(base / path, path, produced, expected)
+        await _send_from(transfers, spot, f"bastion:{path}", opened, landings, expected)
 
     await transfers.land(spot, target.name, ("upload", path), landing, start)
-    _outcome(landing, sink, f"uploaded {path} to {dest}", expected)
-    return path, expected
+    return path, _outcome(landing, sink, f"uploaded {path} to {dest}")
 
 
 async def transfer(
@@ -161,21 +160,11 @@ async def transfer(
     landing = _landing(transfers, spot, target, dest, spec.mode, sink)
 
     async def start(landings: list[Landing]) -> None:
-        sent = False
-        try:
-            async with sftp.host_source(transfers.pool, origin, src) as source:
-                await _send_and_record(transfers, spot, source, landings, "", source.shown)
-                sent = True
-        except (TransferFailed, TransportError) as exc:
-            if sent:
-                return  # the source went away as it was let go: what was sent is recorded
-            for each in landings:
-                each.fail(exc)
-            transfers.record(spot, f"{origin.name}:{src}", Sent(0, ""), landings)
+        opened = sftp.host_source(transfers.pool, origin, src)
+        await _send_from(transfers, spot, f"{origin.name}:{src}", opened, landings, "")
 
     await transfers.land(spot, target.name, ("transfer", origin.name, src), landing, start)
-    digest = _outcome(landing, sink, f"received {origin.name}:{src} as {dest}", "")
-    return dest, digest
+    return dest, _outcome(landing, sink, f"received {origin.name}:{src} as {dest}")
 
 
 def _landing(
@@ -196,27 +185,35 @@ def _landing(
     )
 
 
-async def _send_and_record(
+async def _send_from(
     transfers: Transfers,
     spot: Spot,
-    source: Source,
+    shown: str,
+    opened: AbstractAsyncContextManager[Source],
     landings: list[Landing],
     expected: str,
-    shown: str,
 ) -> None:
-    sent = await send(transfers.pool, source, landings, expected)
-    transfers.record(spot, shown, sent, landings)
-    for landing in landings:
-        landing.digest = sent.digest
+    """Send what `opened` opens to the landings and record it; a source that cannot be opened
+    fails them all, and is recorded too."""
+    sent: Sent | None = None
+    try:
+        async with opened as source:
+            sent = await send(transfers.pool, source, landings, expected)
+            transfers.record(spot, shown, sent, landings)
+    except (TransferFailed, TransportError) as exc:
+        if sent is not None:
+            return  # the source went away as it was let go: what was sent is recorded
+        for landing in landings:
+            landing.fail(exc)
+        transfers.record(spot, shown, Sent(0, ""), landings)
 
 
-def _outcome(landing: Landing, sink: OutputSink, what: str, expected: str) -> str:
+def _outcome(landing: Landing, sink: OutputSink, what: str) -> str:
     """Say how it went on the host's output; raise its failure."""
     if landing.error is not None:
         raise landing.error
     if not landing.delivered:
         raise TransferFailed("cancelled before the file was put in place")
     resumed = f", going on from {size_text(landing.resumed_from)}" if landing.resumed_from else ""
-    digest = landing.digest or expected
-    sink("stdout", f"{what} (sha256 {digest}{resumed})\n".encode())
-    return digest
+    sink("stdout", f"{what} (sha256 {landing.digest}{resumed})\n".encode())
+    return landing.digest

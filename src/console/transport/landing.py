@@ -202,7 +202,7 @@ class Landing:
                     f"the host has {held[:16]}…; nothing was put at {self.dest}"
                 )
             await self._sftp.posix_rename(self.part, self.dest)
-            self.delivered = True
+            self.delivered, self.digest = True, digest
         except asyncssh.SFTPError as exc:
             raise TransferFailed(
                 f"cannot put {self.dest} in place on '{self.target.name}': {exc.reason}"

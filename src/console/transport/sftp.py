@@ -55,9 +55,13 @@ async def host_source(pool: SshPool, target: HostTarget, path: str) -> AsyncIter
         raise _lost(target, exc) from None
 
 
-def local_source(local: Path, shown: str, produced: bool, sealed: str) -> LocalSource:
-    """An upload's bound file, open for reading (the caller closes `handle`)."""
-    return LocalSource(_open_source(local, shown, produced), shown, sealed)
+@contextlib.asynccontextmanager
+async def local_source(
+    local: Path, shown: str, produced: bool, sealed: str
+) -> AsyncIterator[LocalSource]:
+    """An upload's bound file, open for reading while the context lasts."""
+    with _open_source(local, shown, produced) as handle:
+        yield LocalSource(handle, shown, sealed)
 
 
 async def put_bytes(
