@@ -46,6 +46,7 @@ from tests.conftest import Estate, write_estate
 from tests.sshd import Sshd, share, start_sshd
 
 from bench import SRC
+from bench.upload import write_case
 
 HOSTS = 10
 """Hosts the upload case sends to."""
@@ -233,20 +234,8 @@ def bare_put(sshd: Sshd, src: Path, dests: list[str], ciphers: Sequence[str] = (
 
 def upload_case(root: Path, sshd: Sshd, mb: int) -> Case:
     """One local file of `mb` MiB to ten hosts: opsconsole, bare asyncssh, scp and rsync."""
-    estate = write_estate(root, sshd, hosts=HOSTS)
-    src = write_random(estate.root / "image.raw", mb)
-    estate.pipeline(
-        "ship",
-        f"""
-        name = "ship"
-        targets = ["all"]
-        [[stages]]
-        name = "deliver"
-          [[stages.steps]]
-          name = "image"
-          upload = {{ src = "image.raw", dest = "{estate.work}/{{{{ host.name }}}}.raw" }}
-        """,
-    )
+    estate = write_case(root, sshd, HOSTS, mb << 20)  # the upload benchmark's estate
+    src = estate.root / "image.raw"
     dests = [f"{estate.work}/h{i}.raw" for i in range(1, HOSTS + 1)]
     scp = ["scp", "-q", "-P", str(sshd.port), *ssh_options(sshd)]
     transport = shlex.join(["ssh", "-p", str(sshd.port), *ssh_options(sshd)])

@@ -71,6 +71,22 @@ def _sent(estate: Estate) -> list[ev.FileTransferred]:
         store.close()
 
 
+def _fetch(estate: Estate, src: Path, dest: str) -> None:
+    """A pipeline `fetch` that downloads `src` from h1 to `dest` beside the inventory."""
+    estate.pipeline(
+        "fetch",
+        f"""
+        name = "fetch"
+        targets = ["h1"]
+        [[stages]]
+        name = "s"
+          [[stages.steps]]
+          name = "down"
+          download = {{ src = "{src}", dest = "{dest}" }}
+        """,
+    )
+
+
 def _bytes_read(server: Sshd, path: Path) -> list[int]:
     """What the sshd's SFTP log says each opening of `path` read."""
     log = (server.folder / "sftp.log").read_text()
@@ -326,18 +342,7 @@ def test_a_download_that_would_not_fit_is_refused_before_a_byte_moves(
     src = estate.work / "dump.bin"
     _payload(src, 4)
     (estate.root / "got").symlink_to(small_disk)
-    estate.pipeline(
-        "fetch",
-        f"""
-        name = "fetch"
-        targets = ["h1"]
-        [[stages]]
-        name = "s"
-          [[stages.steps]]
-          name = "down"
-          download = {{ src = "{src}", dest = "got/dump.bin" }}
-        """,
-    )
+    _fetch(estate, src, "got/dump.bin")
     assert run_cli(estate, "run", "fetch") != 0
     [cell] = state_of(estate).cells.values()
     assert cell.status == "failed"
@@ -424,18 +429,7 @@ def test_a_part_left_by_someone_else_is_never_written_through_nor_gone_on_from(
 def test_a_download_lands_readable_by_its_operator_alone(estate: Estate) -> None:
     src = estate.work / "results.tgz"
     data = _payload(src, 1)
-    estate.pipeline(
-        "fetch",
-        f"""
-        name = "fetch"
-        targets = ["h1"]
-        [[stages]]
-        name = "s"
-          [[stages.steps]]
-          name = "down"
-          download = {{ src = "{src}", dest = "got/results.tgz" }}
-        """,
-    )
+    _fetch(estate, src, "got/results.tgz")
     assert run_cli(estate, "run", "fetch") == 0
     got = estate.root / "got" / "results.tgz"
     assert got.read_bytes() == data

@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 
+from console.errors import TransferFailed
 from console.transport.landing import Landing
 
 Start = Callable[[list[Landing]], Awaitable[None]]
@@ -103,7 +104,7 @@ async def together(start: Start, landings: list[Landing]) -> None:
     finally:
         for landing in landings:
             if landing.error is None and not landing.dropped and not landing.delivered:
-                landing.fail(RuntimeError("the transfer ended without an outcome"))
+                landing.fail(TransferFailed("the transfer ended without an outcome"))
             landing.done.set()
 
 
@@ -114,6 +115,6 @@ async def alone(landing: Landing, start: Start) -> None:
         await asyncio.shield(task)
     except asyncio.CancelledError:
         landing.dropped = True
-        with contextlib.suppress(BaseException):
-            await task
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await task  # it ends once it sees the landing dropped
         raise

@@ -187,11 +187,10 @@ class Landing:
             await self._settle_oldest()
 
     async def finish(self, pool: SshPool, digest: str, mode: int) -> None:
-        """Check the host's SHA-256 of the part and rename it into place."""
+        """Check the host's SHA-256 of the part, give it its mode and rename it into place."""
         assert self._sftp is not None and self._file is not None
         try:
             await self._file.close()
-            await self._sftp.chmod(self.part, self.mode if self.mode is not None else mode)
             shown = f"{self.target.name}:{self.part}"
             quoted = shlex.quote(self.part)
             held = await host_digest(pool, self.target, hashed(f"< {quoted}"), shown)
@@ -201,6 +200,8 @@ class Landing:
                     f"checksum mismatch on '{self.target.name}': sent sha256 {digest[:16]}…, "
                     f"the host has {held[:16]}…; nothing was put at {self.dest}"
                 )
+            # private until verified; its own mode just before it takes the final name
+            await self._sftp.chmod(self.part, self.mode if self.mode is not None else mode)
             await self._sftp.posix_rename(self.part, self.dest)
             self.delivered, self.digest = True, digest
         except asyncssh.SFTPError as exc:
