@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from console import events as ev
+from console.render.words import in_words
 from console.store import open_store
 from tests.conftest import Estate, on_each_store, write_estate
 from tests.helpers import cells, run_cli, show_json, spawn_cli, state_of, wait_for
@@ -128,6 +129,7 @@ def test_a_file_goes_from_one_host_to_three_read_once_and_verified(
     assert all(c.digest == digest for c in state.cells.values() if c.step == "batch")
     records = [r for r in _audit(estate) if r.action == "file_transferred"]
     assert len(records) == 1 and records[0].details["sha256"] == digest
+    assert in_words(records[0]) == f"sent h1:{src} (6.0 MiB, sha256 {digest[:16]}…) to 3 of 3"
     stored = estate.store.read_bytes()
     assert b"MRN-0042-CONTENT-MARKER" not in stored  # no content in the store
 
@@ -167,6 +169,8 @@ def test_a_destination_whose_bytes_do_not_verify_gets_nothing_at_its_name(
         )
         assert "checksum mismatch on 'h3'" in message and "nothing was put at" in message
         assert list((estate.work / "h3").iterdir()) == []  # neither the file nor its part
+        [record] = [r for r in _audit(estate) if r.action == "file_transferred"]
+        assert in_words(record).endswith(f"to 2 of 3; not to h3 ({message})")
         assert state.message == "stage 'deliver' failed on 1 of 3 hosts"  # h1 ran no step there
     finally:
         lying.process.terminate()
@@ -182,7 +186,7 @@ def _sessions_of(server: Sshd) -> list[str]:
 
 
 def test_a_transfer_cut_part_way_goes_on_from_the_verified_bytes_on_its_retry(
-    lab: tuple[Estate, Sshd], tmp_path: Path
+    lab: tuple[Estate, Sshd], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     estate, source = lab
     far = start_sshd(tmp_path / "far-sshd")
@@ -221,6 +225,11 @@ def test_a_transfer_cut_part_way_goes_on_from_the_verified_bytes_on_its_retry(
         read = _bytes_read(source, src)
         assert read[-1] == len(data) - resumed  # the retry read only what was missing
         assert list((estate.work / "h2").iterdir()) == [estate.work / "h2" / "batch.tgz"]
+        capsys.readouterr()
+        assert run_cli(estate, "logs", "last", "--host", "h2") == 0
+        said = capsys.readouterr().out
+        assert "of 192.0 MiB (10%)" in said  # a large file tells how far it has come
+        assert "going on from " in said and "received and verified before" in said
     finally:
         far.process.terminate()
 
@@ -473,3 +482,36 @@ def test_an_upload_whose_file_is_gone_when_it_is_sent_is_recorded_as_refused(
     assert {h: d["result"] for h, d in refused.destinations.items()} == {"h1": why, "h2": why}
     assert (refused.source, refused.size, refused.sha256) == ("bastion:release.tar", 0, "")
     assert not list(estate.work.glob("h*.tar"))
+
+
+def test_a_source_that_failed_an_earlier_stage_is_not_read(lab: tuple[Estate, Sshd]) -> None:
+    estate, source = lab
+    src = estate.work / "results.tgz"
+    _payload(src, 1)
+    pipeline = SEND.format(work=estate.work, src=src, retries=0)
+    failing = """
+    [[stages]]
+    name = "prepare"
+    max_fail_percentage = 50
+      [[stages.steps]]
+      name = "bundle"
+      run = "test {{ host.name }} != h1"
+    """
+    estate.pipeline(
+        "send",
+        pipeline.replace(
+            '[[stages]]\n    name = "deliver"',
+            failing.strip() + '\n    [[stages]]\n    name = "deliver"',
+            1,
+        ),
+    )
+    assert run_cli(estate, "run", "send") != 0
+    state = state_of(estate)
+    assert cells(state)[("bundle", "h1")] == "failed"
+    for host in ("h2", "h3", "h4"):
+        cell = next(c for c in state.cells.values() if (c.step, c.host) == ("batch", host))
+        assert cell.status == "failed"
+        assert (
+            cell.message == "the transfer's source h1 failed earlier in this run; nothing was sent"
+        )
+    assert _bytes_read(source, src) == []  # a batch it may not have bundled is never read
