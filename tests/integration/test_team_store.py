@@ -113,6 +113,14 @@ ATTACKS = {
         '"kind": "run_finished", "version": 1, "data": {"status": '
         '"succeeded", "message": ""}}]\'::jsonb, \'[]\'::jsonb)'
     ),
+    "say a file reached its hosts in someone else's run": (
+        'SELECT opsconsole.append_events(\'r1\', NULL, \'[{"run_id": "r1", "at": 1, '
+        '"kind": "file_transferred", "version": 1, "stage": "s", "step": "w", "data": '
+        '{"stage": "s", "step": "w", "source": "h1:/x", "size": 1, "sha256": "", '
+        '"destinations": {"h2": {"path": "/x", "result": "ok", "resumed_from": 0}}}}]\'::jsonb, '
+        '\'[{"at": "2026-01-01T00:00:00.000000Z", "action": "file_transferred", '
+        '"subject": "r1/w", "details": "{}"}]\'::jsonb)'
+    ),
     "close someone else's gate as approved": (
         'SELECT opsconsole.append_events(\'r1\', NULL, \'[{"run_id": "r1", "at": 1, '
         '"kind": "gate_closed", "version": 1, "stage": "approval", "step": '
